@@ -1,0 +1,243 @@
+// Package store keeps RepoTrackr's state in DynamoDB through guregu/dynamo: projects,
+// progress snapshots, the project update log, the webhook event log, installations and
+// the single-use OAuth states. Every table and index here is declared in template.yaml,
+// which is the only list of them (the local stack creates its tables from it).
+package store
+
+import (
+	"os"
+	"time"
+)
+
+// Environment variables naming each table (set by template.yaml and the local stack).
+const (
+	EnvProjectsTable          = "PROJECTS_TABLE"
+	EnvSnapshotsTable         = "SNAPSHOTS_TABLE"
+	EnvUpdatesTable           = "UPDATES_TABLE"
+	EnvEventsTable            = "EVENTS_TABLE"
+	EnvInstallationsTable     = "INSTALLATIONS_TABLE"
+	EnvUserInstallationsTable = "USER_INSTALLATIONS_TABLE"
+	EnvStatesTable            = "STATES_TABLE"
+)
+
+// Index names (global secondary indexes).
+const (
+	IndexProjectsByRepo  = "by_repo"  // projects: hash repo
+	IndexProjectsByOwner = "by_owner" // projects: hash owner, range created_at
+	IndexEventsByTime    = "by_time"  // events: hash log_partition, range received_key
+	IndexEventsByRepo    = "by_repo"  // events: hash repo, range received_key
+	IndexEventsByType    = "by_type"  // events: hash event_type, range received_key
+	IndexEventsByStatus  = "by_status"
+)
+
+// Tables holds the table names.
+type Tables struct {
+	Projects          string
+	Snapshots         string
+	Updates           string
+	Events            string
+	Installations     string
+	UserInstallations string
+	States            string
+}
+
+// TablesFromEnv reads the table names from the environment.
+func TablesFromEnv() Tables { return TablesFrom(os.Getenv) }
+
+// TablesFrom reads the table names through lookup (os.Getenv, or a map in tests).
+func TablesFrom(lookup func(string) string) Tables {
+	return Tables{
+		Projects:          lookup(EnvProjectsTable),
+		Snapshots:         lookup(EnvSnapshotsTable),
+		Updates:           lookup(EnvUpdatesTable),
+		Events:            lookup(EnvEventsTable),
+		Installations:     lookup(EnvInstallationsTable),
+		UserInstallations: lookup(EnvUserInstallationsTable),
+		States:            lookup(EnvStatesTable),
+	}
+}
+
+// Project statuses.
+const (
+	ProjectPending     = "pending"      // registered, not yet read
+	ProjectActive      = "active"       // plan read at LatestSnapshot.CommitSHA
+	ProjectPlanMissing = "plan_missing" // the tracked branch has no plan file
+	ProjectAccessLost  = "access_lost"  // the installation lost access to the repository
+	ProjectSuspended   = "suspended"    // the installation is suspended
+)
+
+// Project is a tracked repository. Key: id.
+type Project struct {
+	ID             string    `dynamo:"id,hash" json:"id"`
+	Owner          string    `dynamo:"owner" index:"by_owner,hash" json:"owner"` // RepoTrackr user (JWT sub)
+	CreatedAt      time.Time `dynamo:"created_at" index:"by_owner,range" json:"created_at"`
+	Repo           string    `dynamo:"repo" index:"by_repo,hash" json:"repo"` // owner/name, lower case
+	InstallationID int64     `dynamo:"installation_id" json:"installation_id"`
+	PlanPath       string    `dynamo:"plan_path" json:"plan_path"`
+	Branch         string    `dynamo:"branch,omitempty" json:"branch"` // empty: the default branch
+	IssueLabel     string    `dynamo:"issue_label,omitempty" json:"issue_label,omitempty"`
+	IssueMilestone string    `dynamo:"issue_milestone,omitempty" json:"issue_milestone,omitempty"`
+
+	Status      string    `dynamo:"status" json:"status"`
+	StatusError string    `dynamo:"status_error,omitempty" json:"status_error,omitempty"`
+	LastUpdated time.Time `dynamo:"last_updated" json:"last_updated"`
+	// LatestCommitAt orders snapshots: a snapshot of an older commit never replaces a newer one.
+	LatestCommitAt time.Time `dynamo:"latest_commit_at" json:"-"`
+	LatestSnapshot *Snapshot `dynamo:"latest_snapshot,omitempty" json:"latest_snapshot"`
+
+	PullRequests map[string]PullRequestView `dynamo:"pull_requests,omitempty" json:"-"` // key: number
+	Issues       map[string]IssueTask       `dynamo:"issues,omitempty" json:"-"`        // key: number
+}
+
+// Snapshot is the progress of a project as read at one commit.
+// Key: project_id + commit_key ("<commit time RFC3339Nano UTC>#<sha>"), so that a
+// retry writes the same item and a query returns snapshots in commit order.
+type Snapshot struct {
+	ProjectID  string         `dynamo:"project_id,hash" json:"-"`
+	CommitKey  string         `dynamo:"commit_key,range" json:"-"`
+	CommitSHA  string         `dynamo:"commit_sha" json:"commit_sha"`
+	CommitAt   time.Time      `dynamo:"commit_at" json:"commit_at"`
+	ReadAt     time.Time      `dynamo:"read_at" json:"read_at"`
+	PlanPath   string         `dynamo:"plan_path" json:"plan_path"`
+	PlanFound  bool           `dynamo:"plan_found" json:"plan_found"`
+	TasksTotal int            `dynamo:"tasks_total" json:"tasks_total"`
+	TasksDone  int            `dynamo:"tasks_done" json:"tasks_done"`
+	Progress   float64        `dynamo:"progress" json:"progress"`
+	Sections   []Section      `dynamo:"sections" json:"sections"`
+	Issues     IssueSummary   `dynamo:"issues" json:"issues"`
+	Deps       []Dependency   `dynamo:"dependencies" json:"dependencies"`
+	Manifests  []string       `dynamo:"manifests,omitempty" json:"manifests,omitempty"`
+	DeliveryID string         `dynamo:"delivery_id,omitempty" json:"delivery_id,omitempty"`
+	Extra      map[string]int `dynamo:"extra,omitempty" json:"-"`
+}
+
+// Section is one heading's share of the plan.
+type Section struct {
+	Title      string  `dynamo:"title" json:"title"`
+	Level      int     `dynamo:"level" json:"level"`
+	TasksTotal int     `dynamo:"tasks_total" json:"tasks_total"`
+	TasksDone  int     `dynamo:"tasks_done" json:"tasks_done"`
+	Progress   float64 `dynamo:"progress" json:"progress"`
+}
+
+// Dependency is one dependency found in a manifest.
+type Dependency struct {
+	Name      string `dynamo:"name" json:"name"`
+	Version   string `dynamo:"version,omitempty" json:"version,omitempty"`
+	Ecosystem string `dynamo:"ecosystem" json:"ecosystem"` // e.g. "Go modules", "npm", "PyPI", "crates.io", "Docker"
+	Manifest  string `dynamo:"manifest" json:"manifest"`   // path of the manifest it came from
+}
+
+// IssueSummary counts the issue-based tasks of a project.
+type IssueSummary struct {
+	Total int `dynamo:"total" json:"total"`
+	Open  int `dynamo:"open" json:"open"`
+	Done  int `dynamo:"done" json:"done"`
+}
+
+// PullRequestView is the current state of one pull request.
+type PullRequestView struct {
+	Number    int       `dynamo:"number" json:"number"`
+	Title     string    `dynamo:"title" json:"title"`
+	State     string    `dynamo:"state" json:"state"` // open, draft, merged, closed
+	Author    string    `dynamo:"author,omitempty" json:"author,omitempty"`
+	UpdatedAt time.Time `dynamo:"updated_at" json:"updated_at"`
+}
+
+// IssueTask is one issue counted as a task.
+type IssueTask struct {
+	Number    int       `dynamo:"number" json:"number"`
+	Title     string    `dynamo:"title" json:"title"`
+	Done      bool      `dynamo:"done" json:"done"`
+	UpdatedAt time.Time `dynamo:"updated_at" json:"updated_at"`
+}
+
+// Update is one entry of a project's update log.
+// Key: project_id + update_key ("<received_at RFC3339Nano UTC>#<delivery_id>"): deterministic,
+// so a retried delivery rewrites the same entry instead of appending a second one.
+type Update struct {
+	ProjectID  string    `dynamo:"project_id,hash" json:"project_id"`
+	UpdateKey  string    `dynamo:"update_key,range" json:"-"`
+	EventType  string    `dynamo:"event_type" json:"event_type"`
+	Action     string    `dynamo:"action,omitempty" json:"action,omitempty"`
+	DeliveryID string    `dynamo:"delivery_id" json:"delivery_id"`
+	JobID      string    `dynamo:"job_id" json:"job_id"` // the SQS message id (or "api" for registration)
+	CommitSHA  string    `dynamo:"commit_sha,omitempty" json:"commit_sha,omitempty"`
+	Summary    string    `dynamo:"summary,omitempty" json:"summary,omitempty"`
+	At         time.Time `dynamo:"at" json:"at"`
+}
+
+// Event statuses in the webhook event log.
+const (
+	EventQueued     = "queued"
+	EventProcessing = "processing" // in-progress marker; expires at LeaseUntil
+	EventProcessed  = "processed"
+	EventIgnored    = "ignored"
+	EventDuplicate  = "duplicate"
+	EventFailed     = "failed"
+)
+
+// EventLogPartition is the constant hash key of the by_time index, so that the whole
+// history can be read newest first with one Query.
+const EventLogPartition = "all"
+
+// Event is one entry of the webhook event log. Key: delivery_id.
+// A delivery received again after it was done is logged as its own entry with status
+// "duplicate", keyed "<delivery_id>#dup#<sqs message id>", and DuplicateOf set.
+type Event struct {
+	DeliveryID     string     `dynamo:"delivery_id,hash" json:"delivery_id"`
+	LogPartition   string     `dynamo:"log_partition" index:"by_time,hash" json:"-"`
+	ReceivedKey    string     `dynamo:"received_key" index:"by_time,range" json:"-"` // "<received_at RFC3339Nano UTC>#<delivery_id>"
+	EventType      string     `dynamo:"event_type" index:"by_type,hash" json:"event_type"`
+	Action         string     `dynamo:"action,omitempty" json:"action"`
+	Repo           string     `dynamo:"repo,omitempty" index:"by_repo,hash" json:"repository"`
+	InstallationID int64      `dynamo:"installation_id,omitempty" json:"installation_id"`
+	Status         string     `dynamo:"status" index:"by_status,hash" json:"status"`
+	Reason         string     `dynamo:"reason,omitempty" json:"reason,omitempty"` // why ignored
+	ReceivedAt     time.Time  `dynamo:"received_at" json:"received_at"`
+	StartedAt      *time.Time `dynamo:"started_at,omitempty" json:"started_at,omitempty"`
+	ProcessedAt    *time.Time `dynamo:"processed_at,omitempty" json:"processed_at"`
+	LeaseUntil     *time.Time `dynamo:"lease_until,omitempty" json:"-"`
+	Attempts       int        `dynamo:"attempts" json:"attempts"`
+	Error          string     `dynamo:"error,omitempty" json:"error"`
+	DuplicateOf    string     `dynamo:"duplicate_of,omitempty" json:"duplicate_of,omitempty"`
+	Envelope       string     `dynamo:"envelope,omitempty" json:"-"` // the queued JSON
+	ExpiresAt      int64      `dynamo:"expires_at,omitempty" json:"-"` // TTL, epoch seconds
+}
+
+// Installation is a GitHub App installation. Key: installation_id.
+type Installation struct {
+	InstallationID      int64      `dynamo:"installation_id,hash" json:"installation_id"`
+	AccountLogin        string     `dynamo:"account_login" json:"account_login"`
+	AccountType         string     `dynamo:"account_type,omitempty" json:"account_type"`
+	AccountID           int64      `dynamo:"account_id,omitempty" json:"account_id,omitempty"`
+	RepositorySelection string     `dynamo:"repository_selection,omitempty" json:"repository_selection"`
+	Repositories        []string   `dynamo:"repositories,set,omitempty" json:"repositories"` // full names, lower case
+	Status              string     `dynamo:"status" json:"status"`                           // active, suspended, deleted
+	SuspendedAt         *time.Time `dynamo:"suspended_at,omitempty" json:"suspended_at,omitempty"`
+	UpdatedAt           time.Time  `dynamo:"updated_at" json:"updated_at"`
+}
+
+// Installation statuses.
+const (
+	InstallationActive    = "active"
+	InstallationSuspended = "suspended"
+	InstallationDeleted   = "deleted"
+)
+
+// UserInstallation links a RepoTrackr user to an installation they proved access to.
+// Key: user_id + installation_id.
+type UserInstallation struct {
+	UserID         string    `dynamo:"user_id,hash" json:"user_id"`
+	InstallationID int64     `dynamo:"installation_id,range" json:"installation_id"`
+	GitHubLogin    string    `dynamo:"github_login,omitempty" json:"github_login,omitempty"`
+	LinkedAt       time.Time `dynamo:"linked_at" json:"linked_at"`
+}
+
+// State is a single-use installation state. Key: id. Deleted (conditionally) when used.
+type State struct {
+	ID        string    `dynamo:"id,hash"`
+	UserID    string    `dynamo:"user_id"`
+	ExpiresAt int64     `dynamo:"expires_at"` // TTL, epoch seconds
+	CreatedAt time.Time `dynamo:"created_at"`
+}
