@@ -29,6 +29,10 @@ const (
 
 	GitHubAPICalls  = "GitHubAPICalls"  // any function calling GitHub; dimension Endpoint
 	GitHubAPIErrors = "GitHubAPIErrors" // any function calling GitHub; dimension Endpoint
+
+	DeliveriesRedelivered = "DeliveriesRedelivered" // redeliver job: redeliveries requested
+	RedeliveriesAbandoned = "RedeliveriesAbandoned" // redeliver job: deliveries given up after too many attempts
+	RedeliveryErrors      = "RedeliveryErrors"      // redeliver job: redelivery requests GitHub refused
 )
 
 // Dimension names.

@@ -1,0 +1,176 @@
+// Package redeliver recovers webhook deliveries that never reached the queue. GitHub does
+// not retry a failed delivery by itself, but keeps three days of them and redelivers one on
+// request with the same X-GitHub-Delivery, which the processor's idempotency makes safe.
+// The job follows GitHub's guide for Apps: list the App's hook deliveries, group the
+// attempts by GUID, and ask for a new attempt of every GUID none of whose attempts is OK.
+//
+// It keeps no state of its own: each run looks back over a fixed window, waits until an
+// attempt is old enough that a redelivery already requested has had time to land, and gives
+// up on a GUID after MaxAttempts, so that a delivery GitHub can never get through is not
+// requested forever.
+package redeliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/repotrackr/github-integration/pkg/ghapp"
+	"github.com/repotrackr/github-integration/pkg/metrics"
+)
+
+// Defaults.
+const (
+	DefaultLookback    = 6 * time.Hour
+	DefaultMinAge      = 2 * time.Minute
+	DefaultMaxAttempts = 5
+	DefaultMaxPerRun   = 100
+	// MaxLookback is GitHub's redelivery limit: deliveries of the past three days.
+	MaxLookback = 72 * time.Hour
+)
+
+// deliveries is what the job needs of the GitHub App client.
+type deliveries interface {
+	HookDeliveries(ctx context.Context, since time.Time) ([]ghapp.HookDelivery, error)
+	Redeliver(ctx context.Context, deliveryID int64) error
+}
+
+// Config tunes the job; zero values take the defaults.
+type Config struct {
+	// Lookback is how far back each run looks (at most MaxLookback).
+	Lookback time.Duration
+	// MinAge is how old a GUID's newest attempt must be before it is redelivered.
+	MinAge time.Duration
+	// MaxAttempts is the number of attempts after which a GUID is given up.
+	MaxAttempts int
+	// MaxPerRun bounds the redeliveries requested in one run (oldest first).
+	MaxPerRun int
+	Logger    *slog.Logger
+	Metrics   *metrics.Emitter
+	Now       func() time.Time
+}
+
+// Job is the redelivery job.
+type Job struct {
+	gh  deliveries
+	cfg Config
+}
+
+// Result is what one run did.
+type Result struct {
+	Attempts    int `json:"attempts"`    // delivery attempts listed in the window
+	Failed      int `json:"failed"`      // GUIDs with no OK attempt
+	Redelivered int `json:"redelivered"` // redeliveries requested
+	Pending     int `json:"pending"`     // failed GUIDs whose newest attempt is too recent
+	Abandoned   int `json:"abandoned"`   // failed GUIDs given up after MaxAttempts
+	Errors      int `json:"errors"`      // redelivery requests that failed
+}
+
+// New returns a Job.
+func New(gh deliveries, cfg Config) *Job {
+	if cfg.Lookback <= 0 {
+		cfg.Lookback = DefaultLookback
+	}
+	cfg.Lookback = min(cfg.Lookback, MaxLookback)
+	if cfg.MinAge <= 0 {
+		cfg.MinAge = DefaultMinAge
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.MaxPerRun <= 0 {
+		cfg.MaxPerRun = DefaultMaxPerRun
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Job{gh: gh, cfg: cfg}
+}
+
+type guidState struct {
+	guid     string
+	latest   ghapp.HookDelivery
+	attempts int
+	ok       bool
+}
+
+// Run makes one pass. It fails only when the deliveries cannot be listed; a redelivery
+// GitHub refuses is counted and logged, and tried again on the next run.
+func (j *Job) Run(ctx context.Context) (Result, error) {
+	now := j.cfg.Now()
+	list, err := j.gh.HookDeliveries(ctx, now.Add(-j.cfg.Lookback))
+	if err != nil {
+		return Result{}, fmt.Errorf("list hook deliveries: %w", err)
+	}
+	res := Result{Attempts: len(list)}
+	byGUID := map[string]*guidState{}
+	for _, d := range list {
+		g := byGUID[d.GUID]
+		if g == nil {
+			g = &guidState{guid: d.GUID, latest: d}
+			byGUID[d.GUID] = g
+		}
+		g.attempts++
+		if d.Status == "OK" {
+			g.ok = true
+		}
+		if d.DeliveredAt.After(g.latest.DeliveredAt) || (d.DeliveredAt.Equal(g.latest.DeliveredAt) && d.ID > g.latest.ID) {
+			g.latest = d
+		}
+	}
+	var due []*guidState
+	for _, g := range byGUID {
+		if g.ok {
+			continue
+		}
+		res.Failed++
+		switch {
+		case g.attempts >= j.cfg.MaxAttempts:
+			res.Abandoned++
+			j.cfg.Logger.WarnContext(ctx, "delivery abandoned after repeated failures",
+				"github_delivery_id", g.guid, "github_event_type", g.latest.Event,
+				"github_installation_id", g.latest.InstallationID, "attempts", g.attempts,
+				"last_status", g.latest.Status)
+		case now.Sub(g.latest.DeliveredAt) < j.cfg.MinAge:
+			res.Pending++
+		default:
+			due = append(due, g)
+		}
+	}
+	// Oldest first: they are the closest to falling out of GitHub's three-day window.
+	sort.Slice(due, func(a, b int) bool { return due[a].latest.DeliveredAt.Before(due[b].latest.DeliveredAt) })
+	if len(due) > j.cfg.MaxPerRun {
+		res.Pending += len(due) - j.cfg.MaxPerRun
+		due = due[:j.cfg.MaxPerRun]
+	}
+	for _, g := range due {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		log := j.cfg.Logger.With("github_delivery_id", g.guid, "github_event_type", g.latest.Event,
+			"github_installation_id", g.latest.InstallationID, "hook_delivery_id", g.latest.ID, "attempts", g.attempts)
+		if err := j.gh.Redeliver(ctx, g.latest.ID); err != nil {
+			res.Errors++
+			log.ErrorContext(ctx, "redelivery refused", "err", err)
+			continue
+		}
+		res.Redelivered++
+		log.InfoContext(ctx, "redelivery requested", "last_status", g.latest.Status)
+	}
+	j.cfg.Metrics.Emit("", "", nil,
+		metrics.Count(metrics.DeliveriesRedelivered, float64(res.Redelivered)),
+		metrics.Count(metrics.RedeliveriesAbandoned, float64(res.Abandoned)),
+		metrics.Count(metrics.RedeliveryErrors, float64(res.Errors)))
+	j.cfg.Logger.InfoContext(ctx, "redelivery run done", "attempts_listed", res.Attempts, "failed", res.Failed,
+		"redelivered", res.Redelivered, "pending", res.Pending, "abandoned", res.Abandoned, "errors", res.Errors)
+	if res.Errors > 0 && res.Redelivered == 0 && len(due) > 0 {
+		return res, errors.New("every redelivery request failed")
+	}
+	return res, nil
+}
