@@ -66,6 +66,7 @@ type Result struct {
 	Redelivered int `json:"redelivered"` // redeliveries requested
 	Pending     int `json:"pending"`     // failed GUIDs whose newest attempt is too recent
 	Abandoned   int `json:"abandoned"`   // failed GUIDs given up after MaxAttempts
+	Refused     int `json:"refused"`     // failed GUIDs our ingest refused for good (bad request, too large, media type)
 	Errors      int `json:"errors"`      // redelivery requests that failed
 }
 
@@ -100,6 +101,14 @@ type guidState struct {
 	ok       bool
 }
 
+// finalRefusal reports whether the ingest function's answer is final for that body, so
+// that sending the same body again cannot succeed: 400 (not a webhook payload), 413 (too
+// large) and 415 (content type). A 401 is not final: it is what a delivery gets while the
+// webhook secret is being rotated or is misconfigured, and a redelivery succeeds once fixed.
+func finalRefusal(status int) bool {
+	return status == 400 || status == 413 || status == 415
+}
+
 // Run makes one pass. It fails only when the deliveries cannot be listed; a redelivery
 // GitHub refuses is counted and logged, and tried again on the next run.
 func (j *Job) Run(ctx context.Context) (Result, error) {
@@ -131,6 +140,8 @@ func (j *Job) Run(ctx context.Context) (Result, error) {
 		}
 		res.Failed++
 		switch {
+		case finalRefusal(g.latest.StatusCode):
+			res.Refused++
 		case g.attempts >= j.cfg.MaxAttempts:
 			res.Abandoned++
 			j.cfg.Logger.WarnContext(ctx, "delivery abandoned after repeated failures",

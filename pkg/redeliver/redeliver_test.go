@@ -41,6 +41,8 @@ func TestRunRedeliversFailedGUIDs(t *testing.T) {
 		add("hopeless", time.Duration(60-i)*time.Minute, 500)
 	}
 	add("too-old", 7*time.Hour, 502)
+	add("refused-for-good", 30*time.Minute, 413)
+	rotation := add("secret-rotation", 35*time.Minute, 401)
 	add("failed-twice", 50*time.Minute, 502)
 	failedTwiceLatest := add("failed-twice", 40*time.Minute, 504)
 
@@ -51,18 +53,18 @@ func TestRunRedeliversFailedGUIDs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run() error = %v", err)
 	}
-	want := Result{Attempts: 11, Failed: 4, Redelivered: 2, Pending: 1, Abandoned: 1}
+	want := Result{Attempts: 13, Failed: 6, Redelivered: 3, Pending: 1, Abandoned: 1, Refused: 1}
 	if res != want {
 		t.Errorf("Run() = %+v, want %+v", res, want)
 	}
-	// "too-old" is outside the lookback window, so 11 of the 12 attempts are listed.
+	// "too-old" is outside the lookback window, so 13 of the 14 attempts are listed.
 	// The newest attempt of each failed GUID, oldest GUID first.
-	if got, wantIDs := sb.Redelivered(), []int64{failedTwiceLatest.ID, failedOnce.ID}; !slices.Equal(got, wantIDs) {
+	if got, wantIDs := sb.Redelivered(), []int64{failedTwiceLatest.ID, rotation.ID, failedOnce.ID}; !slices.Equal(got, wantIDs) {
 		t.Errorf("Redelivered() = %v, want %v", got, wantIDs)
 	}
 	var line map[string]any
-	if err := json.Unmarshal(emf.Bytes(), &line); err != nil || line[metrics.DeliveriesRedelivered] != float64(2) {
-		t.Errorf("metrics line = %s (%v), want %s = 2", emf.String(), err, metrics.DeliveriesRedelivered)
+	if err := json.Unmarshal(emf.Bytes(), &line); err != nil || line[metrics.DeliveriesRedelivered] != float64(3) {
+		t.Errorf("metrics line = %s (%v), want %s = 3", emf.String(), err, metrics.DeliveriesRedelivered)
 	}
 	if !bytes.Contains(logs.Bytes(), []byte(`"github_delivery_id":"hopeless"`)) {
 		t.Errorf("logs do not name the abandoned delivery: %s", logs.String())
@@ -74,7 +76,7 @@ func TestRunRedeliversFailedGUIDs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second Run() error = %v", err)
 	}
-	if res.Redelivered != 0 || len(sb.Redelivered()) != 2 {
+	if res.Redelivered != 0 || len(sb.Redelivered()) != 3 {
 		t.Errorf("second Run() = %+v, redelivered ids %v, want no new redelivery", res, sb.Redelivered())
 	}
 }
