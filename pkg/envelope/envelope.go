@@ -52,7 +52,9 @@ type Push struct {
 	// Paths is the sorted union of added, modified and removed paths over all commits.
 	Paths []string `json:"paths,omitempty"`
 	// PathsIncomplete is set when Paths may miss changed paths: GitHub capped the
-	// commit list (2048 commits), or the list was dropped to fit one SQS message.
+	// commit list (2048 commits), the push was forced (dropped commits are listed
+	// nowhere), the ref moved without any commit listed (created at or reset to an
+	// existing commit), or the list was dropped to fit one SQS message.
 	// The processor then treats the push as relevant.
 	PathsIncomplete bool `json:"paths_incomplete,omitempty"`
 }

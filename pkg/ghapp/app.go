@@ -1,0 +1,164 @@
+package ghapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+)
+
+// Installation reads an installation with the App JWT (ErrNotFound when it does not
+// exist).
+func (c *Client) Installation(ctx context.Context, installationID int64) (Installation, error) {
+	var in *github.Installation
+	err := c.retry(ctx, opInstallation, readPolicy, func(ctx context.Context) error {
+		var err error
+		in, _, err = c.app.Apps.GetInstallation(ctx, installationID)
+		return err
+	})
+	if err != nil {
+		err = fmt.Errorf("installation %d: %w", installationID, err)
+		c.audit(ctx, "installation_read", installationID, "", err)
+		return Installation{}, err
+	}
+	out := installationOf(in)
+	c.audit(ctx, "installation_read", installationID, "", nil, slog.String("account", out.AccountLogin))
+	return out, nil
+}
+
+// Installations lists all installations of the App (all pages).
+func (c *Client) Installations(ctx context.Context) ([]Installation, error) {
+	var out []Installation
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		var page []*github.Installation
+		var resp *github.Response
+		err := c.retry(ctx, opInstallations, readPolicy, func(ctx context.Context) error {
+			var err error
+			page, resp, err = c.app.Apps.ListInstallations(ctx, opts)
+			return err
+		})
+		if err != nil {
+			err = fmt.Errorf("app installations: %w", err)
+			c.audit(ctx, "installations_listed", 0, "", err)
+			return nil, err
+		}
+		for _, in := range page {
+			out = append(out, installationOf(in))
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	c.audit(ctx, "installations_listed", 0, "", nil, slog.Int("count", len(out)))
+	return out, nil
+}
+
+// ConvertManifest completes the App manifest flow: it trades the code GitHub sent to the
+// manifest's redirect_url for the new App's credentials. Codes are single-use and last an
+// hour: an unknown, used or expired code is ErrBadCode.
+func (c *Client) ConvertManifest(ctx context.Context, code string) (AppCredentials, error) {
+	if code == "" {
+		err := fmt.Errorf("convert manifest: %w: empty code", ErrBadCode)
+		c.audit(ctx, "manifest_converted", 0, "", err)
+		return AppCredentials{}, err
+	}
+	var cfg *github.AppConfig
+	err := c.retry(ctx, opManifest, writePolicy, func(ctx context.Context) error {
+		var err error
+		cfg, _, err = c.anon.Apps.CompleteAppManifest(ctx, url.PathEscape(code))
+		return err
+	})
+	if err != nil {
+		var e *APIError
+		if errors.As(err, &e) && e.Status == 404 {
+			e.kind = ErrBadCode
+		}
+		err = fmt.Errorf("convert manifest: %w", err)
+		c.audit(ctx, "manifest_converted", 0, "", err)
+		return AppCredentials{}, err
+	}
+	creds := AppCredentials{
+		ID:            cfg.GetID(),
+		Slug:          cfg.GetSlug(),
+		Name:          cfg.GetName(),
+		OwnerLogin:    cfg.GetOwner().GetLogin(),
+		HTMLURL:       cfg.GetHTMLURL(),
+		PEM:           []byte(cfg.GetPEM()),
+		WebhookSecret: cfg.GetWebhookSecret(),
+		ClientID:      cfg.GetClientID(),
+		ClientSecret:  cfg.GetClientSecret(),
+	}
+	c.audit(ctx, "manifest_converted", 0, "", nil, slog.Int64("app_id", creds.ID), slog.String("slug", creds.Slug))
+	return creds, nil
+}
+
+// HookDeliveries lists the App's webhook delivery attempts delivered at or after since,
+// newest first, following GitHub's cursor pagination (100 per page) until it reaches
+// older attempts.
+func (c *Client) HookDeliveries(ctx context.Context, since time.Time) ([]HookDelivery, error) {
+	var out []HookDelivery
+	opts := &github.ListCursorOptions{PerPage: 100}
+	for {
+		var page []*github.HookDelivery
+		var resp *github.Response
+		err := c.retry(ctx, opDeliveries, readPolicy, func(ctx context.Context) error {
+			var err error
+			page, resp, err = c.app.Apps.ListHookDeliveries(ctx, opts)
+			return err
+		})
+		if err != nil {
+			err = fmt.Errorf("hook deliveries: %w", err)
+			c.audit(ctx, "hook_deliveries_listed", 0, "", err)
+			return nil, err
+		}
+		older := false
+		for _, d := range page {
+			at := d.GetDeliveredAt().Time
+			if at.Before(since) {
+				older = true
+				continue
+			}
+			out = append(out, HookDelivery{
+				ID:             d.GetID(),
+				GUID:           d.GetGUID(),
+				DeliveredAt:    at.UTC(),
+				Redelivery:     d.GetRedelivery(),
+				Status:         d.GetStatus(),
+				StatusCode:     d.GetStatusCode(),
+				Event:          d.GetEvent(),
+				Action:         d.GetAction(),
+				InstallationID: d.GetInstallationID(),
+				RepositoryID:   d.GetRepositoryID(),
+			})
+		}
+		if older || resp.Cursor == "" {
+			break
+		}
+		opts.Cursor = resp.Cursor
+	}
+	c.audit(ctx, "hook_deliveries_listed", 0, "", nil, slog.Int("count", len(out)), slog.Time("since", since))
+	return out, nil
+}
+
+// Redeliver asks GitHub to deliver a webhook delivery again (202 Accepted).
+func (c *Client) Redeliver(ctx context.Context, deliveryID int64) error {
+	err := c.retry(ctx, opRedeliver, writePolicy, func(ctx context.Context) error {
+		_, _, err := c.app.Apps.RedeliverHookDelivery(ctx, deliveryID)
+		var accepted *github.AcceptedError
+		if errors.As(err, &accepted) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		err = fmt.Errorf("redeliver %d: %w", deliveryID, err)
+	}
+	c.audit(ctx, "delivery_redelivered", 0, "", err, slog.Int64("delivery_id", deliveryID))
+	return err
+}

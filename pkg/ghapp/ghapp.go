@@ -1,0 +1,430 @@
+// Package ghapp is RepoTrackr's GitHub App client: App JWT and installation tokens
+// (through ghinstallation), repository reads, installations, the OAuth code exchange, the
+// App manifest conversion and webhook redelivery, against github.com, GitHub Enterprise
+// Server or the local sandbox (pkg/ghsandbox).
+//
+// One Client serves a whole process: it keeps one ghinstallation transport (and its
+// token) per installation, so a warm Lambda container reuses installation tokens, which
+// ghinstallation renews a minute before they expire. Idempotent reads are retried with
+// bounded exponential backoff; failures carry a kind (ErrNotFound, ErrNoAccess, ...) and
+// IsRetryable. Every App interaction writes one audit log line; no token, code, key or
+// secret is ever logged.
+package ghapp
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/go-github/v60/github"
+	"github.com/repotrackr/github-integration/pkg/metrics"
+)
+
+// Defaults applied by New.
+const (
+	DefaultAPIURL       = "https://api.github.com/"
+	DefaultWebURL       = "https://github.com/"
+	DefaultMaxAttempts  = 3
+	DefaultMaxRetryWait = 5 * time.Second
+	DefaultMaxFileSize  = 25 << 20
+	DefaultHTTPTimeout  = 20 * time.Second
+	userAgent           = "repotrackr-github-integration"
+	// baseBackoff is the first retry's wait; each later one doubles it.
+	baseBackoff = 250 * time.Millisecond
+)
+
+// Config configures a Client.
+type Config struct {
+	// AppID and PrivateKey (PEM, PKCS#1 or PKCS#8) identify the App. Required.
+	AppID      int64
+	PrivateKey []byte
+	// APIURL is the REST base URL, used as given: https://api.github.com/ (default),
+	// https://HOST/api/v3/ for GitHub Enterprise Server, or the sandbox URL.
+	APIURL string
+	// WebURL is the web base URL for the OAuth exchange and repository URLs
+	// (default https://github.com/).
+	WebURL string
+	// ClientID and ClientSecret are the App's OAuth credentials (ExchangeCode only).
+	ClientID, ClientSecret string
+	// HTTPClient supplies the transport and timeout; a client with DefaultHTTPTimeout
+	// over http.DefaultTransport when nil.
+	HTTPClient *http.Client
+	// Logger receives audit lines (audit=true) and retry notes; slog.Default() when nil.
+	Logger *slog.Logger
+	// Now is the clock for rate limit resets and token expiry times; time.Now when nil.
+	// ghinstallation renews tokens by the real clock whatever this says.
+	Now func() time.Time
+	// OnAPICall, when set, is called after every HTTP call to GitHub with the endpoint
+	// template (e.g. "GET /repos/{owner}/{repo}/contents/{path}"), the status (0 when no
+	// answer arrived) and the transport error (nil when GitHub answered). For metrics.
+	OnAPICall func(endpoint string, status int, err error)
+	// Metrics, when set, receives one EMF line per HTTP call to GitHub:
+	// metrics.GitHubAPICalls, plus metrics.GitHubAPIErrors for a failure (no answer, 5xx,
+	// 429, 401, 403), by dimension metrics.DimEndpoint (the endpoint template). 404, 409
+	// and 422 are answers, not failures.
+	Metrics *metrics.Emitter
+	// MaxAttempts bounds the attempts of one call (default 3).
+	MaxAttempts int
+	// MaxRetryWait is the longest wait honoured before a retry (Retry-After or rate limit
+	// reset); when GitHub asks for longer, the call fails at once with a retryable error.
+	// Default 5s.
+	MaxRetryWait time.Duration
+	// MaxFileSize bounds FileContent (default 25 MiB).
+	MaxFileSize int64
+}
+
+// Client talks to GitHub as the App. Safe for concurrent use.
+type Client struct {
+	cfg       Config
+	log       *slog.Logger
+	now       func() time.Time
+	apiBase   *url.URL // with trailing slash
+	webBase   *url.URL // with trailing slash
+	repoHosts []string
+	key       *rsa.PrivateKey
+	timeout   time.Duration
+	meter     http.RoundTripper
+	plain     *http.Client   // metered, no credentials (OAuth exchange)
+	app       *github.Client // App JWT
+	anon      *github.Client // no credentials (manifest conversion)
+
+	maxAttempts int
+	maxWait     time.Duration
+	maxFile     int64
+	// sleep waits between attempts; tests replace it.
+	sleep func(context.Context, time.Duration) error
+
+	mu    sync.Mutex
+	insts map[int64]*installationClient
+}
+
+// installationClient is the cached transport (holding the installation token) and REST
+// client of one installation.
+type installationClient struct {
+	tr *ghinstallation.Transport
+	gh *github.Client
+}
+
+// Repository is a repository as the App sees it.
+type Repository struct {
+	ID            int64
+	Owner         string
+	Name          string
+	FullName      string
+	DefaultBranch string
+	Private       bool
+	Archived      bool
+	HTMLURL       string
+}
+
+// Installation is an installation of the App.
+type Installation struct {
+	ID                  int64
+	AppID               int64
+	AccountLogin        string
+	AccountType         string // User or Organization
+	AccountID           int64
+	RepositorySelection string // all or selected
+	SuspendedAt         *time.Time
+	HTMLURL             string
+}
+
+// UserToken is an OAuth user access token. Its String and LogValue hide the secrets.
+type UserToken struct {
+	AccessToken           string
+	TokenType             string
+	Scope                 string
+	ExpiresAt             time.Time // zero when the token does not expire
+	RefreshToken          string
+	RefreshTokenExpiresAt time.Time
+}
+
+// String hides the tokens.
+func (t UserToken) String() string { return "ghapp.UserToken{redacted}" }
+
+// LogValue hides the tokens from slog.
+func (t UserToken) LogValue() slog.Value {
+	return slog.GroupValue(slog.Time("expires_at", t.ExpiresAt), slog.String("token", "redacted"))
+}
+
+// AppCredentials is what the manifest conversion returns. Its String and LogValue hide
+// the secrets.
+type AppCredentials struct {
+	ID            int64
+	Slug          string
+	Name          string
+	OwnerLogin    string
+	HTMLURL       string
+	PEM           []byte
+	WebhookSecret string
+	ClientID      string
+	ClientSecret  string
+}
+
+// String hides the secrets.
+func (a AppCredentials) String() string {
+	return fmt.Sprintf("ghapp.AppCredentials{ID:%d Slug:%s secrets:redacted}", a.ID, a.Slug)
+}
+
+// LogValue hides the secrets from slog.
+func (a AppCredentials) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int64("app_id", a.ID), slog.String("slug", a.Slug), slog.String("secrets", "redacted"))
+}
+
+// HookDelivery is one attempt to deliver a webhook of the App.
+type HookDelivery struct {
+	ID             int64
+	GUID           string // X-GitHub-Delivery, constant across redeliveries
+	DeliveredAt    time.Time
+	Redelivery     bool
+	Status         string // "OK" for success
+	StatusCode     int
+	Event          string
+	Action         string
+	InstallationID int64
+	RepositoryID   int64
+}
+
+// New validates cfg and builds the App client.
+func New(cfg Config) (*Client, error) {
+	if cfg.AppID <= 0 {
+		return nil, errors.New("ghapp: AppID is required")
+	}
+	if len(cfg.PrivateKey) == 0 {
+		return nil, errors.New("ghapp: PrivateKey is required")
+	}
+	key, err := jwt.ParseRSAPrivateKeyFromPEM(cfg.PrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("ghapp: parse private key: %w", err)
+	}
+	apiBase, err := baseURLOf(cfg.APIURL, DefaultAPIURL)
+	if err != nil {
+		return nil, fmt.Errorf("ghapp: APIURL: %w", err)
+	}
+	webBase, err := baseURLOf(cfg.WebURL, DefaultWebURL)
+	if err != nil {
+		return nil, fmt.Errorf("ghapp: WebURL: %w", err)
+	}
+	c := &Client{
+		cfg:         cfg,
+		log:         cfg.Logger,
+		now:         cfg.Now,
+		apiBase:     apiBase,
+		webBase:     webBase,
+		repoHosts:   []string{"github.com", "www.github.com", strings.ToLower(webBase.Host)},
+		key:         key,
+		timeout:     DefaultHTTPTimeout,
+		maxAttempts: cfg.MaxAttempts,
+		maxWait:     cfg.MaxRetryWait,
+		maxFile:     cfg.MaxFileSize,
+		sleep:       sleepCtx,
+		insts:       map[int64]*installationClient{},
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.maxAttempts < 1 {
+		c.maxAttempts = DefaultMaxAttempts
+	}
+	if c.maxWait <= 0 {
+		c.maxWait = DefaultMaxRetryWait
+	}
+	if c.maxFile <= 0 {
+		c.maxFile = DefaultMaxFileSize
+	}
+	base := http.DefaultTransport
+	if cfg.HTTPClient != nil {
+		c.timeout = cfg.HTTPClient.Timeout
+		if cfg.HTTPClient.Transport != nil {
+			base = cfg.HTTPClient.Transport
+		}
+	}
+	c.meter = &meter{next: base, apiPrefix: strings.TrimSuffix(apiBase.Path, "/"), c: c}
+	c.plain = &http.Client{Transport: c.meter, Timeout: c.timeout}
+	appTr, err := ghinstallation.NewAppsTransport(c.meter, cfg.AppID, cfg.PrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("ghapp: App transport: %w", err)
+	}
+	appTr.BaseURL = c.apiRoot()
+	c.app = c.restClient(appTr)
+	c.anon = c.restClient(c.meter)
+	return c, nil
+}
+
+// baseURLOf parses an absolute http(s) base URL and gives it a trailing slash.
+func baseURLOf(raw, def string) (*url.URL, error) {
+	if raw == "" {
+		raw = def
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an absolute http(s) URL", raw)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	u.RawQuery, u.Fragment = "", ""
+	return u, nil
+}
+
+// apiRoot is the API base without trailing slash, as ghinstallation wants it.
+func (c *Client) apiRoot() string { return strings.TrimSuffix(c.apiBase.String(), "/") }
+
+// restClient builds a go-github client over rt with the configured base URL. The URL is
+// set directly rather than through WithEnterpriseURLs, which would append api/v3/ to a
+// sandbox URL.
+func (c *Client) restClient(rt http.RoundTripper) *github.Client {
+	gh := github.NewClient(&http.Client{Transport: rt, Timeout: c.timeout})
+	base := *c.apiBase
+	gh.BaseURL = &base
+	upload := *c.apiBase
+	gh.UploadURL = &upload
+	gh.UserAgent = userAgent
+	return gh
+}
+
+// userClient is a go-github client acting with a user's OAuth token.
+func (c *Client) userClient(token string) *github.Client {
+	return c.restClient(c.meter).WithAuthToken(token)
+}
+
+// installation returns the cached client of an installation, creating it on first use.
+// Each gets its own AppsTransport: ghinstallation writes to it while refreshing a token.
+func (c *Client) installation(id int64) *installationClient {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ic, ok := c.insts[id]; ok {
+		return ic
+	}
+	atr := ghinstallation.NewAppsTransportFromPrivateKey(c.meter, c.cfg.AppID, c.key)
+	atr.BaseURL = c.apiRoot()
+	tr := ghinstallation.NewFromAppsTransport(atr, id)
+	ic := &installationClient{tr: tr, gh: c.restClient(tr)}
+	c.insts[id] = ic
+	return ic
+}
+
+// ForgetInstallation drops the cached token and client of an installation (after it was
+// deleted or its permissions changed); the next call mints a new token.
+func (c *Client) ForgetInstallation(installationID int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.insts, installationID)
+}
+
+// InstallationToken returns a valid installation token, minting one only when the cached
+// token is missing or within a minute of expiry. Treat it as an opaque string of any
+// length, and never log it.
+func (c *Client) InstallationToken(ctx context.Context, installationID int64) (string, error) {
+	ic := c.installation(installationID)
+	var tok string
+	err := c.retry(ctx, opMint, readPolicy, func(ctx context.Context) error {
+		var err error
+		tok, err = ic.tr.Token(ctx)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("installation %d token: %w", installationID, err)
+	}
+	return tok, nil
+}
+
+// instCall runs fn with the installation's REST client under the read retry policy. A 401
+// means GitHub revoked the cached token early: the client is rebuilt and fn tried once
+// more with a fresh token.
+func (c *Client) instCall(ctx context.Context, installationID int64, op string, fn func(context.Context, *github.Client) error) error {
+	ic := c.installation(installationID)
+	err := c.retry(ctx, op, readPolicy, func(ctx context.Context) error { return fn(ctx, ic.gh) })
+	var e *APIError
+	if errors.As(err, &e) && e.Status == http.StatusUnauthorized && !e.Mint {
+		c.ForgetInstallation(installationID)
+		ic = c.installation(installationID)
+		err = c.retry(ctx, op, readPolicy, func(ctx context.Context) error { return fn(ctx, ic.gh) })
+	}
+	return err
+}
+
+// policy says which failures a call may retry.
+type policy int
+
+const (
+	// readPolicy: idempotent calls (GETs, minting a token) retry every retryable failure.
+	readPolicy policy = iota
+	// writePolicy: calls with effects (code exchange, manifest conversion, redelivery)
+	// retry only on 5xx answers and on failures to connect, where GitHub cannot have
+	// acted or said it failed. A replayed code that GitHub had in fact consumed then
+	// yields ErrBadCode, which is what the caller would see without the retry.
+	writePolicy
+)
+
+func (p policy) allows(e *APIError) bool {
+	if !e.Retryable {
+		return false
+	}
+	return p == readPolicy || e.Status >= 500 || (e.Status == 0 && e.dial)
+}
+
+// retry runs fn up to maxAttempts times with exponential backoff (250ms, 500ms, ...),
+// waiting at least what GitHub asked for; a requested wait over maxWait ends the retries.
+// The returned error is an *APIError or the context's error.
+func (c *Client) retry(ctx context.Context, op string, p policy, fn func(context.Context) error) error {
+	for attempt := 1; ; attempt++ {
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		e := classify(op, err, c.now()) // also closes an unread token-mint answer
+		if ctx.Err() != nil {
+			return fmt.Errorf("github %s: %w", op, ctx.Err())
+		}
+		if attempt >= c.maxAttempts || !p.allows(e) {
+			return e
+		}
+		wait := c.backoff(attempt)
+		if e.RetryAfter > 0 {
+			if e.RetryAfter > c.maxWait {
+				return e
+			}
+			wait = max(wait, e.RetryAfter)
+		}
+		c.log.LogAttrs(ctx, slog.LevelDebug, "github call failed, retrying",
+			slog.String("op", op), slog.Int("status", e.Status), slog.Int("attempt", attempt), slog.String("wait", wait.String()))
+		if err := c.sleep(ctx, wait); err != nil {
+			return fmt.Errorf("github %s: %w", op, err)
+		}
+	}
+}
+
+// backoff is the wait before retry n (n >= 1), with up to 20% jitter so that callers
+// failing together do not retry together.
+func (c *Client) backoff(n int) time.Duration {
+	d := min(baseBackoff<<(n-1), c.maxWait)
+	return d + time.Duration(rand.Int64N(int64(d)/5+1))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

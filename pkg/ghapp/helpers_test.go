@@ -1,0 +1,101 @@
+package ghapp
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/repotrackr/github-integration/pkg/ghsandbox"
+)
+
+// logBuffer collects log output from concurrent writers.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// sleeps records the waits between attempts.
+type sleeps struct {
+	mu    sync.Mutex
+	waits []time.Duration
+	real  bool
+}
+
+func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.waits = append(s.waits, d)
+	s.mu.Unlock()
+	if s.real {
+		return sleepCtx(ctx, d)
+	}
+	return ctx.Err()
+}
+
+func (s *sleeps) list() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.waits...)
+}
+
+// env is a sandbox and a Client talking to it.
+type env struct {
+	sb     *ghsandbox.Sandbox
+	url    string
+	c      *Client
+	logs   *logBuffer
+	sleeps *sleeps
+}
+
+// newEnv starts a sandbox and a client for it. mod may adjust the client's Config.
+func newEnv(t *testing.T, opts ghsandbox.Options, mod ...func(*Config)) *env {
+	t.Helper()
+	sb, u := ghsandbox.NewServer(t, opts)
+	e := &env{sb: sb, url: u, logs: &logBuffer{}, sleeps: &sleeps{}}
+	e.c = e.client(t, mod...)
+	return e
+}
+
+// client builds another Client for the env's sandbox.
+func (e *env) client(t *testing.T, mod ...func(*Config)) *Client {
+	t.Helper()
+	cfg := Config{
+		AppID:        e.sb.AppID(),
+		PrivateKey:   e.sb.PrivateKeyPEM(),
+		APIURL:       e.url,
+		WebURL:       e.url,
+		ClientID:     e.sb.ClientID(),
+		ClientSecret: e.sb.ClientSecret(),
+		Logger:       slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	c.sleep = e.sleeps.sleep
+	return c
+}
+
+func (e *env) write(t *testing.T, owner, repo, path, data string) {
+	t.Helper()
+	if err := e.sb.WriteFile(owner, repo, path, []byte(data)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,708 @@
+package ghsandbox
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxInlineContent is the largest file the contents API returns inline; larger files
+// come back with encoding "none" and empty content, as on GitHub.
+const maxInlineContent = 1 << 20
+
+// tmpPrefix marks WriteFile's temporary files, which no listing shows.
+const tmpPrefix = ".ghsandbox-tmp-"
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+
+func validName(s string) bool {
+	return namePattern.MatchString(s) && s != "." && s != ".." && !strings.HasPrefix(s, tmpPrefix)
+}
+
+// repoRef is a repository found on disk, named as its directories are.
+type repoRef struct {
+	Owner, Name string
+	dir         string
+}
+
+func (r repoRef) fullName() string { return r.Owner + "/" + r.Name }
+
+type fileEntry struct {
+	path string
+	sha  string
+	size int64
+}
+
+// tree is a repository's branch main as read from disk.
+type tree struct {
+	files   []fileEntry // sorted by path
+	treeSHA string
+	sha     string // head commit SHA; "" for an empty repository
+	at      time.Time
+}
+
+type pin struct {
+	sha string
+	at  time.Time
+}
+
+// findEntry returns the name of the directory entry of dir equal to name ignoring case,
+// preferring an exact match: GitHub owner and repository names are case-insensitive.
+func findEntry(dir, name string) (string, bool) {
+	if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && fi.IsDir() {
+		return name, true
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", false
+	}
+	for _, e := range entries {
+		if e.IsDir() && strings.EqualFold(e.Name(), name) {
+			return e.Name(), true
+		}
+	}
+	return "", false
+}
+
+// lookupRepo finds owner/name under the root.
+func (s *Sandbox) lookupRepo(owner, name string) (repoRef, bool) {
+	if !validName(owner) || !validName(name) {
+		return repoRef{}, false
+	}
+	o, ok := findEntry(s.opts.Root, owner)
+	if !ok {
+		return repoRef{}, false
+	}
+	n, ok := findEntry(filepath.Join(s.opts.Root, o), name)
+	if !ok {
+		return repoRef{}, false
+	}
+	return repoRef{Owner: o, Name: n, dir: filepath.Join(s.opts.Root, o, n)}, true
+}
+
+// allRepos lists every repository under the root, sorted by full name.
+func (s *Sandbox) allRepos() []repoRef {
+	var out []repoRef
+	owners, _ := os.ReadDir(s.opts.Root)
+	for _, o := range owners {
+		if !o.IsDir() || !validName(o.Name()) {
+			continue
+		}
+		repos, _ := os.ReadDir(filepath.Join(s.opts.Root, o.Name()))
+		for _, r := range repos {
+			if r.IsDir() && validName(r.Name()) {
+				out = append(out, repoRef{Owner: o.Name(), Name: r.Name(), dir: filepath.Join(s.opts.Root, o.Name(), r.Name())})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return strings.ToLower(out[i].fullName()) < strings.ToLower(out[j].fullName())
+	})
+	return out
+}
+
+// cleanRepoPath validates a path inside a repository; "" is the root directory.
+func cleanRepoPath(p string) (string, bool) {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return "", true
+	}
+	for i, seg := range strings.Split(p, "/") {
+		if seg == "" || seg == "." || seg == ".." || strings.HasPrefix(seg, tmpPrefix) || (i == 0 && seg == ".git") {
+			return "", false
+		}
+	}
+	return p, true
+}
+
+func blobSHA(data []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(data))
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// readDisk reads a repository's files, their blob SHAs, the tree hash and the newest
+// modification time of its files and directories (directories count so that a removal
+// moves the head too).
+func readDisk(dir string) (tree, error) {
+	var t tree
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if rel == ".git" {
+				return filepath.SkipDir
+			}
+		} else if strings.HasPrefix(d.Name(), tmpPrefix) || !d.Type().IsRegular() {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if mt := fi.ModTime().UTC().Truncate(time.Second); mt.After(t.at) {
+			t.at = mt
+		}
+		if d.IsDir() {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		t.files = append(t.files, fileEntry{path: rel, sha: blobSHA(data), size: int64(len(data))})
+		return nil
+	})
+	if err != nil {
+		return tree{}, fmt.Errorf("read repository %s: %w", dir, err)
+	}
+	sort.Slice(t.files, func(i, j int) bool { return t.files[i].path < t.files[j].path })
+	if len(t.files) > 0 {
+		t.treeSHA = hashEntries(t.files, "")
+		h := sha1.Sum([]byte("commit\n" + t.treeSHA))
+		t.sha = hex.EncodeToString(h[:])
+	}
+	return t, nil
+}
+
+// hashEntries hashes the files under prefix ("" for all) into a tree SHA.
+func hashEntries(files []fileEntry, prefix string) string {
+	h := sha1.New()
+	for _, f := range files {
+		if prefix == "" || strings.HasPrefix(f.path, prefix+"/") {
+			fmt.Fprintf(h, "%s\x00%s\n", f.path, f.sha)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// head reads the repository and applies a pinned head, if any.
+func (s *Sandbox) head(ref repoRef) (tree, error) {
+	t, err := readDisk(ref.dir)
+	if err != nil {
+		return tree{}, err
+	}
+	s.mu.Lock()
+	p, ok := s.pins[strings.ToLower(ref.fullName())]
+	s.mu.Unlock()
+	if ok && t.sha != "" {
+		t.sha, t.at = p.sha, p.at
+	}
+	return t, nil
+}
+
+// matches reports whether ref names the head of branch main.
+func (t tree) matches(ref string) bool {
+	switch ref {
+	case "", DefaultBranch, "heads/" + DefaultBranch, "refs/heads/" + DefaultBranch:
+		return true
+	}
+	return t.sha != "" && len(ref) >= 7 && strings.HasPrefix(t.sha, strings.ToLower(ref))
+}
+
+// Head returns the head commit of branch main of owner/repo as the API shows it.
+func (s *Sandbox) Head(owner, repo string) (sha string, at time.Time, err error) {
+	ref, ok := s.lookupRepo(owner, repo)
+	if !ok {
+		return "", time.Time{}, fmt.Errorf("ghsandbox: repository %s/%s not found", owner, repo)
+	}
+	t, err := s.head(ref)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if t.sha == "" {
+		return "", time.Time{}, fmt.Errorf("ghsandbox: repository %s/%s is empty", owner, repo)
+	}
+	return t.sha, t.at, nil
+}
+
+// repoDirFor returns the directory of owner/repo, existing or to be created.
+func (s *Sandbox) repoDirFor(owner, repo string) (string, error) {
+	if !validName(owner) || !validName(repo) {
+		return "", fmt.Errorf("ghsandbox: invalid repository name %q/%q", owner, repo)
+	}
+	if ref, ok := s.lookupRepo(owner, repo); ok {
+		return ref.dir, nil
+	}
+	if o, ok := findEntry(s.opts.Root, owner); ok {
+		owner = o
+	}
+	return filepath.Join(s.opts.Root, owner, repo), nil
+}
+
+// nextHeadTime is a head date strictly after prev and not before now, so each write is a
+// newer commit even within one second.
+func (s *Sandbox) nextHeadTime(prev time.Time) time.Time {
+	t := s.now().UTC().Truncate(time.Second)
+	if !t.After(prev) {
+		t = prev.Add(time.Second)
+	}
+	return t
+}
+
+// touchChain sets the modification time of dir/rel's directories, from rel's parent up
+// to dir itself, to t.
+func touchChain(dir, rel string, t time.Time) error {
+	for p := path.Dir(rel); ; p = path.Dir(p) {
+		if err := os.Chtimes(filepath.Join(dir, filepath.FromSlash(p)), t, t); err != nil {
+			return err
+		}
+		if p == "." {
+			return nil
+		}
+	}
+}
+
+// WriteFile writes a file of branch main of owner/repo, creating the repository when
+// needed. The head moves: its SHA follows the content and its date becomes the current
+// time, or one second after the previous head when that is not later. A pinned head is
+// released.
+func (s *Sandbox) WriteFile(owner, repo, p string, data []byte) error {
+	rel, ok := cleanRepoPath(p)
+	if !ok || rel == "" {
+		return fmt.Errorf("ghsandbox: invalid path %q", p)
+	}
+	s.fsMu.Lock()
+	defer s.fsMu.Unlock()
+	dir, err := s.repoDirFor(owner, repo)
+	if err != nil {
+		return err
+	}
+	var prev time.Time
+	if old, err := readDisk(dir); err == nil {
+		prev = old.at
+	}
+	full := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		return fmt.Errorf("ghsandbox: write %s: %w", p, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(full), tmpPrefix+"*")
+	if err != nil {
+		return fmt.Errorf("ghsandbox: write %s: %w", p, err)
+	}
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("ghsandbox: write %s: %w", p, err)
+	}
+	if err := os.Rename(tmp.Name(), full); err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("ghsandbox: write %s: %w", p, err)
+	}
+	t := s.nextHeadTime(prev)
+	if err := os.Chtimes(full, t, t); err != nil {
+		return fmt.Errorf("ghsandbox: write %s: %w", p, err)
+	}
+	if err := touchChain(dir, rel, t); err != nil {
+		return fmt.Errorf("ghsandbox: write %s: %w", p, err)
+	}
+	s.unpin(dir)
+	return nil
+}
+
+// RemoveFile deletes a file of branch main of owner/repo (and directories it leaves
+// empty). The head moves as for WriteFile.
+func (s *Sandbox) RemoveFile(owner, repo, p string) error {
+	rel, ok := cleanRepoPath(p)
+	if !ok || rel == "" {
+		return fmt.Errorf("ghsandbox: invalid path %q", p)
+	}
+	s.fsMu.Lock()
+	defer s.fsMu.Unlock()
+	ref, ok := s.lookupRepo(owner, repo)
+	if !ok {
+		return fmt.Errorf("ghsandbox: repository %s/%s not found", owner, repo)
+	}
+	old, err := readDisk(ref.dir)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(ref.dir, filepath.FromSlash(rel))); err != nil {
+		return fmt.Errorf("ghsandbox: remove %s: %w", p, err)
+	}
+	// Git has no empty directories: drop the ones the removal emptied.
+	for d := path.Dir(rel); d != "."; d = path.Dir(d) {
+		if os.Remove(filepath.Join(ref.dir, filepath.FromSlash(d))) != nil {
+			rel = d + "/x" // d is not empty: touch from d upwards
+			break
+		}
+		rel = d
+	}
+	if err := touchChain(ref.dir, rel, s.nextHeadTime(old.at)); err != nil {
+		return fmt.Errorf("ghsandbox: remove %s: %w", p, err)
+	}
+	s.unpin(ref.dir)
+	return nil
+}
+
+func (s *Sandbox) unpin(dir string) {
+	rel, err := filepath.Rel(s.opts.Root, dir)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	delete(s.pins, strings.ToLower(filepath.ToSlash(rel)))
+	s.mu.Unlock()
+}
+
+// SetCommit pins the head of branch main of owner/repo to sha and time at, whatever the
+// files say, until the next WriteFile or RemoveFile; an empty sha releases the pin. The
+// contents API keeps serving the files on disk, also for ref=sha.
+func (s *Sandbox) SetCommit(owner, repo, sha string, at time.Time) error {
+	ref, ok := s.lookupRepo(owner, repo)
+	if !ok {
+		return fmt.Errorf("ghsandbox: repository %s/%s not found", owner, repo)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := strings.ToLower(ref.fullName())
+	if sha == "" {
+		delete(s.pins, key)
+		return nil
+	}
+	s.pins[key] = pin{sha: strings.ToLower(sha), at: at.UTC().Truncate(time.Second)}
+	return nil
+}
+
+// repoAuth checks the installation token and that it covers the path's repository;
+// GitHub answers 404 for a repository the installation cannot see.
+func (s *Sandbox) repoAuth(w http.ResponseWriter, r *http.Request) (repoRef, bool) {
+	t, in, ok := s.installationAuth(w, r)
+	if !ok {
+		return repoRef{}, false
+	}
+	ref, ok := s.lookupRepo(r.PathValue("owner"), r.PathValue("repo"))
+	if !ok || !in.covers(ref.fullName()) || !t.allows(ref.fullName()) {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return repoRef{}, false
+	}
+	return ref, true
+}
+
+func (t instToken) allows(fullName string) bool {
+	if t.repos == nil {
+		return true
+	}
+	for _, r := range t.repos {
+		if strings.EqualFold(r, fullName) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Sandbox) accountType(login string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, in := range s.installations {
+		if strings.EqualFold(in.Account, login) && in.AccountType != "" {
+			return in.AccountType
+		}
+	}
+	return "User"
+}
+
+func (s *Sandbox) accountJSON(base, login string) map[string]any {
+	id := userID(login)
+	return map[string]any{
+		"login":    login,
+		"id":       id,
+		"node_id":  "U_sandbox" + strconv.FormatInt(id, 10),
+		"type":     s.accountType(login),
+		"html_url": base + "/" + login,
+		"url":      base + "/users/" + login,
+	}
+}
+
+func (s *Sandbox) repoJSON(base string, ref repoRef) map[string]any {
+	full := ref.fullName()
+	id := stableID("repo", full)
+	return map[string]any{
+		"id":             id,
+		"node_id":        "R_sandbox" + strconv.FormatInt(id, 10),
+		"name":           ref.Name,
+		"full_name":      full,
+		"owner":          s.accountJSON(base, ref.Owner),
+		"private":        true,
+		"visibility":     "private",
+		"fork":           false,
+		"archived":       false,
+		"disabled":       false,
+		"description":    nil,
+		"default_branch": DefaultBranch,
+		"html_url":       base + "/" + full,
+		"url":            base + "/repos/" + full,
+		"clone_url":      base + "/" + full + ".git",
+	}
+}
+
+func (s *Sandbox) handleRepo(w http.ResponseWriter, r *http.Request) {
+	ref, ok := s.repoAuth(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.repoJSON(baseURL(r), ref))
+}
+
+// wantsRaw reports whether the request asks for the raw media type.
+func wantsRaw(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/vnd.github.raw") ||
+		strings.Contains(r.Header.Get("Accept"), "application/vnd.github.v3.raw")
+}
+
+// encodeContent is base64 in lines of 60 characters, as GitHub sends it.
+func encodeContent(data []byte) string {
+	enc := base64.StdEncoding.EncodeToString(data)
+	var b strings.Builder
+	for len(enc) > 60 {
+		b.WriteString(enc[:60])
+		b.WriteByte('\n')
+		enc = enc[60:]
+	}
+	b.WriteString(enc)
+	if b.Len() > 0 {
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func entryJSON(base string, ref repoRef, typ, p, sha string, size int64) map[string]any {
+	full := ref.fullName()
+	self := base + "/repos/" + full + "/contents/" + p + "?ref=" + DefaultBranch
+	html := base + "/" + full + "/blob/" + DefaultBranch + "/" + p
+	git := base + "/repos/" + full + "/git/blobs/" + sha
+	if typ == "dir" {
+		html = base + "/" + full + "/tree/" + DefaultBranch + "/" + p
+		git = base + "/repos/" + full + "/git/trees/" + sha
+	}
+	return map[string]any{
+		"type":         typ,
+		"name":         path.Base(p),
+		"path":         p,
+		"sha":          sha,
+		"size":         size,
+		"url":          self,
+		"html_url":     html,
+		"git_url":      git,
+		"download_url": nil,
+		"_links":       map[string]string{"self": self, "git": git, "html": html},
+	}
+}
+
+func (s *Sandbox) handleContents(w http.ResponseWriter, r *http.Request) {
+	ref, ok := s.repoAuth(w, r)
+	if !ok {
+		return
+	}
+	t, err := s.head(ref)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "Server Error")
+		return
+	}
+	if t.sha == "" {
+		writeError(w, http.StatusNotFound, "This repository is empty.")
+		return
+	}
+	if want := r.URL.Query().Get("ref"); !t.matches(want) {
+		writeError(w, http.StatusNotFound, "No commit found for the ref "+want)
+		return
+	}
+	rel, ok := cleanRepoPath(r.PathValue("path"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	base := baseURL(r)
+	for _, f := range t.files {
+		if f.path != rel {
+			continue
+		}
+		data, err := readInRoot(ref.dir, rel)
+		if err != nil {
+			writeError(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		if wantsRaw(r) {
+			w.Header().Set("Content-Type", "application/vnd.github.raw")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(data)
+			return
+		}
+		obj := entryJSON(base, ref, "file", f.path, blobSHA(data), int64(len(data)))
+		if len(data) > maxInlineContent {
+			obj["content"], obj["encoding"] = "", "none"
+		} else {
+			obj["content"], obj["encoding"] = encodeContent(data), "base64"
+		}
+		writeJSON(w, http.StatusOK, obj)
+		return
+	}
+	list := dirListing(base, ref, t.files, rel)
+	if list == nil {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+// dirListing lists the entries directly under dir ("" for the root), or nil when no file
+// lies under it.
+func dirListing(base string, ref repoRef, files []fileEntry, dir string) []map[string]any {
+	prefix := ""
+	if dir != "" {
+		prefix = dir + "/"
+	}
+	var out []map[string]any
+	seen := map[string]bool{}
+	for _, f := range files {
+		if !strings.HasPrefix(f.path, prefix) {
+			continue
+		}
+		name, _, isDir := strings.Cut(f.path[len(prefix):], "/")
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		if isDir {
+			out = append(out, entryJSON(base, ref, "dir", prefix+name, hashEntries(files, prefix+name), 0))
+		} else {
+			out = append(out, entryJSON(base, ref, "file", f.path, f.sha, f.size))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i]["name"].(string) < out[j]["name"].(string) })
+	return out
+}
+
+// readInRoot reads rel inside dir without following anything out of it.
+func readInRoot(dir, rel string) ([]byte, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return root.ReadFile(filepath.FromSlash(rel))
+}
+
+func (s *Sandbox) handleBlob(w http.ResponseWriter, r *http.Request) {
+	ref, ok := s.repoAuth(w, r)
+	if !ok {
+		return
+	}
+	t, err := s.head(ref)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "Server Error")
+		return
+	}
+	sha := strings.ToLower(r.PathValue("sha"))
+	for _, f := range t.files {
+		if f.sha != sha {
+			continue
+		}
+		data, err := readInRoot(ref.dir, f.path)
+		if err != nil || blobSHA(data) != sha {
+			break
+		}
+		if wantsRaw(r) {
+			w.Header().Set("Content-Type", "application/vnd.github.raw")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(data)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"sha":      sha,
+			"node_id":  "B_sandbox" + sha[:12],
+			"size":     len(data),
+			"url":      baseURL(r) + "/repos/" + ref.fullName() + "/git/blobs/" + sha,
+			"content":  encodeContent(data),
+			"encoding": "base64",
+		})
+		return
+	}
+	writeError(w, http.StatusNotFound, "Not Found")
+}
+
+func commitJSON(base string, ref repoRef, t tree) map[string]any {
+	sig := map[string]any{"name": "Sandbox", "email": "sandbox@example.invalid", "date": timeString(t.at)}
+	full := ref.fullName()
+	return map[string]any{
+		"sha":      t.sha,
+		"node_id":  "C_sandbox" + t.sha[:12],
+		"url":      base + "/repos/" + full + "/commits/" + t.sha,
+		"html_url": base + "/" + full + "/commit/" + t.sha,
+		"commit": map[string]any{
+			"author":    sig,
+			"committer": sig,
+			"message":   "Sandbox tree " + t.treeSHA[:7],
+			"tree":      map[string]string{"sha": t.treeSHA},
+		},
+		"author":    nil,
+		"committer": nil,
+		"parents":   []any{},
+		"files":     []any{},
+	}
+}
+
+func (s *Sandbox) handleCommit(w http.ResponseWriter, r *http.Request) {
+	ref, ok := s.repoAuth(w, r)
+	if !ok {
+		return
+	}
+	t, err := s.head(ref)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "Server Error")
+		return
+	}
+	if t.sha == "" {
+		writeError(w, http.StatusConflict, "Git Repository is empty.")
+		return
+	}
+	want := r.PathValue("ref")
+	if want == "" || !t.matches(want) {
+		writeError(w, http.StatusUnprocessableEntity, "No commit found for SHA: "+want)
+		return
+	}
+	writeJSON(w, http.StatusOK, commitJSON(baseURL(r), ref, t))
+}
+
+func (s *Sandbox) handleBranch(w http.ResponseWriter, r *http.Request) {
+	ref, ok := s.repoAuth(w, r)
+	if !ok {
+		return
+	}
+	t, err := s.head(ref)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "Server Error")
+		return
+	}
+	if t.sha == "" || r.PathValue("branch") != DefaultBranch {
+		writeError(w, http.StatusNotFound, "Branch not found")
+		return
+	}
+	base := baseURL(r)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"name":      DefaultBranch,
+		"commit":    commitJSON(base, ref, t),
+		"protected": false,
+		"_links": map[string]string{
+			"self": base + "/repos/" + ref.fullName() + "/branches/" + DefaultBranch,
+			"html": base + "/" + ref.fullName() + "/tree/" + DefaultBranch,
+		},
+	})
+}

@@ -1,0 +1,131 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/repotrackr/github-integration/pkg/envelope"
+	"github.com/repotrackr/github-integration/pkg/standin"
+)
+
+// fauxqs is the SQS stand-in the tests send to through the real SDK.
+var fauxqs *standin.Server
+
+func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+
+func testMain(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := standin.StartFauxqs(ctx, standin.Options{})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "start fauxqs: %v\n", err)
+		return 1
+	}
+	defer srv.Stop()
+	fauxqs = srv
+	return m.Run()
+}
+
+func sqsClient(t *testing.T) *sqs.Client {
+	t.Helper()
+	cfg, err := fauxqs.AWSConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sqs.NewFromConfig(cfg)
+}
+
+func TestHandleThroughSQS(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client := sqsClient(t)
+	urls, err := standin.CreateQueues(ctx, client, "ingest-test-")
+	if err != nil {
+		t.Fatalf("CreateQueues() error = %v", err)
+	}
+	queueURL := urls["EventsQueue"]
+	if queueURL == "" {
+		t.Fatalf("CreateQueues() = %v, want EventsQueue", urls)
+	}
+	h := New(Config{QueueURL: queueURL, Secret: "old," + testSecret, Now: func() time.Time { return fixedNow }}, client)
+
+	tests := []struct {
+		name      string
+		body      []byte
+		minBytes  int // the queued message is at least this large
+		wantPaths int
+	}{
+		{"push", pushBody(t), 0, 1},
+		{"2048 commits whose paths just fit the budget", bigPush(t, 2048, 1, 122), envelope.MaxBodyBytes - 16*1024, 2048},
+		{"2048 commits whose paths do not fit", bigPush(t, 2048, 4, 150), 0, 0},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := guid(100 + i)
+			resp, err := h.Handle(ctx, signed("push", id, tt.body, testSecret))
+			if err != nil || resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("Handle(push) = %d %s, %v, want 202", resp.StatusCode, resp.Body, err)
+			}
+			out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+				QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 2,
+				MessageAttributeNames: []string{"All"},
+			})
+			if err != nil {
+				t.Fatalf("ReceiveMessage() error = %v", err)
+			}
+			if len(out.Messages) != 1 {
+				t.Fatalf("ReceiveMessage() = %d messages, want 1", len(out.Messages))
+			}
+			msg := out.Messages[0]
+			defer client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(queueURL), ReceiptHandle: msg.ReceiptHandle})
+			body := aws.ToString(msg.Body)
+			if len(body) < tt.minBytes || len(body) > envelope.MaxBodyBytes {
+				t.Errorf("received envelope of %d bytes, want %d to %d", len(body), tt.minBytes, envelope.MaxBodyBytes)
+			}
+			var got envelope.Envelope
+			if err := json.Unmarshal([]byte(body), &got); err != nil {
+				t.Fatalf("decode received envelope: %v", err)
+			}
+			var o obj
+			if err := json.Unmarshal(tt.body, &o); err != nil {
+				t.Fatal(err)
+			}
+			want := wantEnvelope("push", id, o)
+			if tt.wantPaths == 0 {
+				want.Push.Paths = nil // dropped to fit, as PathsIncomplete says
+			}
+			if g, w := jsonOf(t, got), jsonOf(t, want); g != w {
+				t.Errorf("received envelope\n got %.2000s\nwant %.2000s", g, w)
+			}
+			if len(got.Push.Paths) != tt.wantPaths {
+				t.Errorf("received %d paths, want %d", len(got.Push.Paths), tt.wantPaths)
+			}
+			for name, want := range map[string]string{envelope.AttrDeliveryID: id, envelope.AttrEventType: "push"} {
+				a, ok := msg.MessageAttributes[name]
+				if !ok || aws.ToString(a.StringValue) != want || aws.ToString(a.DataType) != "String" {
+					t.Errorf("received attribute %s = %+v, want String %s", name, a, want)
+				}
+			}
+		})
+	}
+}
+
+// A queue that does not exist fails SendMessage through the real SDK: GitHub gets a 503.
+func TestHandleThroughSQSFailure(t *testing.T) {
+	client := sqsClient(t)
+	h := New(Config{QueueURL: fauxqs.URL + "/000000000000/no-such-queue", Secret: testSecret}, client)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := h.Handle(ctx, signed("push", guid(43), pushBody(t), testSecret))
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Body != `{"error":"could not queue the delivery"}` {
+		t.Errorf("Handle(push to a missing queue) = %d %s, %v, want 503 could not queue the delivery", resp.StatusCode, resp.Body, err)
+	}
+}
