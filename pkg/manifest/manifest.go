@@ -1,0 +1,139 @@
+// Package manifest detects a project's dependencies from the manifest files in its
+// repository, so that a project shows its stack.
+//
+// Known manifests, matched by base name in any folder (case-sensitive, as GitHub paths
+// are), and what is read from each:
+//
+//   - go.mod (Go modules): require directives, except "// indirect" ones, which the
+//     project does not import itself.
+//   - package.json (npm): dependencies, devDependencies, peerDependencies and
+//     optionalDependencies; the version is the range as written.
+//   - requirements.txt (PyPI): one PEP 508 requirement per line, backslash continuations
+//     joined; comments, options ("-r", "-e", "--index-url", per-requirement "--hash"),
+//     and bare URLs, paths and archives are skipped; extras and environment markers are
+//     dropped; "name @ url" is listed without a version. UTF-16 with a byte order mark
+//     is read too, as pip does.
+//   - pyproject.toml (PyPI): PEP 621 [project] dependencies and optional-dependencies,
+//     PEP 735 [dependency-groups], and Poetry's [tool.poetry.dependencies] (without
+//     "python"), dev-dependencies and group dependencies.
+//   - Cargo.toml (crates.io): [dependencies], [dev-dependencies], [build-dependencies],
+//     their target-specific forms and [workspace.dependencies]; a renamed dependency is
+//     listed under its crate name ("package").
+//   - Dockerfile (Docker): the image of every FROM ("--platform=" and other flags and
+//     "AS name" skipped), except "scratch" and earlier stages; the version is the tag
+//     and/or digest. An image built from ARG variables ("golang:${GO}") is kept whole as
+//     the name, unresolved. Here-documents and comments are skipped, "# escape=`" is
+//     honoured; images in "COPY --from=" are not read.
+//
+// Every format accepts a UTF-8 byte order mark and CRLF line endings. TOML manifests
+// whose arrays or inline tables nest deeper than 64 levels are malformed (the decoder's
+// cost grows steeply with depth; real manifests nest two or three levels).
+//
+// PyPI names are normalised as PEP 503 says (lower case, runs of "-", "_", "." as "-");
+// other names are kept as written. A version is the constraint as written ("^1.2",
+// ">=2,<3", "v1.4.0", an image tag), empty when the manifest gives none.
+package manifest
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Ecosystem names, as stored in store.Dependency.Ecosystem.
+const (
+	EcosystemGo     = "Go modules"
+	EcosystemNPM    = "npm"
+	EcosystemPyPI   = "PyPI"
+	EcosystemCrates = "crates.io"
+	EcosystemDocker = "Docker"
+)
+
+// ErrMalformed is wrapped by Parse's errors for content that is not a valid manifest.
+var ErrMalformed = errors.New("malformed manifest")
+
+// ErrUnsupported is wrapped by Parse's errors for a path that names no known manifest.
+var ErrUnsupported = errors.New("not a known manifest")
+
+// Dependency is one dependency found in a manifest. Its fields are those of
+// store.Dependency, so that store.Dependency(d) converts it.
+type Dependency struct {
+	Name      string
+	Version   string // constraint as written; empty when none is given
+	Ecosystem string
+	Manifest  string // path of the manifest it came from
+}
+
+type format struct {
+	ecosystem string
+	parse     func(content []byte) ([]Dependency, error) // Name and Version only
+}
+
+var formats = map[string]format{
+	"go.mod":           {EcosystemGo, parseGoMod},
+	"package.json":     {EcosystemNPM, parsePackageJSON},
+	"requirements.txt": {EcosystemPyPI, parseRequirements},
+	"pyproject.toml":   {EcosystemPyPI, parsePyproject},
+	"Cargo.toml":       {EcosystemCrates, parseCargo},
+	"Dockerfile":       {EcosystemDocker, parseDockerfile},
+}
+
+// base returns the last element of a slash-separated repository path.
+func base(path string) string {
+	return path[strings.LastIndexByte(path, '/')+1:]
+}
+
+// IsManifest reports whether a repository path names a dependency manifest (base name
+// match, any folder, case-sensitive as GitHub paths are; e.g. "a/b/go.mod" yes,
+// "go.mod.bak" no, "xgo.mod" no).
+func IsManifest(path string) bool {
+	_, ok := formats[base(path)]
+	return ok
+}
+
+// Ecosystem returns the ecosystem name for a manifest path ("Go modules", "npm",
+// "PyPI", "crates.io", "Docker"), or "" when the path names no known manifest.
+func Ecosystem(path string) string {
+	return formats[base(path)].ecosystem
+}
+
+// Names returns the manifest base names it knows, sorted (for documentation and for
+// searching a tree).
+func Names() []string {
+	names := make([]string, 0, len(formats))
+	for n := range formats {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Parse extracts dependencies from one manifest's content, sorted by name and version
+// without duplicates. Malformed content gives an error wrapping ErrMalformed with the
+// path, never a panic; a path that names no manifest gives ErrUnsupported.
+func Parse(path string, content []byte) ([]Dependency, error) {
+	f, ok := formats[base(path)]
+	if !ok {
+		return nil, fmt.Errorf("parse manifest %s: %w", path, ErrUnsupported)
+	}
+	deps, err := f.parse(bytes.TrimPrefix(content, []byte("\xef\xbb\xbf")))
+	if err != nil {
+		return nil, fmt.Errorf("parse manifest %s: %w: %w", path, ErrMalformed, err)
+	}
+	for i := range deps {
+		// Names become DynamoDB strings and JSON: they must be text.
+		if !utf8.ValidString(deps[i].Name) || !utf8.ValidString(deps[i].Version) {
+			return nil, fmt.Errorf("parse manifest %s: %w: dependency %.80q is not UTF-8", path, ErrMalformed, deps[i].Name)
+		}
+		deps[i].Ecosystem = f.ecosystem
+		deps[i].Manifest = path
+	}
+	slices.SortFunc(deps, func(a, b Dependency) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Version, b.Version))
+	})
+	return slices.Compact(deps), nil
+}

@@ -1,0 +1,2 @@
+# just a comment
+RUN echo hello
