@@ -91,7 +91,7 @@ func (t *Template) CreateTables(ctx context.Context, client *dynamodb.Client, na
 			}
 			return fmt.Errorf("create table %s: %w", *in.TableName, err)
 		}
-		if err := dynamodb.NewTableExistsWaiter(client).Wait(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}, waitLimit); err != nil {
+		if err := dynamodb.NewTableExistsWaiter(client, waitDelays).Wait(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}, waitLimit); err != nil {
 			return fmt.Errorf("wait for table %s: %w", *in.TableName, err)
 		}
 	}
@@ -139,6 +139,8 @@ type Function struct {
 	// Name is the function's folder under functions/: the logical id less "Function", lower case.
 	Name    string
 	Timeout int
+	// MemorySize in MB, 0 when the function does not set it.
+	MemorySize int
 	// Env merges Globals.Function.Environment with the function's own; values are
 	// strings, Ref, GetAtt or Sub.
 	Env    map[string]any
@@ -152,6 +154,8 @@ type Event struct {
 	// HttpApi
 	Path, Method string
 	Authorizer   string // empty: the API's default (none here); "NONE": public
+	// Scopes are the route's Auth.AuthorizationScopes: a token needs one of them.
+	Scopes []string
 	// SQS
 	Queue                 string // logical id
 	BatchSize             int
@@ -170,6 +174,7 @@ func (t *Template) Functions() []Function {
 		if n, ok := asInt(p["Timeout"]); ok {
 			f.Timeout = n
 		}
+		f.MemorySize, _ = asInt(p["MemorySize"])
 		for k, v := range t.GlobalEnv {
 			f.Env[k] = v
 		}
@@ -193,6 +198,9 @@ func (t *Template) Functions() []Function {
 				e.Path = asString(path(ep, "Path"))
 				e.Method = strings.ToUpper(asString(path(ep, "Method")))
 				e.Authorizer = asString(path(ep, "Auth", "Authorizer"))
+				for _, sc := range list(path(ep, "Auth", "AuthorizationScopes")) {
+					e.Scopes = append(e.Scopes, asString(sc))
+				}
 			case "SQS":
 				if ga, ok := path(ep, "Queue").(GetAtt); ok {
 					e.Queue = ga.Name

@@ -33,6 +33,8 @@ type Template struct {
 	GlobalEnv map[string]any
 	// GlobalTimeout is Globals.Function.Timeout (seconds), 3 when absent as in SAM.
 	GlobalTimeout int
+	// Parameters holds the template's Parameters by name.
+	Parameters map[string]Parameter
 }
 
 // Resource is one entry of Resources.
@@ -68,7 +70,7 @@ func Parse(data []byte) (*Template, error) {
 	if !ok {
 		return nil, fmt.Errorf("parse template: top level is not a mapping")
 	}
-	t := &Template{Resources: map[string]Resource{}, GlobalEnv: map[string]any{}, GlobalTimeout: 3}
+	t := &Template{Resources: map[string]Resource{}, GlobalEnv: map[string]any{}, GlobalTimeout: 3, Parameters: parameters(top["Parameters"])}
 	res, _ := top["Resources"].(map[string]any)
 	for id, v := range res {
 		m, ok := v.(map[string]any)

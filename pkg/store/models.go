@@ -85,8 +85,39 @@ type Project struct {
 	LatestCommitAt time.Time `dynamo:"latest_commit_at" json:"-"`
 	LatestSnapshot *Snapshot `dynamo:"latest_snapshot,omitempty" json:"latest_snapshot"`
 
-	PullRequests map[string]PullRequestView `dynamo:"pull_requests,omitempty" json:"-"` // key: number
-	Issues       map[string]IssueTask       `dynamo:"issues,omitempty" json:"-"`        // key: number
+	PullRequests map[string]PullRequestView `dynamo:"pull_requests,omitempty" json:"pull_requests,omitempty"` // key: number
+	Issues       map[string]IssueTask       `dynamo:"issues,omitempty" json:"issue_tasks,omitempty"`          // key: number; live tasks only
+
+	// IssuesRemoved holds tombstones of issues that are no task (any more): deleted,
+	// transferred, or not matching the project's label/milestone filter, so that an
+	// older event delivered late cannot bring them back. Key: number.
+	IssuesRemoved map[string]IssueTask `dynamo:"issues_removed,omitempty" json:"-"`
+	// IssueSummary counts Issues; PullRequestSummary counts PullRequests by state.
+	IssueSummary       IssueSummary       `dynamo:"issue_summary" json:"issues"`
+	PullRequestSummary PullRequestSummary `dynamo:"pull_request_summary" json:"pull_request_summary"`
+	// Progress is the plan's and the issue tasks' progress, apart and combined.
+	Progress ProgressSummary `dynamo:"progress" json:"progress"`
+	// Version counts the processor's writes: each is conditional on the version it read
+	// (optimistic concurrency; dynalite has no transactions).
+	Version int64 `dynamo:"version" json:"-"`
+}
+
+// ProgressSummary is a project's progress from its plan and from its issue tasks, each
+// on its own and combined. Fractions are 0-1, and 0 when there is nothing to count.
+type ProgressSummary struct {
+	Plan       float64 `dynamo:"plan" json:"plan"`               // latest_snapshot.progress
+	Issues     float64 `dynamo:"issues" json:"issues"`           // issue tasks done / issue tasks
+	Combined   float64 `dynamo:"combined" json:"combined"`       // TasksDone / TasksTotal
+	TasksTotal int     `dynamo:"tasks_total" json:"tasks_total"` // plan tasks + issue tasks
+	TasksDone  int     `dynamo:"tasks_done" json:"tasks_done"`   // done plan tasks + done issue tasks
+}
+
+// PullRequestSummary counts a project's pull requests by state.
+type PullRequestSummary struct {
+	Open   int `dynamo:"open" json:"open"`
+	Draft  int `dynamo:"draft" json:"draft"`
+	Merged int `dynamo:"merged" json:"merged"`
+	Closed int `dynamo:"closed" json:"closed"`
 }
 
 // Snapshot is the progress of a project as read at one commit.
@@ -150,6 +181,8 @@ type IssueTask struct {
 	Title     string    `dynamo:"title" json:"title"`
 	Done      bool      `dynamo:"done" json:"done"`
 	UpdatedAt time.Time `dynamo:"updated_at" json:"updated_at"`
+	// Removed is set on tombstones (Project.IssuesRemoved): deleted, transferred or filtered.
+	Removed string `dynamo:"removed,omitempty" json:"removed,omitempty"`
 }
 
 // Update is one entry of a project's update log.
@@ -197,11 +230,11 @@ type Event struct {
 	ReceivedAt     time.Time  `dynamo:"received_at" json:"received_at"`
 	StartedAt      *time.Time `dynamo:"started_at,omitempty" json:"started_at,omitempty"`
 	ProcessedAt    *time.Time `dynamo:"processed_at,omitempty" json:"processed_at"`
-	LeaseUntil     *time.Time `dynamo:"lease_until,omitempty" json:"-"`
+	LeaseUntil     *time.Time `dynamo:"lease_until,omitempty,unixtime" json:"-"` // epoch seconds, so that conditions compare numbers
 	Attempts       int        `dynamo:"attempts" json:"attempts"`
 	Error          string     `dynamo:"error,omitempty" json:"error"`
 	DuplicateOf    string     `dynamo:"duplicate_of,omitempty" json:"duplicate_of,omitempty"`
-	Envelope       string     `dynamo:"envelope,omitempty" json:"-"` // the queued JSON
+	Envelope       string     `dynamo:"envelope,omitempty" json:"-"`   // the queued JSON
 	ExpiresAt      int64      `dynamo:"expires_at,omitempty" json:"-"` // TTL, epoch seconds
 }
 
@@ -216,6 +249,9 @@ type Installation struct {
 	Status              string     `dynamo:"status" json:"status"`                           // active, suspended, deleted
 	SuspendedAt         *time.Time `dynamo:"suspended_at,omitempty" json:"suspended_at,omitempty"`
 	UpdatedAt           time.Time  `dynamo:"updated_at" json:"updated_at"`
+	// SyncedAtMs is when the processor read this state from GitHub (epoch milliseconds):
+	// a write based on an older read is refused.
+	SyncedAtMs int64 `dynamo:"synced_at_ms,omitempty" json:"-"`
 }
 
 // Installation statuses.

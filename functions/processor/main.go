@@ -1,0 +1,93 @@
+// Command processor is the SQS-triggered processor Lambda function: wiring only; the
+// handler is pkg/processor.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/repotrackr/github-integration/pkg/ghapp"
+	"github.com/repotrackr/github-integration/pkg/metrics"
+	"github.com/repotrackr/github-integration/pkg/processor"
+	"github.com/repotrackr/github-integration/pkg/secrets"
+	"github.com/repotrackr/github-integration/pkg/store"
+)
+
+func main() {
+	if err := run(); err != nil {
+		slog.New(slog.NewJSONHandler(os.Stdout, nil)).Error("processor stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	ctx := context.Background()
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+
+	tables := store.TablesFromEnv()
+	for name, v := range map[string]string{
+		store.EnvProjectsTable: tables.Projects, store.EnvSnapshotsTable: tables.Snapshots,
+		store.EnvUpdatesTable: tables.Updates, store.EnvEventsTable: tables.Events,
+		store.EnvInstallationsTable: tables.Installations,
+	} {
+		if v == "" {
+			return fmt.Errorf("%s is not set", name)
+		}
+	}
+	appID, err := strconv.ParseInt(strings.TrimSpace(os.Getenv("GITHUB_APP_ID")), 10, 64)
+	if err != nil || appID <= 0 {
+		return errors.New("GITHUB_APP_ID is not set to the App's id")
+	}
+	retention := processor.DefaultRetention
+	if v := os.Getenv("EVENT_LOG_RETENTION_DAYS"); v != "" {
+		days, err := strconv.Atoi(v)
+		if err != nil || days <= 0 {
+			return fmt.Errorf("EVENT_LOG_RETENTION_DAYS %q is not a positive number of days", v)
+		}
+		retention = time.Duration(days) * 24 * time.Hour
+	}
+
+	// The SDK reads region, credentials and AWS_ENDPOINT_URL(_DYNAMODB) itself; the
+	// clients are built once per container.
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("load AWS config: %w", err)
+	}
+	var sm secrets.Getter
+	if os.Getenv("GITHUB_APP_PRIVATE_KEY_ARN") != "" {
+		sm = secretsmanager.NewFromConfig(cfg)
+	}
+	key, err := secrets.Load(ctx, sm, "GITHUB_APP_PRIVATE_KEY")
+	if err != nil {
+		return err
+	}
+	em := metrics.New(os.Stdout, os.Getenv("METRICS_NAMESPACE"))
+	gh, err := ghapp.New(ghapp.Config{
+		AppID:      appID,
+		PrivateKey: []byte(key),
+		APIURL:     os.Getenv("GITHUB_API_URL"),
+		WebURL:     os.Getenv("GITHUB_WEB_URL"),
+		Logger:     log,
+		Metrics:    em,
+	})
+	if err != nil {
+		return err
+	}
+	p := processor.New(store.NewFromConfig(cfg, tables), gh, processor.Config{
+		Retention: retention,
+		Log:       log,
+		Metrics:   em,
+	})
+	lambda.Start(p.Handle)
+	return nil
+}

@@ -1,0 +1,403 @@
+package api
+
+// One dynalite serves every test of the package; each env gets its own set of tables
+// (a unique prefix), a GitHub sandbox, the real ghapp client and the real processor.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/repotrackr/github-integration/pkg/appmanifest"
+	"github.com/repotrackr/github-integration/pkg/ghapp"
+	"github.com/repotrackr/github-integration/pkg/ghsandbox"
+	"github.com/repotrackr/github-integration/pkg/history"
+	"github.com/repotrackr/github-integration/pkg/processor"
+	"github.com/repotrackr/github-integration/pkg/standin"
+	"github.com/repotrackr/github-integration/pkg/store"
+)
+
+var (
+	testDDB  *dynamodb.Client
+	tableSeq atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := standin.StartDynalite(ctx, standin.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "api tests: start dynalite:", err)
+		if errors.Is(err, standin.ErrNotInstalled) {
+			fmt.Fprintln(os.Stderr, "run `make deps` first")
+		}
+		return 1
+	}
+	defer db.Stop()
+	cfg, err := db.AWSConfig(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "api tests:", err)
+		return 1
+	}
+	testDDB = dynamodb.NewFromConfig(cfg)
+	return m.Run()
+}
+
+// The sandbox's GitHub users and the test's RepoTrackr users (JWT subjects).
+const (
+	aliceGH = "alice-gh"
+	bobGH   = "bob-gh"
+	alice   = "auth0|alice"
+	bob     = "auth0|bob"
+	// Installation 1 is alice-gh's (alice-gh/alpha), installation 2 org-b's (org-b/beta),
+	// which only bob-gh can access.
+	alphaRepo = "alice-gh/alpha"
+	betaRepo  = "org-b/beta"
+)
+
+const testPlan = `# Plan
+
+## Build
+- [x] ingest
+- [ ] processor
+
+## Ship
+- [x] docs
+`
+
+// testClock is a settable clock.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// syncBuffer is a log sink safe for the concurrent writes of a test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// lines returns the JSON log lines.
+func (s *syncBuffer) lines(t *testing.T) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(s.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", l, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// fakeSecrets is an in-memory Secrets Manager.
+type fakeSecrets struct {
+	mu      sync.Mutex
+	values  map[string]string
+	failGet bool
+}
+
+func newFakeSecrets() *fakeSecrets {
+	placeholder := `{"pending":"register the App"}`
+	return &fakeSecrets{values: map[string]string{
+		"arn:key": placeholder, "arn:webhook": "generated-at-deploy", "arn:client": placeholder, "arn:registration": placeholder,
+	}}
+}
+
+var testSecretTargets = appmanifest.Secrets{
+	PrivateKeyARN: "arn:key", WebhookSecretARN: "arn:webhook", ClientSecretARN: "arn:client", RegistrationARN: "arn:registration",
+}
+
+func (f *fakeSecrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failGet {
+		return nil, errors.New("AccessDeniedException")
+	}
+	v, ok := f.values[aws.ToString(in.SecretId)]
+	if !ok {
+		return nil, errors.New("ResourceNotFoundException")
+	}
+	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(v)}, nil
+}
+
+func (f *fakeSecrets) PutSecretValue(_ context.Context, in *secretsmanager.PutSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.values[aws.ToString(in.SecretId)]; !ok {
+		return nil, errors.New("ResourceNotFoundException")
+	}
+	f.values[aws.ToString(in.SecretId)] = aws.ToString(in.SecretString)
+	return &secretsmanager.PutSecretValueOutput{}, nil
+}
+
+func (f *fakeSecrets) get(arn string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.values[arn]
+}
+
+// env is one API under test with everything it talks to.
+type env struct {
+	t       *testing.T
+	api     *API
+	store   *store.Store
+	sb      *ghsandbox.Sandbox
+	sbURL   string
+	gh      *ghapp.Client
+	clock   *testClock
+	logs    *syncBuffer
+	secrets *fakeSecrets
+	cfg     Config
+}
+
+type envOption func(*Config)
+
+// newEnv starts a sandbox with installations 1 and 2 and repositories alpha and beta,
+// creates the tables and builds the API over the real ghapp client and processor.
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	env := &env{t: t, clock: &testClock{t: time.Now().UTC()}, logs: &syncBuffer{}, secrets: newFakeSecrets()}
+	env.sb, env.sbURL = ghsandbox.NewServer(t, ghsandbox.Options{SandboxUser: aliceGH, StrictOAuthCodes: true})
+	for _, in := range []ghsandbox.Installation{
+		{ID: 1, Account: aliceGH, Repos: []string{alphaRepo}, Users: []string{aliceGH}},
+		{ID: 2, Account: "org-b", AccountType: "Organization", Repos: []string{betaRepo}, Users: []string{bobGH}},
+	} {
+		if err := env.sb.AddInstallation(in); err != nil {
+			t.Fatalf("AddInstallation(%d) error = %v", in.ID, err)
+		}
+	}
+	for _, r := range []string{alphaRepo, betaRepo} {
+		o, n, _ := strings.Cut(r, "/")
+		if err := env.sb.WriteFile(o, n, "docs/plan.md", []byte(testPlan)); err != nil {
+			t.Fatalf("WriteFile(%s) error = %v", r, err)
+		}
+		if err := env.sb.WriteFile(o, n, "go.mod", []byte("module example.com/"+n+"\n\ngo 1.26\n\nrequire github.com/google/go-github/v60 v60.0.0\n")); err != nil {
+			t.Fatalf("WriteFile(%s go.mod) error = %v", r, err)
+		}
+	}
+	env.sb.SetSetupURL("https://api.example.test" + pathInstall)
+
+	prefix := fmt.Sprintf("a%d-", tableSeq.Add(1))
+	tables, err := standin.CreateTables(ctx, testDDB, prefix)
+	if err != nil {
+		t.Fatalf("CreateTables(%q) error = %v", prefix, err)
+	}
+	env.store = store.New(testDDB, store.TablesFrom(func(k string) string { return tables[k] }))
+	log := slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	env.gh, err = ghapp.New(ghapp.Config{
+		AppID: env.sb.AppID(), PrivateKey: env.sb.PrivateKeyPEM(),
+		APIURL: env.sbURL, WebURL: env.sbURL,
+		ClientID: env.sb.ClientID(), ClientSecret: env.sb.ClientSecret(),
+		Logger: log, MaxAttempts: 1,
+	})
+	if err != nil {
+		t.Fatalf("ghapp.New error = %v", err)
+	}
+	conv, err := appmanifest.NewConverter(env.sbURL, nil)
+	if err != nil {
+		t.Fatalf("NewConverter error = %v", err)
+	}
+	env.cfg = Config{
+		Store:         env.store,
+		GitHub:        env.gh,
+		Syncer:        processor.New(env.store, env.gh, processor.Config{Log: log}),
+		StateKeys:     [][]byte{[]byte("test-state-key-0123456789abcdef-0123456789")},
+		WebURL:        env.sbURL,
+		AppSlug:       env.sb.AppSlug(),
+		Converter:     conv,
+		Secrets:       env.secrets,
+		SecretTargets: testSecretTargets,
+		History:       history.New(env.store, history.Config{Log: log}).Serve,
+		Log:           log,
+		Now:           env.clock.Now,
+	}
+	for _, o := range opts {
+		o(&env.cfg)
+	}
+	env.api, err = New(env.cfg)
+	if err != nil {
+		t.Fatalf("New error = %v", err)
+	}
+	return env
+}
+
+// call describes one request.
+type call struct {
+	method, path string
+	user         string // JWT sub; empty: no authorizer claims
+	query        url.Values
+	body         string
+	headers      map[string]string
+}
+
+// answer is a response, with the JSON body decoded when there is one.
+type answer struct {
+	status  int
+	headers map[string]string
+	body    string
+	json    map[string]any
+}
+
+func (a answer) str(key string) string {
+	s, _ := a.json[key].(string)
+	return s
+}
+
+func (e *env) do(c call) answer {
+	e.t.Helper()
+	return doRequest(e.t, e.api, buildRequest(c))
+}
+
+func buildRequest(c call) events.APIGatewayV2HTTPRequest {
+	req := events.APIGatewayV2HTTPRequest{
+		Version:        "2.0",
+		RouteKey:       c.method + " " + c.path,
+		RawPath:        c.path,
+		RawQueryString: c.query.Encode(),
+		Headers:        map[string]string{},
+		Body:           c.body,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			DomainName: "api.example.test",
+			RequestID:  fmt.Sprintf("req-%d", tableSeq.Add(1)),
+			HTTP:       events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: c.method, Path: c.path},
+		},
+	}
+	for k, v := range c.headers {
+		req.Headers[strings.ToLower(k)] = v
+	}
+	if c.user != "" {
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": c.user}},
+		}
+	}
+	return req
+}
+
+func doRequest(t *testing.T, a *API, req events.APIGatewayV2HTTPRequest) answer {
+	t.Helper()
+	resp, err := a.Handle(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Handle(%s %s) error = %v, want nil (errors are answers)", req.RequestContext.HTTP.Method, req.RawPath, err)
+	}
+	out := answer{status: resp.StatusCode, headers: resp.Headers, body: resp.Body}
+	if strings.HasPrefix(resp.Headers["Content-Type"], "application/json") {
+		if err := json.Unmarshal([]byte(resp.Body), &out.json); err != nil {
+			t.Fatalf("%s %s: body %q is not a JSON object: %v", req.RequestContext.HTTP.Method, req.RawPath, resp.Body, err)
+		}
+	}
+	return out
+}
+
+// startInstall asks for the installation URL as user and returns it and its state.
+func (e *env) startInstall(user string) (string, string) {
+	e.t.Helper()
+	a := e.do(call{method: http.MethodGet, path: pathInstallStart, user: user})
+	if a.status != http.StatusOK {
+		e.t.Fatalf("GET %s = %d %s, want 200", pathInstallStart, a.status, a.body)
+	}
+	u, err := url.Parse(a.str("url"))
+	if err != nil {
+		e.t.Fatalf("install URL %q: %v", a.str("url"), err)
+	}
+	return u.String(), u.Query().Get("state")
+}
+
+// callback calls the setup URL as GitHub's redirect would.
+func (e *env) callback(q url.Values, headers map[string]string) answer {
+	e.t.Helper()
+	return e.do(call{method: http.MethodGet, path: pathInstall, query: q, headers: headers})
+}
+
+// install links user (GitHub login ghLogin) to an installation through the whole flow.
+func (e *env) install(user, ghLogin string, installationID int64) {
+	e.t.Helper()
+	_, state := e.startInstall(user)
+	code := fmt.Sprintf("code-%s-%d", ghLogin, tableSeq.Add(1))
+	e.sb.AddOAuthCode(code, ghLogin)
+	a := e.callback(url.Values{"installation_id": {fmt.Sprint(installationID)}, "setup_action": {"install"}, "state": {state}, "code": {code}}, nil)
+	if a.status != http.StatusOK {
+		e.t.Fatalf("install(%s, %d) = %d %s, want 200", user, installationID, a.status, a.body)
+	}
+}
+
+// createProject registers repo for user and returns the answer.
+func (e *env) createProject(user string, body any) answer {
+	e.t.Helper()
+	b, _ := json.Marshal(body)
+	return e.do(call{method: http.MethodPost, path: pathProjects, user: user, body: string(b), headers: map[string]string{"Content-Type": "application/json"}})
+}
+
+// noRedirect shows redirects instead of following them.
+var noRedirect = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func readAll(t *testing.T, r io.Reader) string {
+	t.Helper()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return string(b)
+}
+
+// ghsandboxAll is installation 1 covering every repository of account.
+func ghsandboxAll(account string) ghsandbox.Installation {
+	return ghsandbox.Installation{ID: 1, Account: account, AllRepositories: true, Users: []string{account}}
+}

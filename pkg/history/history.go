@@ -1,0 +1,252 @@
+// Package history answers the delivery history routes of the API function:
+// GET /webhooks/github/events (the webhook event log, newest first, filtered and paged)
+// and GET /webhooks/github/events/stats (counts per event type and status). Both sit
+// behind the JWT authorizer; a caller sees the deliveries of the installations they
+// have linked (user_installations), and the operators named in HISTORY_ADMIN_SUBJECTS
+// see every delivery, since entries carry repository names and error texts.
+package history
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/repotrackr/github-integration/pkg/httpapi"
+	"github.com/repotrackr/github-integration/pkg/store"
+)
+
+// EnvAdmins names the environment variable listing, comma-separated, the JWT subjects
+// that see every delivery.
+const EnvAdmins = "HISTORY_ADMIN_SUBJECTS"
+
+// Stats bounds, in hours.
+const (
+	DefaultStatsHours = 24
+	MaxStatsHours     = 7 * 24
+)
+
+// EventLog is what the handlers read; *store.Store has it.
+type EventLog interface {
+	QueryEvents(ctx context.Context, q store.EventQuery) (store.EventPage, error)
+	CountEvents(ctx context.Context, since time.Time, installations []int64) (store.EventCounts, error)
+	UserInstallations(ctx context.Context, userID string) ([]store.UserInstallation, error)
+}
+
+// Config configures a Handler.
+type Config struct {
+	// Admins are the JWT subjects that see every delivery (AdminsFrom(os.Getenv(EnvAdmins))).
+	Admins []string
+	Log    *slog.Logger
+	Now    func() time.Time
+}
+
+// Handler answers the history routes.
+type Handler struct {
+	eventLog EventLog
+	admins   map[string]bool
+	logger   *slog.Logger
+	now      func() time.Time
+}
+
+// New returns a Handler over the event log.
+func New(log EventLog, cfg Config) *Handler {
+	h := &Handler{eventLog: log, admins: map[string]bool{}, logger: cfg.Log, now: cfg.Now}
+	for _, a := range cfg.Admins {
+		h.admins[a] = true
+	}
+	if h.logger == nil {
+		h.logger = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h
+}
+
+// AdminsFrom splits a comma-separated list of subjects, dropping blanks.
+func AdminsFrom(value string) []string {
+	var out []string
+	for _, s := range strings.Split(value, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Routes.
+const (
+	RouteEvents = "/webhooks/github/events"
+	RouteStats  = "/webhooks/github/events/stats"
+)
+
+// Serve answers both routes, choosing by path, for a router that hands them to one
+// handler (api.Config.History).
+func (h *Handler) Serve(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	p := req.RawPath
+	if p == "" {
+		p = req.RequestContext.HTTP.Path
+	}
+	switch strings.TrimSuffix(p, "/") {
+	case RouteStats:
+		return h.Stats(ctx, req)
+	case RouteEvents:
+		return h.Events(ctx, req)
+	}
+	return httpapi.ErrorResponse(http.StatusNotFound, "not found"), nil
+}
+
+// Page is the answer of GET /webhooks/github/events.
+type Page struct {
+	Events []store.Event `json:"events"`
+	// NextCursor, when present, is the cursor of the next page.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// TypeCounts is one event type's count, in all and by status.
+type TypeCounts struct {
+	Total    int            `json:"total"`
+	ByStatus map[string]int `json:"by_status"`
+}
+
+// Stats is the answer of GET /webhooks/github/events/stats.
+type Stats struct {
+	Hours       int                   `json:"hours"`
+	Since       time.Time             `json:"since"`
+	Total       int                   `json:"total"`
+	ByStatus    map[string]int        `json:"by_status"`
+	ByEventType map[string]TypeCounts `json:"by_event_type"`
+}
+
+var statuses = []string{store.EventQueued, store.EventProcessing, store.EventProcessed, store.EventIgnored, store.EventDuplicate, store.EventFailed}
+
+var (
+	eventTypePattern = regexp.MustCompile(`^[a-z_]{1,64}$`)
+	repoPattern      = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$`)
+)
+
+// Events answers GET /webhooks/github/events: query parameters event_type, status,
+// repo (owner/name), since (RFC 3339), limit (1..100, default 20) and cursor (from the
+// previous page's next_cursor). Invalid parameters are 400.
+func (h *Handler) Events(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	q, err := parseEventQuery(req.QueryStringParameters)
+	if err != nil {
+		return httpapi.Respond(h.logger, err), nil
+	}
+	scope, err := h.scope(ctx, &req)
+	if err != nil {
+		return httpapi.Respond(h.logger, err), nil
+	}
+	q.Installations = scope
+	page, err := h.eventLog.QueryEvents(ctx, q)
+	if errors.Is(err, store.ErrBadCursor) {
+		return httpapi.Respond(h.logger, httpapi.Fail(http.StatusBadRequest, "invalid cursor", err)), nil
+	}
+	if err != nil {
+		return httpapi.Respond(h.logger, err), nil
+	}
+	if page.Events == nil {
+		page.Events = []store.Event{}
+	}
+	return httpapi.JSON(http.StatusOK, Page{Events: page.Events, NextCursor: page.NextCursor}), nil
+}
+
+func parseEventQuery(p map[string]string) (store.EventQuery, error) {
+	q := store.EventQuery{Limit: store.DefaultEventPage, Cursor: p["cursor"]}
+	if v, ok := p["limit"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > store.MaxEventPage {
+			return q, httpapi.Fail(http.StatusBadRequest, "limit must be an integer from 1 to 100", err)
+		}
+		q.Limit = n
+	}
+	if v, ok := p["event_type"]; ok {
+		if !eventTypePattern.MatchString(v) {
+			return q, httpapi.Fail(http.StatusBadRequest, "event_type must be a GitHub event name such as push or pull_request", nil)
+		}
+		q.EventType = v
+	}
+	if v, ok := p["status"]; ok {
+		if !slices.Contains(statuses, v) {
+			return q, httpapi.Fail(http.StatusBadRequest, "status must be one of "+strings.Join(statuses, ", "), nil)
+		}
+		q.Status = v
+	}
+	if v, ok := p["repo"]; ok {
+		if !repoPattern.MatchString(v) {
+			return q, httpapi.Fail(http.StatusBadRequest, "repo must be owner/name", nil)
+		}
+		q.Repo = strings.ToLower(v)
+	}
+	if v, ok := p["since"]; ok {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return q, httpapi.Fail(http.StatusBadRequest, "since must be an RFC 3339 time such as 2026-03-10T12:00:00Z", err)
+		}
+		q.Since = t
+	}
+	return q, nil
+}
+
+// Stats answers GET /webhooks/github/events/stats?hours=24 (1..168): the deliveries
+// received in the last hours, counted by event type and status.
+func (h *Handler) Stats(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	hours := DefaultStatsHours
+	if v, ok := req.QueryStringParameters["hours"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxStatsHours {
+			return httpapi.Respond(h.logger, httpapi.Fail(http.StatusBadRequest, "hours must be an integer from 1 to 168", err)), nil
+		}
+		hours = n
+	}
+	scope, err := h.scope(ctx, &req)
+	if err != nil {
+		return httpapi.Respond(h.logger, err), nil
+	}
+	since := h.now().UTC().Add(-time.Duration(hours) * time.Hour)
+	counts, err := h.eventLog.CountEvents(ctx, since, scope)
+	if err != nil {
+		return httpapi.Respond(h.logger, err), nil
+	}
+	s := Stats{Hours: hours, Since: since, Total: counts.Total, ByStatus: counts.ByStatus, ByEventType: map[string]TypeCounts{}}
+	if s.ByStatus == nil {
+		s.ByStatus = map[string]int{}
+	}
+	for typ, byStatus := range counts.ByType {
+		tc := TypeCounts{ByStatus: byStatus}
+		for _, n := range byStatus {
+			tc.Total += n
+		}
+		s.ByEventType[typ] = tc
+	}
+	return httpapi.JSON(http.StatusOK, s), nil
+}
+
+// scope is the installations the caller may see: nil (all) for an admin, otherwise
+// the installations they have linked, possibly none.
+func (h *Handler) scope(ctx context.Context, req *events.APIGatewayV2HTTPRequest) ([]int64, error) {
+	sub, err := httpapi.Subject(req)
+	if err != nil {
+		return nil, err
+	}
+	if h.admins[sub] {
+		return nil, nil
+	}
+	links, err := h.eventLog.UserInstallations(ctx, sub)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, 0, len(links))
+	for _, l := range links {
+		ids = append(ids, l.InstallationID)
+	}
+	return ids, nil
+}

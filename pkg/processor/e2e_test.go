@@ -1,0 +1,179 @@
+package processor
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/repotrackr/github-integration/pkg/ghapp"
+	"github.com/repotrackr/github-integration/pkg/ghsandbox"
+	"github.com/repotrackr/github-integration/pkg/store"
+)
+
+// sandboxEnv is a test env whose GitHub is the sandbox, spoken to by the real App
+// client: App JWT, installation tokens and all.
+func sandboxEnv(t *testing.T) (*testEnv, *ghsandbox.Sandbox) {
+	t.Helper()
+	sb, url := ghsandbox.NewServer(t, ghsandbox.Options{})
+	client, err := ghapp.New(ghapp.Config{
+		AppID: sb.AppID(), PrivateKey: sb.PrivateKeyPEM(), APIURL: url, WebURL: url,
+		MaxRetryWait: 50 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatalf("ghapp.New() error = %v", err)
+	}
+	e := newTestEnvWith(t, func(*fakeGitHub) GitHub { return client })
+	e.owner = "sandbox-org"
+	e.name = strings.ToLower(e.name)
+	// The sandbox's clock is the real one; the processor's only orders its own records.
+	e.clock.t = time.Now().UTC()
+	return e, sb
+}
+
+func TestEndToEndWithSandbox(t *testing.T) {
+	e, sb := sandboxEnv(t)
+	write := func(path, content string) {
+		t.Helper()
+		if err := sb.WriteFile(e.owner, e.name, path, []byte(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("docs/plan.md", planV1)
+	write("go.mod", goMod)
+	write("services/web/package.json", packageJSON)
+	pr := e.addProject(nil)
+
+	// Registration reads the project once, through the installation token.
+	got, err := e.p.SyncProject(e.ctx, pr, "api-1")
+	if err != nil {
+		t.Fatalf("SyncProject() error = %v", err)
+	}
+	sha1, at1, err := sb.Head(e.owner, e.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.ProjectActive || got.LatestSnapshot.CommitSHA != sha1 || !got.LatestSnapshot.CommitAt.Equal(at1) || got.LatestSnapshot.TasksDone != 1 {
+		t.Fatalf("after registration: %q %+v, want active 1/4 at %s", got.Status, got.LatestSnapshot, sha1)
+	}
+	if want := []string{"go.mod"}; !slices.Equal(got.LatestSnapshot.Manifests, want) {
+		t.Errorf("manifests = %v, want %v (root level)", got.LatestSnapshot.Manifests, want)
+	}
+
+	// A push changing the plan and naming the nested manifest.
+	write("docs/plan.md", planV2)
+	sha2, at2, _ := sb.Head(e.owner, e.name)
+	push := func(paths ...string) delivery {
+		d := e.push("main", paths...)
+		e.clock.advance(time.Millisecond)
+		return d
+	}
+	d := push("docs/plan.md", "services/web/package.json")
+	e.mustHandle(d.msg())
+	got = e.project(pr.ID)
+	if got.LatestSnapshot.CommitSHA != sha2 || got.LatestSnapshot.TasksDone != 3 || len(got.LatestSnapshot.Deps) != 3 {
+		t.Fatalf("after push: %+v, want 3/4 with 3 dependencies at %s", got.LatestSnapshot, sha2)
+	}
+	// Every repository read carried a valid installation token; one token served all.
+	for _, c := range sb.Calls() {
+		if strings.HasPrefix(c.Path, "/repos/") && c.Credential != ghsandbox.CredInstallationToken {
+			t.Errorf("%s %s sent %s, want an installation token", c.Method, c.Path, c.Credential)
+		}
+	}
+	if n := sb.TokensMinted(1); n != 1 {
+		t.Errorf("installation tokens minted = %d, want 1 reused", n)
+	}
+
+	// GitHub failing (502 past the client's own retries) fails the record; SQS's retry
+	// then succeeds.
+	write("docs/plan.md", planV1)
+	sb.FailNext("GET", "/repos/*/*/commits/**", 3, 502)
+	retry := push("docs/plan.md")
+	m := retry.msg()
+	if failed := e.handle(m); !slices.Equal(failed, []string{m.MessageId}) {
+		t.Fatalf("failed = %v, want the record GitHub failed", failed)
+	}
+	if ev := e.event(retry.env.DeliveryID); ev.Status != store.EventFailed || !strings.Contains(ev.Error, "502") {
+		t.Errorf("event = %s %q, want failed with the 502", ev.Status, ev.Error)
+	}
+	e.clock.advance(3 * time.Minute)
+	e.mustHandle(m)
+	sha3, at3, _ := sb.Head(e.owner, e.name)
+	if got = e.project(pr.ID); got.LatestSnapshot.CommitSHA != sha3 {
+		t.Fatalf("after retry: %s, want %s", got.LatestSnapshot.CommitSHA, sha3)
+	}
+
+	// A worker that read an older head writes late: the project keeps the newer commit.
+	if err := sb.SetCommit(e.owner, e.name, sha2, at2); err != nil {
+		t.Fatal(err)
+	}
+	e.mustHandle(push("docs/plan.md").msg())
+	if got = e.project(pr.ID); got.LatestSnapshot.CommitSHA != sha3 || !got.LatestCommitAt.Equal(at3) {
+		t.Errorf("after a late older read: %s, want %s kept", got.LatestSnapshot.CommitSHA, sha3)
+	}
+
+	// The plan removed: plan_missing, not a failure.
+	if err := sb.RemoveFile(e.owner, e.name, "docs/plan.md"); err != nil {
+		t.Fatal(err)
+	}
+	gone := push("docs/plan.md")
+	e.mustHandle(gone.msg())
+	if got = e.project(pr.ID); got.Status != store.ProjectPlanMissing || got.LatestSnapshot.PlanFound {
+		t.Errorf("after removing the plan: %q, plan found %v, want plan_missing", got.Status, got.LatestSnapshot.PlanFound)
+	}
+	if n := len(e.snapshots(pr.ID)); n != 4 {
+		t.Errorf("snapshots = %d, want 4 commits read (registration, push, retried push, removal)", n)
+	}
+	if n := len(e.updates(pr.ID)); n != 5 {
+		t.Errorf("updates = %d, want 5 (registration and four pushes)", n)
+	}
+}
+
+func TestEndToEndInstallationWithSandbox(t *testing.T) {
+	e, sb := sandboxEnv(t)
+	e.inst = 42
+	if err := sb.WriteFile(e.owner, e.name, "docs/plan.md", []byte(planV1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.AddInstallation(ghsandbox.Installation{ID: 42, Account: e.owner, AccountType: "Organization", Repos: []string{e.repo()}}); err != nil {
+		t.Fatal(err)
+	}
+	pr := e.addProject(nil)
+	ie := &installEnv{testEnv: e}
+	e.mustHandle(ie.instEvent("installation", "created.payload.json", e.repo()).msg())
+	got := e.project(pr.ID)
+	if got.Status != store.ProjectActive || got.LatestSnapshot == nil {
+		t.Fatalf("after created: %q, want the pending project read (active)", got.Status)
+	}
+	in, err := e.st.GetInstallation(e.ctx, 42)
+	if err != nil || in.Status != store.InstallationActive || !slices.Equal(in.Repositories, []string{e.repoKey()}) || in.AccountType != "Organization" {
+		t.Errorf("installation = %+v, %v", in, err)
+	}
+
+	if err := sb.SetSuspended(42, true); err != nil {
+		t.Fatal(err)
+	}
+	e.mustHandle(ie.instEvent("installation", "suspend.payload.json").msg())
+	if got := e.project(pr.ID); got.Status != store.ProjectSuspended {
+		t.Errorf("after suspend: %q, want suspended", got.Status)
+	}
+	if err := sb.SetSuspended(42, false); err != nil {
+		t.Fatal(err)
+	}
+	e.mustHandle(ie.instEvent("installation", "unsuspend.payload.json").msg())
+	if got := e.project(pr.ID); got.Status != store.ProjectActive {
+		t.Errorf("after unsuspend: %q, want active", got.Status)
+	}
+	if err := sb.SetInstallationRepos(42, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.mustHandle(ie.instEvent("installation_repositories", "removed.payload.json", e.repo()).msg())
+	if got := e.project(pr.ID); got.Status != store.ProjectAccessLost {
+		t.Errorf("after removed: %q, want access_lost", got.Status)
+	}
+	sb.RemoveInstallation(42)
+	e.mustHandle(ie.instEvent("installation", "deleted.payload.json").msg())
+	if in, _ := e.st.GetInstallation(e.ctx, 42); in.Status != store.InstallationDeleted {
+		t.Errorf("installation after deleted = %s", in.Status)
+	}
+}

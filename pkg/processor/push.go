@@ -1,0 +1,103 @@
+package processor
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/repotrackr/github-integration/pkg/manifest"
+	"github.com/repotrackr/github-integration/pkg/store"
+)
+
+// pushHandler re-reads the projects whose tracked branch a push changed, when the push
+// touched the plan or a manifest.
+type pushHandler struct{ p *Processor }
+
+func (h *pushHandler) Handles() []string { return []string{"push"} }
+
+func (h *pushHandler) Handle(ctx context.Context, d *Delivery) (Result, error) {
+	env := d.Env
+	push := env.Push
+	switch {
+	case push == nil:
+		return ignored(ReasonNoPayload), nil
+	case env.Repository == nil || env.Repository.FullName == "":
+		return ignored(ReasonNoRepository), nil
+	case push.Deleted:
+		return ignored(ReasonBranchDeleted), nil
+	case strings.HasPrefix(push.Ref, "refs/tags/"):
+		return ignored(ReasonTagPush), nil
+	}
+	branch, ok := strings.CutPrefix(push.Ref, "refs/heads/")
+	if !ok || branch == "" {
+		return ignored(ReasonNotBranch), nil
+	}
+	projects, err := h.p.store.ProjectsByRepo(ctx, env.Repository.FullName)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(projects) == 0 {
+		return ignored(ReasonNoProject), nil
+	}
+	var tracking []store.Project
+	for _, pr := range projects {
+		if trackedBranch(pr, env.Repository.DefaultBranch) == branch {
+			tracking = append(tracking, pr)
+		}
+	}
+	if len(tracking) == 0 {
+		return ignored(fmt.Sprintf(reasonBranchUntracked, branch)), nil
+	}
+	var relevant []store.Project
+	for _, pr := range tracking {
+		if pushRelevant(push.Paths, push.PathsIncomplete, pr.PlanPath) {
+			relevant = append(relevant, pr)
+		}
+	}
+	if len(relevant) == 0 {
+		return ignored(ReasonIrrelevant), nil
+	}
+
+	rd := newRepoReader(h.p.gh)
+	var summaries []string
+	for _, pr := range relevant {
+		src := source{
+			InstallationID: env.InstallationID, Branch: branch, EventType: env.EventType, Action: env.Action,
+			DeliveryID: env.DeliveryID, JobID: d.JobID, UpdateKey: store.UpdateKey(env.ReceivedAt, env.DeliveryID),
+			Hints: push.Paths,
+		}
+		_, summary, err := h.p.syncProject(ctx, rd, pr, src, d.Log.With(slog.String("project_id", pr.ID)))
+		if isNotFound(err) {
+			continue // deleted since the index was read
+		}
+		if err != nil {
+			return Result{}, fmt.Errorf("project %s: %w", pr.ID, err)
+		}
+		summaries = append(summaries, pr.ID+": "+summary)
+	}
+	return processed(strings.Join(summaries, "; ")), nil
+}
+
+// trackedBranch is the branch a project follows: its own, or the repository's default.
+func trackedBranch(p store.Project, defaultBranch string) string {
+	if p.Branch != "" {
+		return strings.TrimPrefix(p.Branch, "refs/heads/")
+	}
+	return defaultBranch
+}
+
+// pushRelevant reports whether a push changed the plan (exact path) or a dependency
+// manifest in any folder, or may have without saying so (incomplete path list).
+func pushRelevant(paths []string, incomplete bool, planPath string) bool {
+	if incomplete {
+		return true
+	}
+	planPath = CleanPath(planPath)
+	for _, p := range paths {
+		if p == planPath || manifest.IsManifest(p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,233 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/guregu/dynamo/v2"
+)
+
+// timeKeyLayout is RFC 3339 in UTC with a fixed nine-digit fraction. RFC3339Nano drops
+// trailing zeros, so its strings do not sort as the times do ("…:05.5Z" < "…:05Z").
+const timeKeyLayout = "2006-01-02T15:04:05.000000000Z"
+
+// TimeKey formats t for a sort key: UTC, fixed width, so that keys sort in time order.
+// Every time-ordered key of the store (received_key, update_key, commit_key) starts
+// with it.
+func TimeKey(t time.Time) string { return t.UTC().Format(timeKeyLayout) }
+
+// ReceivedKey is the event log's sort key: "<TimeKey(receivedAt)>#<id>".
+func ReceivedKey(receivedAt time.Time, id string) string { return TimeKey(receivedAt) + "#" + id }
+
+// DuplicateKey is the key of the event log entry recording that the SQS message
+// messageID brought delivery deliveryID again after it was done.
+func DuplicateKey(deliveryID, messageID string) string {
+	return deliveryID + "#dup#" + messageID
+}
+
+// Event log claim outcomes.
+var (
+	// ErrEventDone: the delivery was already processed or ignored; ClaimEvent returns
+	// the stored entry with it.
+	ErrEventDone = errors.New("delivery already done")
+	// ErrEventBusy: another worker holds a live lease on the delivery.
+	ErrEventBusy = errors.New("delivery being processed elsewhere")
+	// ErrLeaseLost: the claim expired and another worker took the delivery over.
+	ErrLeaseLost = errors.New("delivery lease lost")
+)
+
+// MaxEventError is the longest error text kept in the event log.
+const MaxEventError = 500
+
+// EventClaim is what ClaimEvent records about a delivery.
+type EventClaim struct {
+	DeliveryID     string
+	EventType      string
+	Action         string
+	Repo           string // owner/name; stored lower case
+	InstallationID int64
+	ReceivedAt     time.Time
+	// Envelope is the queued JSON, kept for inspection and replay.
+	Envelope string
+	// Lease is how long the claim holds: longer than the function timeout, so that only
+	// a worker that died leaves an expired lease behind.
+	Lease time.Duration
+	// Retention is how long the entry lives (the TTL attribute expires_at).
+	Retention time.Duration
+}
+
+// ClaimEvent marks a delivery as being processed by this worker, with one conditional
+// write: it succeeds when the delivery is new, failed before, or claimed by a worker
+// whose lease has expired. It returns the entry as claimed (Attempts is the fencing
+// token CompleteEvent and FailEvent need). Otherwise it returns ErrEventDone with the
+// stored entry when the delivery was already processed or ignored, or ErrEventBusy when
+// another worker's lease is still live.
+func (s *Store) ClaimEvent(ctx context.Context, c EventClaim) (Event, error) {
+	if c.DeliveryID == "" {
+		return Event{}, errors.New("claim event: empty delivery id")
+	}
+	if c.Lease <= 0 {
+		return Event{}, errors.New("claim event: lease must be positive")
+	}
+	// Two rounds: a claim can fail against a state that changes before it is read
+	// (a lease expiring in between); the second round sees the new state.
+	for range 2 {
+		now := s.now().UTC()
+		u := s.db.Table(s.tables.Events).Update("delivery_id", c.DeliveryID).
+			SetIfNotExists("log_partition", EventLogPartition).
+			SetIfNotExists("received_at", c.ReceivedAt.UTC()).
+			SetIfNotExists("received_key", ReceivedKey(c.ReceivedAt, c.DeliveryID)).
+			Set("event_type", c.EventType).
+			Set("status", EventProcessing).
+			Set("started_at", now).
+			Set("lease_until", now.Add(c.Lease).Unix()).
+			Add("attempts", 1).
+			Remove("error", "reason", "processed_at", "duplicate_of").
+			If("attribute_not_exists($) OR $ IN (?, ?) OR ($ = ? AND $ < ?)",
+				"delivery_id",
+				"status", EventFailed, EventQueued,
+				"status", EventProcessing, "lease_until", now.Unix())
+		if c.Action != "" {
+			u.Set("action", c.Action)
+		}
+		if c.Repo != "" {
+			u.Set("repo", strings.ToLower(c.Repo))
+		}
+		if c.InstallationID != 0 {
+			u.Set("installation_id", c.InstallationID)
+		}
+		if c.Envelope != "" {
+			u.Set("envelope", c.Envelope)
+		}
+		if c.Retention > 0 {
+			u.Set("expires_at", now.Add(c.Retention).Unix())
+		}
+		var ev Event
+		err := u.Value(ctx, &ev)
+		if err == nil {
+			return ev, nil
+		}
+		if !dynamo.IsCondCheckFailed(err) {
+			return Event{}, fmt.Errorf("claim event %s: %w", c.DeliveryID, err)
+		}
+		var cur Event
+		err = s.db.Table(s.tables.Events).Get("delivery_id", c.DeliveryID).Consistent(true).One(ctx, &cur)
+		if errors.Is(err, dynamo.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Event{}, fmt.Errorf("claim event %s: read: %w", c.DeliveryID, err)
+		}
+		switch cur.Status {
+		case EventProcessed, EventIgnored, EventDuplicate:
+			return cur, fmt.Errorf("claim event %s: %w", c.DeliveryID, ErrEventDone)
+		case EventProcessing:
+			if cur.LeaseUntil != nil && !cur.LeaseUntil.Before(time.Unix(now.Unix(), 0)) {
+				return cur, fmt.Errorf("claim event %s: %w", c.DeliveryID, ErrEventBusy)
+			}
+		}
+	}
+	return Event{}, fmt.Errorf("claim event %s: %w", c.DeliveryID, ErrEventBusy)
+}
+
+// CompleteEvent records the outcome of a claimed delivery: status EventProcessed, or
+// EventIgnored with the reason. attempt is the claim's Attempts; when another worker
+// has claimed the delivery since, nothing is written and ErrLeaseLost is returned.
+func (s *Store) CompleteEvent(ctx context.Context, deliveryID string, attempt int, status, reason string) error {
+	if status != EventProcessed && status != EventIgnored {
+		return fmt.Errorf("complete event %s: status %q is not a final success", deliveryID, status)
+	}
+	u := s.db.Table(s.tables.Events).Update("delivery_id", deliveryID).
+		Set("status", status).
+		Set("processed_at", s.now().UTC()).
+		Remove("lease_until", "error")
+	if reason != "" {
+		u.Set("reason", reason)
+	} else {
+		u.Remove("reason")
+	}
+	return s.finishEvent(ctx, u, deliveryID, attempt)
+}
+
+// FailEvent records that a claimed delivery failed, with a short error text (cut to
+// MaxEventError bytes, on one line). The delivery may be claimed again at once.
+func (s *Store) FailEvent(ctx context.Context, deliveryID string, attempt int, errText string) error {
+	u := s.db.Table(s.tables.Events).Update("delivery_id", deliveryID).
+		Set("status", EventFailed).
+		Set("error", CleanError(errText)).
+		Set("processed_at", s.now().UTC()).
+		Remove("lease_until", "reason")
+	return s.finishEvent(ctx, u, deliveryID, attempt)
+}
+
+func (s *Store) finishEvent(ctx context.Context, u *dynamo.Update, deliveryID string, attempt int) error {
+	err := u.If("$ = ? AND $ = ?", "status", EventProcessing, "attempts", attempt).Run(ctx)
+	if dynamo.IsCondCheckFailed(err) {
+		return fmt.Errorf("finish event %s attempt %d: %w", deliveryID, attempt, ErrLeaseLost)
+	}
+	if err != nil {
+		return fmt.Errorf("finish event %s: %w", deliveryID, err)
+	}
+	return nil
+}
+
+// DuplicateEvent describes a delivery received again after it was done.
+type DuplicateEvent struct {
+	DeliveryID     string // the original delivery
+	MessageID      string // the SQS message that brought it again
+	EventType      string
+	Action         string
+	Repo           string
+	InstallationID int64
+	ReceivedAt     time.Time
+	Retention      time.Duration
+}
+
+// PutDuplicateEvent logs a duplicate as its own entry, keyed DuplicateKey(DeliveryID,
+// MessageID), so that the original entry stays as it was and the same message seen
+// twice is still one entry.
+func (s *Store) PutDuplicateEvent(ctx context.Context, d DuplicateEvent) error {
+	now := s.now().UTC()
+	key := DuplicateKey(d.DeliveryID, d.MessageID)
+	ev := Event{
+		DeliveryID:     key,
+		LogPartition:   EventLogPartition,
+		ReceivedKey:    ReceivedKey(d.ReceivedAt, key),
+		EventType:      d.EventType,
+		Action:         d.Action,
+		Repo:           strings.ToLower(d.Repo),
+		InstallationID: d.InstallationID,
+		Status:         EventDuplicate,
+		ReceivedAt:     d.ReceivedAt.UTC(),
+		StartedAt:      &now,
+		ProcessedAt:    &now,
+		Attempts:       1,
+		DuplicateOf:    d.DeliveryID,
+	}
+	if d.Retention > 0 {
+		ev.ExpiresAt = now.Add(d.Retention).Unix()
+	}
+	if err := s.db.Table(s.tables.Events).Put(ev).Run(ctx); err != nil {
+		return fmt.Errorf("log duplicate %s: %w", key, err)
+	}
+	return nil
+}
+
+// CleanError makes an error text fit the event log: one line, at most MaxEventError
+// bytes, cut on a character boundary.
+func CleanError(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= MaxEventError {
+		return s
+	}
+	cut := MaxEventError - len("…")
+	for cut > 0 && !isRuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -1,0 +1,59 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestPutInstallation(t *testing.T) {
+	ctx := context.Background()
+	s := sharedTestStore()
+	id := procSeq.Add(1) + 1_000_000
+	suspended := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+	// Another writer (the installation callback) keeps its own attribute on the item.
+	err := s.db.Table(s.tables.Installations).Update("installation_id", id).Set("linked_by", "user-1").Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := s.PutInstallation(ctx, Installation{InstallationID: id, AccountLogin: "Octo", Status: InstallationSuspended,
+		SuspendedAt: &suspended, Repositories: []string{"Octo/B", "octo/a", "octo/b", ""}, SyncedAtMs: 2000})
+	if err != nil {
+		t.Fatalf("PutInstallation() error = %v", err)
+	}
+	if want := []string{"octo/a", "octo/b"}; !slices.Equal(in.Repositories, want) {
+		t.Errorf("Repositories = %v, want %v", in.Repositories, want)
+	}
+	// A write based on an older read of GitHub is refused.
+	if _, err := s.PutInstallation(ctx, Installation{InstallationID: id, Status: InstallationDeleted, SyncedAtMs: 1000}); !errors.Is(err, ErrStale) {
+		t.Errorf("PutInstallation(older read) error = %v, want ErrStale", err)
+	}
+	got, err := s.GetInstallation(ctx, id)
+	if err != nil {
+		t.Fatalf("GetInstallation() error = %v", err)
+	}
+	if got.Status != InstallationSuspended || got.SuspendedAt == nil || !got.SuspendedAt.Equal(suspended) || len(got.Repositories) != 2 {
+		t.Errorf("GetInstallation() = %+v", got)
+	}
+	// A newer read clears what is gone.
+	if _, err := s.PutInstallation(ctx, Installation{InstallationID: id, AccountLogin: "Octo", Status: InstallationActive, SyncedAtMs: 3000}); err != nil {
+		t.Fatalf("PutInstallation(newer) error = %v", err)
+	}
+	got, _ = s.GetInstallation(ctx, id)
+	if got.Status != InstallationActive || got.SuspendedAt != nil || got.Repositories != nil {
+		t.Errorf("after newer read: %+v, want active, no suspension, no repositories", got)
+	}
+	var raw map[string]any
+	if err := s.db.Table(s.tables.Installations).Get("installation_id", id).One(ctx, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw["linked_by"] != "user-1" {
+		t.Errorf("other writer's attribute = %v, want kept", raw["linked_by"])
+	}
+	if _, err := s.GetInstallation(ctx, -5); !errors.Is(err, ErrNotFound) {
+		t.Errorf("GetInstallation(unknown) error = %v, want ErrNotFound", err)
+	}
+}
