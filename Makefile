@@ -7,6 +7,8 @@ GOTEST_FLAGS ?= -race -count=1 -timeout 15m
 # SAM's build-<LogicalId> targets build for Lambda's Graviton runtime.
 LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+# apt-get needs root: sudo unless make already runs as root.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: all deps build test lint fmt bench dev dev-reset demo invoke status-page clean FORCE
 
@@ -61,6 +63,12 @@ demo:
 invoke: deps build
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=events/<file>.json"; exit 2; }
 	go run ./pkg/devstack/cmd/devstack invoke -fn $(FN) -event $(EVENT)
+
+## status-page: the status page with sample data, screenshot by a headless Chromium: bin/status-page.png
+status-page:
+	@command -v chromium >/dev/null 2>&1 || { echo "==> installing chromium (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	go run ./pkg/health/cmd/statuspage -out bin/status-page.png
 
 clean:
 	rm -rf bin .aws-sam
