@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -34,10 +33,6 @@ func run() error {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	em := metrics.New(os.Stdout, os.Getenv("METRICS_NAMESPACE"))
 
-	appID, err := strconv.ParseInt(os.Getenv("GITHUB_APP_ID"), 10, 64)
-	if err != nil || appID <= 0 {
-		return fmt.Errorf("GITHUB_APP_ID must be the App's numeric id")
-	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
@@ -46,17 +41,7 @@ func run() error {
 	if os.Getenv("GITHUB_APP_PRIVATE_KEY_ARN") != "" {
 		sm = secretsmanager.NewFromConfig(cfg)
 	}
-	key, err := secrets.Load(ctx, sm, "GITHUB_APP_PRIVATE_KEY")
-	if err != nil {
-		return fmt.Errorf("app private key: %w", err)
-	}
-	gh, err := ghapp.New(ghapp.Config{
-		AppID:      appID,
-		PrivateKey: []byte(key),
-		APIURL:     os.Getenv("GITHUB_API_URL"),
-		Logger:     log,
-		Metrics:    em,
-	})
+	gh, err := ghapp.NewFromEnv(ctx, sm, ghapp.Config{Logger: log, Metrics: em})
 	if err != nil {
 		return fmt.Errorf("github app client: %w", err)
 	}
