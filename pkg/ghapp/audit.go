@@ -23,6 +23,7 @@ const (
 	opInstallationRepos = "GET /installation/repositories"
 	opContents          = "GET /repos/{owner}/{repo}/contents/{path}"
 	opBlob              = "GET /repos/{owner}/{repo}/git/blobs/{sha}"
+	opTree              = "GET /repos/{owner}/{repo}/git/trees/{sha}"
 	opCommit            = "GET /repos/{owner}/{repo}/commits/{ref}"
 	opBranch            = "GET /repos/{owner}/{repo}/branches/{branch}"
 	opRepo              = "GET /repos/{owner}/{repo}"
@@ -45,6 +46,7 @@ var endpoints = []struct{ method, pattern, name string }{
 	{"GET", "/installation/repositories", opInstallationRepos},
 	{"GET", "/repos/*/*/contents/**", opContents},
 	{"GET", "/repos/*/*/git/blobs/*", opBlob},
+	{"GET", "/repos/*/*/git/trees/**", opTree},
 	{"GET", "/repos/*/*/commits/**", opCommit},
 	{"GET", "/repos/*/*/branches/**", opBranch},
 	{"GET", "/repos/*/*", opRepo},

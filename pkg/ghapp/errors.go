@@ -37,6 +37,9 @@ var (
 	ErrNotAFile = errors.New("github: not a file")
 	// ErrTooLarge: the file is larger than Config.MaxFileSize.
 	ErrTooLarge = errors.New("github: file too large")
+	// ErrTruncated: GitHub cut a file listing short (trees over 100,000 entries or 7 MB);
+	// ListFiles returns the part it got with it.
+	ErrTruncated = errors.New("github: listing truncated")
 )
 
 // APIError is a failed GitHub call after retries. Its text never holds credentials,

@@ -462,6 +462,7 @@ func TestEndpointName(t *testing.T) {
 		{"GET", "/app/installations/12", opInstallation},
 		{"GET", "/repos/o/r/contents/docs/plan.md", opContents},
 		{"GET", "/repos/o/r/commits/heads/main", opCommit},
+		{"GET", "/repos/o/r/git/trees/heads/main", opTree},
 		{"GET", "/repos/o/r", opRepo},
 		{"POST", "/app-manifests/abc/conversions", opManifest},
 		{"DELETE", "/repos/o/r", "DELETE other"},

@@ -1,7 +1,8 @@
 // Package ghsandbox is a fake GitHub for one GitHub App. It serves the REST and web
-// endpoints the App uses (App JWT, installation tokens, repository contents, installations,
-// OAuth code exchange, the App manifest flow, hook deliveries) and checks credentials the
-// way GitHub does, so the code under test fails here where it would fail on github.com.
+// endpoints the App uses (App JWT, installation tokens, repository contents and git trees,
+// installations, OAuth code exchange, the App manifest flow, hook deliveries) and checks
+// credentials the way GitHub does, so the code under test fails here where it would fail
+// on github.com.
 //
 // Repositories are directories on disk: <Root>/<owner>/<repo>/<path>. Branch main of a
 // repository is the files on disk; its head commit SHA is a hash of the tree and its date
@@ -42,6 +43,8 @@ const (
 	DefaultUserTokenTTL = 8 * time.Hour
 	// DefaultBranch is the default (and only) branch of every sandbox repository.
 	DefaultBranch = "main"
+	// DefaultMaxTreeEntries is GitHub's limit on the entries of a recursive tree answer.
+	DefaultMaxTreeEntries = 100_000
 )
 
 // docsURL is the documentation_url GitHub puts in REST error answers.
@@ -80,6 +83,9 @@ type Options struct {
 	// OnRedeliver is called for each redelivery request and returns the HTTP status the
 	// new attempt records; 200 when nil.
 	OnRedeliver func(Delivery) int
+	// MaxTreeEntries caps the entries of one git trees answer; a longer listing is cut
+	// and marked truncated, as GitHub does for huge trees. DefaultMaxTreeEntries when 0.
+	MaxTreeEntries int
 }
 
 // Sandbox is a fake GitHub serving one App. Its methods are safe for concurrent use.
@@ -143,6 +149,9 @@ func New(opts Options) (*Sandbox, error) {
 	}
 	if opts.UserTokenTTL <= 0 {
 		opts.UserTokenTTL = DefaultUserTokenTTL
+	}
+	if opts.MaxTreeEntries <= 0 {
+		opts.MaxTreeEntries = DefaultMaxTreeEntries
 	}
 	if opts.WebhookSecret == "" {
 		opts.WebhookSecret = randomHex(20)
@@ -250,6 +259,7 @@ func (s *Sandbox) routes() http.Handler {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/contents", s.handleContents)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/contents/{path...}", s.handleContents)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/git/blobs/{sha}", s.handleBlob)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/git/trees/{sha...}", s.handleTree)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{ref...}", s.handleCommit)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/branches/{branch...}", s.handleBranch)
 	// User-token endpoints.

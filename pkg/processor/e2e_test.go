@@ -11,6 +11,9 @@ import (
 	"github.com/repotrackr/github-integration/pkg/store"
 )
 
+// The production client lists files, so the processor searches every folder with it.
+var _ FileLister = (*ghapp.Client)(nil)
+
 // sandboxEnv is a test env whose GitHub is the sandbox, spoken to by the real App
 // client: App JWT, installation tokens and all.
 func sandboxEnv(t *testing.T) (*testEnv, *ghsandbox.Sandbox) {
@@ -42,6 +45,7 @@ func TestEndToEndWithSandbox(t *testing.T) {
 	write("docs/plan.md", planV1)
 	write("go.mod", goMod)
 	write("services/web/package.json", packageJSON)
+	write("services/web/README.md", "not a manifest")
 	pr := e.addProject(nil)
 
 	// Registration reads the project once, through the installation token.
@@ -56,23 +60,36 @@ func TestEndToEndWithSandbox(t *testing.T) {
 	if got.Status != store.ProjectActive || got.LatestSnapshot.CommitSHA != sha1 || !got.LatestSnapshot.CommitAt.Equal(at1) || got.LatestSnapshot.TasksDone != 1 {
 		t.Fatalf("after registration: %q %+v, want active 1/4 at %s", got.Status, got.LatestSnapshot, sha1)
 	}
-	if want := []string{"go.mod"}; !slices.Equal(got.LatestSnapshot.Manifests, want) {
-		t.Errorf("manifests = %v, want %v (root level)", got.LatestSnapshot.Manifests, want)
+	// The git trees listing finds the nested manifest no push has named.
+	if want := []string{"go.mod", "services/web/package.json"}; !slices.Equal(got.LatestSnapshot.Manifests, want) || len(got.LatestSnapshot.Deps) != 3 {
+		t.Errorf("manifests = %v, %d dependencies; want %v (every folder), 3", got.LatestSnapshot.Manifests, len(got.LatestSnapshot.Deps), want)
 	}
 
-	// A push changing the plan and naming the nested manifest.
+	// A push changing the plan and adding a manifest in a nested folder that it does not
+	// name (as a push's file list may omit it, e.g. when truncated).
 	write("docs/plan.md", planV2)
+	write("services/api/go.mod", "module example.com/api\n\ngo 1.22\n\nrequire github.com/stretchr/testify v1.9.0\n")
 	sha2, at2, _ := sb.Head(e.owner, e.name)
 	push := func(paths ...string) delivery {
 		d := e.push("main", paths...)
 		e.clock.advance(time.Millisecond)
 		return d
 	}
-	d := push("docs/plan.md", "services/web/package.json")
+	d := push("docs/plan.md")
 	e.mustHandle(d.msg())
 	got = e.project(pr.ID)
-	if got.LatestSnapshot.CommitSHA != sha2 || got.LatestSnapshot.TasksDone != 3 || len(got.LatestSnapshot.Deps) != 3 {
-		t.Fatalf("after push: %+v, want 3/4 with 3 dependencies at %s", got.LatestSnapshot, sha2)
+	if got.LatestSnapshot.CommitSHA != sha2 || got.LatestSnapshot.TasksDone != 3 || len(got.LatestSnapshot.Deps) != 4 {
+		t.Fatalf("after push: %+v, want 3/4 with 4 dependencies at %s", got.LatestSnapshot, sha2)
+	}
+	if want := []string{"go.mod", "services/api/go.mod", "services/web/package.json"}; !slices.Equal(got.LatestSnapshot.Manifests, want) {
+		t.Errorf("manifests after push = %v, want %v", got.LatestSnapshot.Manifests, want)
+	}
+	wantDep := store.Dependency{Name: "github.com/stretchr/testify", Version: "v1.9.0", Ecosystem: "Go modules", Manifest: "services/api/go.mod"}
+	if !slices.Contains(got.LatestSnapshot.Deps, wantDep) {
+		t.Errorf("dependencies = %+v, want %+v among them", got.LatestSnapshot.Deps, wantDep)
+	}
+	if n := sb.CountCalls("GET", "/repos/*/*/git/trees/**"); n != 2 {
+		t.Errorf("git trees calls = %d, want 2 (one per commit read)", n)
 	}
 	// Every repository read carried a valid installation token; one token served all.
 	for _, c := range sb.Calls() {

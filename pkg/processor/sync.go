@@ -199,7 +199,7 @@ func (p *Processor) readSnapshot(ctx context.Context, rd *repoReader, project st
 		}
 	}
 
-	candidates, err := p.manifestCandidates(ctx, rd, project, inst, owner, name, sha, hints)
+	candidates, err := p.manifestCandidates(ctx, rd, project, inst, owner, name, sha, hints, log)
 	if err != nil {
 		return store.Snapshot{}, "", err
 	}
@@ -235,24 +235,29 @@ func (p *Processor) classifyHeadError(ctx context.Context, rd *repoReader, inst 
 }
 
 // manifestCandidates lists the manifest paths to read at sha: every manifest of the
-// commit when the client can list files; otherwise the root-level manifests, those of
-// the previous snapshot and those the push named.
-func (p *Processor) manifestCandidates(ctx context.Context, rd *repoReader, project store.Project, inst int64, owner, name, sha string, hints []string) ([]string, error) {
+// commit when the client can list files; otherwise, or when GitHub listed only part of a
+// huge tree, (also) the root-level manifests, those of the previous snapshot and those
+// the push named. Candidates that do not exist are skipped by readManifests.
+func (p *Processor) manifestCandidates(ctx context.Context, rd *repoReader, project store.Project, inst int64, owner, name, sha string, hints []string, log *slog.Logger) ([]string, error) {
+	var out []string
 	if fl, ok := rd.gh.(FileLister); ok {
-		files, err := fl.ListFiles(ctx, inst, owner, name, sha)
-		if err != nil {
+		files, err := rd.list(ctx, fl, inst, owner, name, sha)
+		if err != nil && !errors.Is(err, ghapp.ErrTruncated) {
 			return nil, fmt.Errorf("list files: %w", err)
 		}
-		var out []string
 		for _, f := range files {
 			if manifest.IsManifest(f) {
 				out = append(out, f)
 			}
 		}
-		slices.Sort(out)
-		return slices.Compact(out), nil
+		if err == nil {
+			slices.Sort(out)
+			return slices.Compact(out), nil
+		}
+		log.Warn("file listing truncated, manifests past it are found only at the root, in the previous snapshot or in the push",
+			slog.Int("files_listed", len(files)))
 	}
-	out := manifest.Names()
+	out = append(out, manifest.Names()...)
 	if s := project.LatestSnapshot; s != nil {
 		out = append(out, s.Manifests...)
 	}
@@ -348,6 +353,7 @@ type repoReader struct {
 	mu    sync.Mutex
 	heads map[string]headResult
 	files map[string]fileResult
+	lists map[string]fileList
 }
 
 type headResult struct {
@@ -361,8 +367,29 @@ type fileResult struct {
 	err  error
 }
 
+// fileList is a listing of a commit's files; err may be a truncation, with files.
+type fileList struct {
+	files []string
+	err   error
+}
+
 func newRepoReader(gh GitHub) *repoReader {
-	return &repoReader{gh: gh, heads: map[string]headResult{}, files: map[string]fileResult{}}
+	return &repoReader{gh: gh, heads: map[string]headResult{}, files: map[string]fileResult{}, lists: map[string]fileList{}}
+}
+
+// list lists the files of a commit once, however many projects share the repository.
+func (r *repoReader) list(ctx context.Context, fl FileLister, inst int64, owner, name, sha string) ([]string, error) {
+	key := fmt.Sprintf("%d %s/%s %s", inst, owner, name, sha)
+	r.mu.Lock()
+	l, ok := r.lists[key]
+	r.mu.Unlock()
+	if !ok {
+		l.files, l.err = fl.ListFiles(ctx, inst, owner, name, sha)
+		r.mu.Lock()
+		r.lists[key] = l
+		r.mu.Unlock()
+	}
+	return l.files, l.err
 }
 
 func (r *repoReader) head(ctx context.Context, inst int64, owner, name, branch string) (string, time.Time, error) {
