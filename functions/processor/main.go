@@ -4,12 +4,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -44,10 +42,6 @@ func run() error {
 			return fmt.Errorf("%s is not set", name)
 		}
 	}
-	appID, err := strconv.ParseInt(strings.TrimSpace(os.Getenv("GITHUB_APP_ID")), 10, 64)
-	if err != nil || appID <= 0 {
-		return errors.New("GITHUB_APP_ID is not set to the App's id")
-	}
 	retention := processor.DefaultRetention
 	if v := os.Getenv("EVENT_LOG_RETENTION_DAYS"); v != "" {
 		days, err := strconv.Atoi(v)
@@ -67,21 +61,10 @@ func run() error {
 	if os.Getenv("GITHUB_APP_PRIVATE_KEY_ARN") != "" {
 		sm = secretsmanager.NewFromConfig(cfg)
 	}
-	key, err := secrets.Load(ctx, sm, "GITHUB_APP_PRIVATE_KEY")
-	if err != nil {
-		return err
-	}
 	em := metrics.New(os.Stdout, os.Getenv("METRICS_NAMESPACE"))
-	gh, err := ghapp.New(ghapp.Config{
-		AppID:      appID,
-		PrivateKey: []byte(key),
-		APIURL:     os.Getenv("GITHUB_API_URL"),
-		WebURL:     os.Getenv("GITHUB_WEB_URL"),
-		Logger:     log,
-		Metrics:    em,
-	})
+	gh, err := ghapp.NewFromEnv(ctx, sm, ghapp.Config{Logger: log, Metrics: em})
 	if err != nil {
-		return err
+		return fmt.Errorf("github app client: %w", err)
 	}
 	p := processor.New(store.NewFromConfig(cfg, tables), gh, processor.Config{
 		Retention: retention,
