@@ -3,7 +3,6 @@ package history
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/repotrackr/github-integration/pkg/standin"
 	"github.com/repotrackr/github-integration/pkg/store"
@@ -44,21 +42,12 @@ func TestMain(m *testing.M) { os.Exit(runTests(m)) }
 func runTests(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	db, err := standin.StartDynalite(ctx, standin.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "history tests: start dynalite:", err)
-		if errors.Is(err, standin.ErrNotInstalled) {
-			fmt.Fprintln(os.Stderr, "run `make deps` first")
-		}
-		return 1
-	}
-	defer db.Stop()
-	cfg, err := db.AWSConfig(ctx)
+	ddb, stop, err := standin.StartDynamoDB(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "history tests:", err)
 		return 1
 	}
-	ddb := dynamodb.NewFromConfig(cfg)
+	defer stop()
 	env, err := standin.CreateTables(ctx, ddb, "hist-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "history tests: create tables:", err)

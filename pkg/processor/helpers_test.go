@@ -42,18 +42,13 @@ func TestMain(m *testing.M) {
 func runTests(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	db, err := standin.StartDynalite(ctx, standin.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "processor tests: start dynalite:", err)
-		return 1
-	}
-	defer db.Stop()
-	cfg, err := db.AWSConfig(ctx)
+	ddb, stop, err := standin.StartDynamoDB(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "processor tests:", err)
 		return 1
 	}
-	testDDB = dynamodb.NewFromConfig(cfg)
+	defer stop()
+	testDDB = ddb
 	env, err := standin.CreateTables(ctx, testDDB, "proc-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "processor tests: create tables:", err)

@@ -9,7 +9,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -36,21 +35,13 @@ func TestMain(m *testing.M) {
 func runTests(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	db, err := standin.StartDynalite(ctx, standin.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "store tests: start dynalite:", err)
-		if errors.Is(err, standin.ErrNotInstalled) {
-			fmt.Fprintln(os.Stderr, "run `make deps` first")
-		}
-		return 1
-	}
-	defer db.Stop()
-	cfg, err := db.AWSConfig(ctx)
+	ddb, stop, err := standin.StartDynamoDB(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "store tests:", err)
 		return 1
 	}
-	testDDB = dynamodb.NewFromConfig(cfg)
+	defer stop()
+	testDDB = ddb
 	env, err := standin.CreateTables(ctx, testDDB, "shared-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "store tests: create tables:", err)
