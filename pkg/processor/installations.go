@@ -89,6 +89,17 @@ func (h *installationHandler) Handle(ctx context.Context, d *Delivery) (Result, 
 	if err != nil {
 		return Result{}, err
 	}
+	// Projects registered through this installation count too, even when its repositories
+	// were never stored (its created event was lost and nobody installed through the API).
+	own, err := p.store.ProjectsByInstallation(ctx, id)
+	if err != nil {
+		return Result{}, err
+	}
+	for _, pr := range own {
+		if !slices.ContainsFunc(projects, func(q store.Project) bool { return q.ID == pr.ID }) {
+			projects = append(projects, pr)
+		}
+	}
 	src := source{InstallationID: id, EventType: env.EventType, Action: env.Action, DeliveryID: env.DeliveryID,
 		JobID: d.JobID, UpdateKey: store.UpdateKey(env.ReceivedAt, env.DeliveryID)}
 	rd := newRepoReader(p.gh)

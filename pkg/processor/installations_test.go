@@ -214,6 +214,17 @@ func TestInstallationLeavesOtherInstallationsProjects(t *testing.T) {
 	}
 }
 
+// An installation whose repositories were never stored (its created event was lost) is
+// deleted: its projects are found through the by_installation index all the same.
+func TestInstallationDeletedFindsProjectsByInstallation(t *testing.T) {
+	e := newInstallEnv(t)
+	e.gh.setInstallation(e.inst, nil)
+	e.mustHandle(e.instEvent("installation", "deleted.payload.json").msg())
+	if a, b := e.statuses(); a != store.ProjectAccessLost || b != store.ProjectAccessLost {
+		t.Errorf("after deleted with no stored repositories: %s, %s, want access_lost", a, b)
+	}
+}
+
 func TestInstallationGitHubFailureRetried(t *testing.T) {
 	e := newInstallEnv(t)
 	e.gh.setInstallation(e.inst, &fakeInstall{account: e.owner, repos: e.bothRepo})

@@ -22,11 +22,12 @@ const (
 
 // Index names (global secondary indexes).
 const (
-	IndexProjectsByRepo  = "by_repo"  // projects: hash repo
-	IndexProjectsByOwner = "by_owner" // projects: hash owner, range created_at
-	IndexEventsByTime    = "by_time"  // events: hash log_partition, range received_key
-	IndexEventsByRepo    = "by_repo"  // events: hash repo, range received_key
-	IndexEventsByType    = "by_type"  // events: hash event_type, range received_key
+	IndexProjectsByRepo  = "by_repo"         // projects: hash repo
+	IndexProjectsByOwner = "by_owner"        // projects: hash owner, range created_at
+	IndexProjectsByInst  = "by_installation" // projects: hash installation_id
+	IndexEventsByTime    = "by_time"         // events: hash log_partition, range received_key
+	IndexEventsByRepo    = "by_repo"         // events: hash repo, range received_key
+	IndexEventsByType    = "by_type"         // events: hash event_type, range received_key
 	IndexEventsByStatus  = "by_status"
 )
 
@@ -72,7 +73,7 @@ type Project struct {
 	Owner          string    `dynamo:"owner" index:"by_owner,hash" json:"owner"` // RepoTrackr user (JWT sub)
 	CreatedAt      time.Time `dynamo:"created_at" index:"by_owner,range" json:"created_at"`
 	Repo           string    `dynamo:"repo" index:"by_repo,hash" json:"repo"` // owner/name, lower case
-	InstallationID int64     `dynamo:"installation_id" json:"installation_id"`
+	InstallationID int64     `dynamo:"installation_id" index:"by_installation,hash" json:"installation_id"`
 	PlanPath       string    `dynamo:"plan_path" json:"plan_path"`
 	Branch         string    `dynamo:"branch,omitempty" json:"branch"` // empty: the default branch
 	IssueLabel     string    `dynamo:"issue_label,omitempty" json:"issue_label,omitempty"`

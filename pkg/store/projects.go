@@ -72,6 +72,20 @@ func (s *Store) ProjectsByRepo(ctx context.Context, repo string) ([]Project, err
 	return out, nil
 }
 
+// ProjectsByInstallation returns every project registered through installation id,
+// through the by_installation index: an installation event finds them even when the
+// installation's repositories were never stored.
+func (s *Store) ProjectsByInstallation(ctx context.Context, id int64) ([]Project, error) {
+	var out []Project
+	err := s.db.Table(s.tables.Projects).Get("installation_id", id).
+		Index(IndexProjectsByInst).All(ctx, &out)
+	if err != nil {
+		return nil, fmt.Errorf("projects of installation %d: %w", id, err)
+	}
+	slices.SortFunc(out, func(a, b Project) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
 // MutateProject reads project id (strongly consistent), lets fn change it, and writes
 // back the attributes the processor owns when fn reports a change. The write is
 // conditional on the version read; on a conflict the project is read again and fn runs
