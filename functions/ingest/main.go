@@ -44,17 +44,26 @@ func run() error {
 	if os.Getenv("GITHUB_WEBHOOK_SECRET_ARN") != "" {
 		sm = secretsmanager.NewFromConfig(cfg)
 	}
-	secret, err := secrets.Load(ctx, sm, "GITHUB_WEBHOOK_SECRET")
+	loadSecret := func(ctx context.Context) (string, error) {
+		return secrets.Load(ctx, sm, "GITHUB_WEBHOOK_SECRET")
+	}
+	secret, err := loadSecret(ctx)
+	var reload func(context.Context) (string, error)
 	if err != nil {
 		// Fail closed: the function starts and refuses every delivery with 401, so that
-		// GitHub records the failures and the redeliver job retries them once fixed.
+		// GitHub records the failures and the redeliver job retries them once fixed. A
+		// configured secret that could not be read is asked for again (once a minute).
 		log.Error("webhook secret unavailable", "err", err)
 		secret = ""
+		if !errors.Is(err, secrets.ErrMissing) {
+			reload = loadSecret
+		}
 	}
 
 	h := ingest.New(ingest.Config{
 		QueueURL: queueURL,
 		Secret:   secret,
+		Reload:   reload,
 		Log:      log,
 		Metrics:  metrics.New(os.Stdout, os.Getenv("METRICS_NAMESPACE")),
 	}, sqs.NewFromConfig(cfg))

@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -93,12 +95,21 @@ type Config struct {
 	MaxBodyBytes int
 	// MaxMessageBytes overrides envelope.MaxBodyBytes, the envelope budget, when positive.
 	MaxMessageBytes int
+	// Reload, when set, is asked for the secret again while none is configured, at most
+	// once per ReloadEvery (a minute when zero): a Secrets Manager read that failed at
+	// cold start must not leave a warm container refusing every delivery for its life.
+	Reload      func(ctx context.Context) (string, error)
+	ReloadEvery time.Duration
 }
 
 // Handler handles POST /webhooks/github. It is safe for concurrent use.
 type Handler struct {
 	queueURL   string
-	verifier   *webhook.Verifier
+	verifier   atomic.Pointer[webhook.Verifier]
+	reload     func(ctx context.Context) (string, error)
+	reloadMu   sync.Mutex
+	reloadAt   time.Time // next reload allowed
+	reloadGap  time.Duration
 	queue      sender
 	log        *slog.Logger
 	metrics    *metrics.Emitter
@@ -111,13 +122,18 @@ type Handler struct {
 func New(cfg Config, q sender) *Handler {
 	h := &Handler{
 		queueURL:   cfg.QueueURL,
-		verifier:   webhook.NewVerifier(cfg.Secret),
+		reload:     cfg.Reload,
+		reloadGap:  cfg.ReloadEvery,
 		queue:      q,
 		log:        cfg.Log,
 		metrics:    cfg.Metrics,
 		now:        cfg.Now,
 		maxBody:    cfg.MaxBodyBytes,
 		maxMessage: cfg.MaxMessageBytes,
+	}
+	h.verifier.Store(webhook.NewVerifier(cfg.Secret))
+	if h.reloadGap <= 0 {
+		h.reloadGap = time.Minute
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -131,10 +147,36 @@ func New(cfg Config, q sender) *Handler {
 	if h.maxMessage <= 0 {
 		h.maxMessage = envelope.MaxBodyBytes
 	}
-	if !h.verifier.Configured() {
+	if !h.verifier.Load().Configured() {
 		h.log.Error("no webhook secret configured: every delivery will be refused with 401")
 	}
 	return h
+}
+
+// currentVerifier returns the verifier, first trying Reload when no secret is configured
+// and the last try is long enough ago. Still no secret: the caller refuses (fail closed).
+func (h *Handler) currentVerifier(ctx context.Context) *webhook.Verifier {
+	v := h.verifier.Load()
+	if v.Configured() || h.reload == nil {
+		return v
+	}
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	if v = h.verifier.Load(); v.Configured() || h.now().Before(h.reloadAt) {
+		return v
+	}
+	h.reloadAt = h.now().Add(h.reloadGap)
+	secret, err := h.reload(ctx)
+	if err != nil {
+		h.log.ErrorContext(ctx, "webhook secret still unavailable", "err", err)
+		return v
+	}
+	if nv := webhook.NewVerifier(secret); nv.Configured() {
+		h.verifier.Store(nv)
+		h.log.InfoContext(ctx, "webhook secret loaded", "secrets", nv.Secrets())
+		return nv
+	}
+	return v
 }
 
 // delivery is what one request's log line and metric say about it.
@@ -225,7 +267,7 @@ func (h *Handler) handle(ctx context.Context, req *events.APIGatewayV2HTTPReques
 	}
 
 	// Verify before parsing: nothing of an unsigned body is looked at.
-	if err := h.verifier.Verify(body, httpapi.Header(req, hdrSignature)); err != nil {
+	if err := h.currentVerifier(ctx).Verify(body, httpapi.Header(req, hdrSignature)); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, h.signatureRefusal(req, err)
 	}
 
