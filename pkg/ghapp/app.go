@@ -32,9 +32,7 @@ func (c *Client) Installation(ctx context.Context, installationID int64) (Instal
 
 // Installations lists all installations of the App (all pages).
 func (c *Client) Installations(ctx context.Context) ([]Installation, error) {
-	var out []Installation
-	opts := &github.ListOptions{PerPage: 100}
-	for {
+	out, err := allPages(ctx, func(ctx context.Context, opts *github.ListOptions) ([]Installation, *github.Response, error) {
 		var page []*github.Installation
 		var resp *github.Response
 		err := c.retry(ctx, opInstallations, readPolicy, func(ctx context.Context) error {
@@ -42,18 +40,12 @@ func (c *Client) Installations(ctx context.Context) ([]Installation, error) {
 			page, resp, err = c.app.Apps.ListInstallations(ctx, opts)
 			return err
 		})
-		if err != nil {
-			err = fmt.Errorf("app installations: %w", err)
-			c.audit(ctx, "installations_listed", 0, "", err)
-			return nil, err
-		}
-		for _, in := range page {
-			out = append(out, installationOf(in))
-		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+		return installationsOf(page), resp, err
+	})
+	if err != nil {
+		err = fmt.Errorf("app installations: %w", err)
+		c.audit(ctx, "installations_listed", 0, "", err)
+		return nil, err
 	}
 	c.audit(ctx, "installations_listed", 0, "", nil, slog.Int("count", len(out)))
 	return out, nil

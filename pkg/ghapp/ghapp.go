@@ -428,3 +428,42 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// allPages collects every page of a list endpoint: fetch reads one page (with its own
+// retries) for the given options, and allPages follows GitHub's next-page links.
+func allPages[T any](ctx context.Context, fetch func(ctx context.Context, opts *github.ListOptions) ([]T, *github.Response, error)) ([]T, error) {
+	var out []T
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		page, resp, err := fetch(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if resp == nil || resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// installationsOf converts a page of installations.
+func installationsOf(page []*github.Installation) []Installation {
+	out := make([]Installation, 0, len(page))
+	for _, in := range page {
+		out = append(out, installationOf(in))
+	}
+	return out
+}
+
+// repositoriesOf converts a page of repositories (nil when the call failed).
+func repositoriesOf(page *github.ListRepositories) []Repository {
+	if page == nil {
+		return nil
+	}
+	out := make([]Repository, 0, len(page.Repositories))
+	for _, r := range page.Repositories {
+		out = append(out, repositoryOf(r))
+	}
+	return out
+}

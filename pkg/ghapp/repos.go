@@ -151,9 +151,7 @@ func (c *Client) ValidateRepositoryAccess(ctx context.Context, repo string, inst
 
 // InstallationRepositories lists every repository the installation covers (all pages).
 func (c *Client) InstallationRepositories(ctx context.Context, installationID int64) ([]Repository, error) {
-	var out []Repository
-	opts := &github.ListOptions{PerPage: 100}
-	for {
+	out, err := allPages(ctx, func(ctx context.Context, opts *github.ListOptions) ([]Repository, *github.Response, error) {
 		var page *github.ListRepositories
 		var resp *github.Response
 		err := c.instCall(ctx, installationID, opInstallationRepos, func(ctx context.Context, gh *github.Client) error {
@@ -161,18 +159,12 @@ func (c *Client) InstallationRepositories(ctx context.Context, installationID in
 			page, resp, err = gh.Apps.ListRepos(ctx, opts)
 			return err
 		})
-		if err != nil {
-			err = fmt.Errorf("installation %d repositories: %w", installationID, err)
-			c.audit(ctx, "installation_repositories_listed", installationID, "", err)
-			return nil, err
-		}
-		for _, r := range page.Repositories {
-			out = append(out, repositoryOf(r))
-		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+		return repositoriesOf(page), resp, err
+	})
+	if err != nil {
+		err = fmt.Errorf("installation %d repositories: %w", installationID, err)
+		c.audit(ctx, "installation_repositories_listed", installationID, "", err)
+		return nil, err
 	}
 	c.audit(ctx, "installation_repositories_listed", installationID, "", nil, slog.Int("count", len(out)))
 	return out, nil

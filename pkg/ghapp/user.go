@@ -132,9 +132,7 @@ func installationOf(in *github.Installation) Installation {
 // pages): GET /user/installations.
 func (c *Client) UserInstallations(ctx context.Context, userToken string) ([]Installation, error) {
 	gh := c.userClient(userToken)
-	var out []Installation
-	opts := &github.ListOptions{PerPage: 100}
-	for {
+	out, err := allPages(ctx, func(ctx context.Context, opts *github.ListOptions) ([]Installation, *github.Response, error) {
 		var page []*github.Installation
 		var resp *github.Response
 		err := c.retry(ctx, opUserInstallations, readPolicy, func(ctx context.Context) error {
@@ -142,18 +140,12 @@ func (c *Client) UserInstallations(ctx context.Context, userToken string) ([]Ins
 			page, resp, err = gh.Apps.ListUserInstallations(ctx, opts)
 			return err
 		})
-		if err != nil {
-			err = fmt.Errorf("user installations: %w", err)
-			c.audit(ctx, "user_installations_listed", 0, "", err)
-			return nil, err
-		}
-		for _, in := range page {
-			out = append(out, installationOf(in))
-		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+		return installationsOf(page), resp, err
+	})
+	if err != nil {
+		err = fmt.Errorf("user installations: %w", err)
+		c.audit(ctx, "user_installations_listed", 0, "", err)
+		return nil, err
 	}
 	c.audit(ctx, "user_installations_listed", 0, "", nil, slog.Int("count", len(out)))
 	return out, nil
@@ -182,9 +174,7 @@ func (c *Client) UserInstallation(ctx context.Context, userToken string, install
 // of userToken can access (all pages); ErrNoAccess when the user cannot access it.
 func (c *Client) UserInstallationRepositories(ctx context.Context, userToken string, installationID int64) ([]Repository, error) {
 	gh := c.userClient(userToken)
-	var out []Repository
-	opts := &github.ListOptions{PerPage: 100}
-	for {
+	out, err := allPages(ctx, func(ctx context.Context, opts *github.ListOptions) ([]Repository, *github.Response, error) {
 		var page *github.ListRepositories
 		var resp *github.Response
 		err := c.retry(ctx, opUserInstRepos, readPolicy, func(ctx context.Context) error {
@@ -192,20 +182,14 @@ func (c *Client) UserInstallationRepositories(ctx context.Context, userToken str
 			page, resp, err = gh.Apps.ListUserRepos(ctx, installationID, opts)
 			return err
 		})
-		if err != nil {
-			var e *APIError
-			if errors.As(err, &e) && (e.Status == http.StatusNotFound || e.Status == http.StatusForbidden) && !e.Retryable {
-				e.kind = ErrNoAccess
-			}
-			return nil, fmt.Errorf("user repositories of installation %d: %w", installationID, err)
+		return repositoriesOf(page), resp, err
+	})
+	if err != nil {
+		var e *APIError
+		if errors.As(err, &e) && (e.Status == http.StatusNotFound || e.Status == http.StatusForbidden) && !e.Retryable {
+			e.kind = ErrNoAccess
 		}
-		for _, r := range page.Repositories {
-			out = append(out, repositoryOf(r))
-		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+		return nil, fmt.Errorf("user repositories of installation %d: %w", installationID, err)
 	}
 	return out, nil
 }

@@ -383,6 +383,21 @@ func (s *Sandbox) SetCommit(owner, repo, sha string, at time.Time) error {
 
 // repoAuth checks the installation token and that it covers the path's repository;
 // GitHub answers 404 for a repository the installation cannot see.
+// repoTree authorizes a repository request and reads the repository's head tree; it
+// answers the request itself (401, 404 or 500) and reports false when it cannot.
+func (s *Sandbox) repoTree(w http.ResponseWriter, r *http.Request) (repoRef, tree, bool) {
+	ref, ok := s.repoAuth(w, r)
+	if !ok {
+		return repoRef{}, tree{}, false
+	}
+	t, err := s.head(ref)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "Server Error")
+		return repoRef{}, tree{}, false
+	}
+	return ref, t, true
+}
+
 func (s *Sandbox) repoAuth(w http.ResponseWriter, r *http.Request) (repoRef, bool) {
 	t, in, ok := s.installationAuth(w, r)
 	if !ok {
@@ -507,13 +522,8 @@ func entryJSON(base string, ref repoRef, typ, p, sha string, size int64) map[str
 }
 
 func (s *Sandbox) handleContents(w http.ResponseWriter, r *http.Request) {
-	ref, ok := s.repoAuth(w, r)
+	ref, t, ok := s.repoTree(w, r)
 	if !ok {
-		return
-	}
-	t, err := s.head(ref)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "Server Error")
 		return
 	}
 	if t.sha == "" {
@@ -601,13 +611,8 @@ func readInRoot(dir, rel string) ([]byte, error) {
 }
 
 func (s *Sandbox) handleBlob(w http.ResponseWriter, r *http.Request) {
-	ref, ok := s.repoAuth(w, r)
+	ref, t, ok := s.repoTree(w, r)
 	if !ok {
-		return
-	}
-	t, err := s.head(ref)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "Server Error")
 		return
 	}
 	sha := strings.ToLower(r.PathValue("sha"))
@@ -660,13 +665,8 @@ func commitJSON(base string, ref repoRef, t tree) map[string]any {
 }
 
 func (s *Sandbox) handleCommit(w http.ResponseWriter, r *http.Request) {
-	ref, ok := s.repoAuth(w, r)
+	ref, t, ok := s.repoTree(w, r)
 	if !ok {
-		return
-	}
-	t, err := s.head(ref)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "Server Error")
 		return
 	}
 	if t.sha == "" {
@@ -682,13 +682,8 @@ func (s *Sandbox) handleCommit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) handleBranch(w http.ResponseWriter, r *http.Request) {
-	ref, ok := s.repoAuth(w, r)
+	ref, t, ok := s.repoTree(w, r)
 	if !ok {
-		return
-	}
-	t, err := s.head(ref)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "Server Error")
 		return
 	}
 	if t.sha == "" || r.PathValue("branch") != DefaultBranch {

@@ -109,13 +109,8 @@ func treeEntries(base string, ref repoRef, t tree, dir string, recursive bool) [
 }
 
 func (s *Sandbox) handleTree(w http.ResponseWriter, r *http.Request) {
-	ref, ok := s.repoAuth(w, r)
+	ref, t, ok := s.repoTree(w, r)
 	if !ok {
-		return
-	}
-	t, err := s.head(ref)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "Server Error")
 		return
 	}
 	if t.sha == "" {
