@@ -37,15 +37,10 @@ func run() error {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 
 	tables := store.TablesFromEnv()
-	for name, v := range map[string]string{
-		store.EnvProjectsTable: tables.Projects, store.EnvSnapshotsTable: tables.Snapshots,
-		store.EnvUpdatesTable: tables.Updates, store.EnvEventsTable: tables.Events,
-		store.EnvInstallationsTable: tables.Installations, store.EnvUserInstallationsTable: tables.UserInstallations,
-		store.EnvStatesTable: tables.States,
-	} {
-		if v == "" {
-			return fmt.Errorf("%s is not set", name)
-		}
+	if err := tables.Require(
+		store.EnvProjectsTable, store.EnvSnapshotsTable, store.EnvUpdatesTable, store.EnvEventsTable,
+		store.EnvInstallationsTable, store.EnvUserInstallationsTable, store.EnvStatesTable); err != nil {
+		return err
 	}
 	// The SDK reads region, credentials and AWS_ENDPOINT_URL(_<SERVICE>) itself; the
 	// clients are built once per container.

@@ -33,14 +33,10 @@ func run() error {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 
 	tables := store.TablesFromEnv()
-	for name, v := range map[string]string{
-		store.EnvProjectsTable: tables.Projects, store.EnvSnapshotsTable: tables.Snapshots,
-		store.EnvUpdatesTable: tables.Updates, store.EnvEventsTable: tables.Events,
-		store.EnvInstallationsTable: tables.Installations,
-	} {
-		if v == "" {
-			return fmt.Errorf("%s is not set", name)
-		}
+	if err := tables.Require(
+		store.EnvProjectsTable, store.EnvSnapshotsTable, store.EnvUpdatesTable, store.EnvEventsTable,
+		store.EnvInstallationsTable); err != nil {
+		return err
 	}
 	retention := processor.DefaultRetention
 	if v := os.Getenv("EVENT_LOG_RETENTION_DAYS"); v != "" {

@@ -5,7 +5,9 @@
 package store
 
 import (
+	"fmt"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -56,6 +58,27 @@ func TablesFrom(lookup func(string) string) Tables {
 		UserInstallations: lookup(EnvUserInstallationsTable),
 		States:            lookup(EnvStatesTable),
 	}
+}
+
+// Require returns an error naming every table variable among envNames (EnvProjectsTable
+// and the rest) whose table name is empty, so that a function refuses to start half
+// configured.
+func (t Tables) Require(envNames ...string) error {
+	byEnv := map[string]string{
+		EnvProjectsTable: t.Projects, EnvSnapshotsTable: t.Snapshots, EnvUpdatesTable: t.Updates,
+		EnvEventsTable: t.Events, EnvInstallationsTable: t.Installations,
+		EnvUserInstallationsTable: t.UserInstallations, EnvStatesTable: t.States,
+	}
+	var missing []string
+	for _, n := range envNames {
+		if byEnv[n] == "" {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("table variables not set: %s", strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // Project statuses.
