@@ -2,7 +2,7 @@
 # they install what they need (npm stand-ins from the lock file, Go tools from go.mod).
 SHELL := /bin/bash
 FUNCTIONS := $(notdir $(wildcard functions/*))
-STANDIN := pkg/standin
+STANDIN := pkg/local/standin
 GOTEST_FLAGS ?= -race -count=1 -timeout 15m
 # SAM's build-<LogicalId> targets build for Lambda's Graviton runtime.
 LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
@@ -49,7 +49,7 @@ bench:
 
 ## dev: the whole pipeline on this machine, offline: HTTP API on http://127.0.0.1:3000
 dev: deps build
-	go run ./pkg/devstack/cmd/devstack up
+	go run ./pkg/local/cmd/devstack up
 
 ## dev-reset: wipe the local stack's data
 dev-reset:
@@ -57,18 +57,18 @@ dev-reset:
 
 ## demo: with `make dev` running, register the demo project and send it signed deliveries
 demo:
-	go run ./pkg/devstack/cmd/devstack demo
+	go run ./pkg/local/cmd/devstack demo
 
 ## invoke: one function, one event, as `sam local invoke` would (FN=ingest EVENT=events/ingest/push.json)
 invoke: deps build
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=events/<file>.json"; exit 2; }
-	go run ./pkg/devstack/cmd/devstack invoke -fn $(FN) -event $(EVENT)
+	go run ./pkg/local/cmd/devstack invoke -fn $(FN) -event $(EVENT)
 
 ## status-page: the status page with sample data, screenshot by a headless Chromium: bin/status-page.png
 status-page:
 	@command -v chromium >/dev/null 2>&1 || { echo "==> installing chromium (apt-get)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
-	go run ./pkg/health/cmd/statuspage -out bin/status-page.png
+	go run ./pkg/local/cmd/statuspage -out bin/status-page.png
 
 clean:
 	rm -rf bin .aws-sam

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/repotrackr/github-integration/pkg/httpapi"
-	"github.com/repotrackr/github-integration/pkg/samtemplate"
-	"github.com/repotrackr/github-integration/pkg/standin"
+	"github.com/repotrackr/github-integration/pkg/local/samtemplate"
+	"github.com/repotrackr/github-integration/pkg/local/standin"
 	"github.com/repotrackr/github-integration/pkg/store"
 )
 

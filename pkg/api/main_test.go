@@ -27,10 +27,10 @@ import (
 
 	"github.com/repotrackr/github-integration/pkg/appmanifest"
 	"github.com/repotrackr/github-integration/pkg/ghapp"
-	"github.com/repotrackr/github-integration/pkg/ghsandbox"
 	"github.com/repotrackr/github-integration/pkg/history"
+	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
+	"github.com/repotrackr/github-integration/pkg/local/standin"
 	"github.com/repotrackr/github-integration/pkg/processor"
-	"github.com/repotrackr/github-integration/pkg/standin"
 	"github.com/repotrackr/github-integration/pkg/store"
 )
 

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/repotrackr/github-integration/pkg/ghapp"
-	"github.com/repotrackr/github-integration/pkg/ghsandbox"
+	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
 )
 
 func TestDefinition(t *testing.T) {

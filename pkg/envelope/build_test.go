@@ -13,7 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/repotrackr/github-integration/pkg/standin"
+	"github.com/repotrackr/github-integration/pkg/local/standin"
 )
 
 var received = time.Date(2026, 5, 4, 10, 30, 0, 0, time.UTC)

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/repotrackr/github-integration/pkg/ghsandbox"
+	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
 	"github.com/repotrackr/github-integration/pkg/secrets"
 )
 

@@ -1,7 +1,7 @@
 // Package ghapp is RepoTrackr's GitHub App client: App JWT and installation tokens
 // (through ghinstallation), repository reads, installations, the OAuth code exchange, the
 // App manifest conversion and webhook redelivery, against github.com, GitHub Enterprise
-// Server or the local sandbox (pkg/ghsandbox).
+// Server or the local sandbox (pkg/local/ghsandbox).
 //
 // One Client serves a whole process: it keeps one ghinstallation transport (and its
 // token) per installation, so a warm Lambda container reuses installation tokens, which

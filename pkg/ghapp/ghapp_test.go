@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/repotrackr/github-integration/pkg/ghsandbox"
+	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
 	"github.com/repotrackr/github-integration/pkg/metrics"
 )
 

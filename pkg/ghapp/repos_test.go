@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/repotrackr/github-integration/pkg/ghsandbox"
+	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
 )
 
 func TestParseRepo(t *testing.T) {

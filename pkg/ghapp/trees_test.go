@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/repotrackr/github-integration/pkg/ghsandbox"
+	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
 )
 
 func TestListFiles(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/repotrackr/github-integration/pkg/ghsandbox"
+	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
 )
 
 func TestExchangeCode(t *testing.T) {

@@ -39,8 +39,8 @@ type QueueReader interface {
 	GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error)
 }
 
-// EventLog gives the newest entries of the webhook event log; *store.Store has it.
-type EventLog interface {
+// RecentEvents gives the newest entries of the webhook event log; *store.Store has it.
+type RecentEvents interface {
 	LatestEvents(ctx context.Context, n int) ([]store.Event, error)
 }
 
@@ -127,7 +127,7 @@ type Checker struct {
 	cfg       Config
 	cw        MetricReader
 	sqs       QueueReader
-	events    EventLog
+	events    RecentEvents
 	queueName string
 
 	mu     sync.Mutex
@@ -142,7 +142,7 @@ type cachedChart struct {
 
 // NewChecker returns a Checker over the given clients. events may be nil when there is
 // no event log to read (last_event_at is then null and not checked).
-func NewChecker(cfg Config, cw MetricReader, q QueueReader, events EventLog) *Checker {
+func NewChecker(cfg Config, cw MetricReader, q QueueReader, events RecentEvents) *Checker {
 	if cfg.Namespace == "" {
 		cfg.Namespace = metrics.DefaultNamespace
 	}

@@ -92,7 +92,7 @@ func (f *fakeEvents) LatestEvents(_ context.Context, n int) ([]store.Event, erro
 	return f.events[:min(n, len(f.events))], nil
 }
 
-func newTestChecker(m *fakeMetrics, q *fakeQueues, ev EventLog) *Checker {
+func newTestChecker(m *fakeMetrics, q *fakeQueues, ev RecentEvents) *Checker {
 	return NewChecker(Config{QueueURL: testQueueURL, DLQURL: testDLQURL, Now: func() time.Time { return now }}, m, q, ev)
 }
 
@@ -108,7 +108,7 @@ func TestCheckStatuses(t *testing.T) {
 		status   map[string]cwtypes.StatusCode
 		cwErr    error
 		queues   *fakeQueues
-		events   EventLog
+		events   RecentEvents
 		want     string
 		rate     *float64 // checked when set
 		nullRate bool     // success_rate must be null

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/repotrackr/github-integration/pkg/health/internal/chromium"
+	"github.com/repotrackr/github-integration/pkg/local/chromium"
 )
 
 // newPageServer serves the handler on loopback for the test's life.

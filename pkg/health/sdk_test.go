@@ -21,13 +21,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/encoding/cbor"
 
-	"github.com/repotrackr/github-integration/pkg/cwlocal"
+	"github.com/repotrackr/github-integration/pkg/local/cwlocal"
+	"github.com/repotrackr/github-integration/pkg/local/standin"
 	"github.com/repotrackr/github-integration/pkg/metrics"
-	"github.com/repotrackr/github-integration/pkg/standin"
 )
 
 // These tests run the checker the way the local stack does: the real SDK clients,
-// CloudWatch answered by pkg/cwlocal from EMF lines, SQS by fauxqs.
+// CloudWatch answered by pkg/local/cwlocal from EMF lines, SQS by fauxqs.
 
 var (
 	fauxqs   *standin.Server

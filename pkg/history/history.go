@@ -33,8 +33,8 @@ const (
 	MaxStatsHours     = 7 * 24
 )
 
-// EventLog is what the handlers read; *store.Store has it.
-type EventLog interface {
+// DeliveryHistory is the delivery log the history routes page and count; *store.Store has it.
+type DeliveryHistory interface {
 	QueryEvents(ctx context.Context, q store.EventQuery) (store.EventPage, error)
 	CountEvents(ctx context.Context, since time.Time, installations []int64) (store.EventCounts, error)
 	UserInstallations(ctx context.Context, userID string) ([]store.UserInstallation, error)
@@ -50,14 +50,14 @@ type Config struct {
 
 // Handler answers the history routes.
 type Handler struct {
-	eventLog EventLog
+	eventLog DeliveryHistory
 	admins   map[string]bool
 	logger   *slog.Logger
 	now      func() time.Time
 }
 
 // New returns a Handler over the event log.
-func New(log EventLog, cfg Config) *Handler {
+func New(log DeliveryHistory, cfg Config) *Handler {
 	h := &Handler{eventLog: log, admins: map[string]bool{}, logger: cfg.Log, now: cfg.Now}
 	for _, a := range cfg.Admins {
 		h.admins[a] = true

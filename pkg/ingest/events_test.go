@@ -8,7 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/repotrackr/github-integration/pkg/standin"
+	"github.com/repotrackr/github-integration/pkg/local/standin"
 )
 
 // devSecret is the development webhook secret the sample events are signed with.

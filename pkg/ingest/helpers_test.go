@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/repotrackr/github-integration/pkg/envelope"
+	"github.com/repotrackr/github-integration/pkg/local/standin"
 	"github.com/repotrackr/github-integration/pkg/metrics"
-	"github.com/repotrackr/github-integration/pkg/standin"
 	"github.com/repotrackr/github-integration/pkg/webhook"
 )
 

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/repotrackr/github-integration/pkg/envelope"
-	"github.com/repotrackr/github-integration/pkg/standin"
+	"github.com/repotrackr/github-integration/pkg/local/standin"
 )
 
 // fauxqs is the SQS stand-in the tests send to through the real SDK.

@@ -21,8 +21,8 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"github.com/repotrackr/github-integration/pkg/envelope"
+	"github.com/repotrackr/github-integration/pkg/local/standin"
 	"github.com/repotrackr/github-integration/pkg/metrics"
-	"github.com/repotrackr/github-integration/pkg/standin"
 	"github.com/repotrackr/github-integration/pkg/store"
 )
 

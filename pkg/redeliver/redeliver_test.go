@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/repotrackr/github-integration/pkg/ghapp"
-	"github.com/repotrackr/github-integration/pkg/ghsandbox"
+	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
 	"github.com/repotrackr/github-integration/pkg/metrics"
 )
 

@@ -17,7 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/repotrackr/github-integration/pkg/standin"
+	"github.com/repotrackr/github-integration/pkg/local/standin"
 )
 
 // testDDB is the SDK client of the package's dynalite.

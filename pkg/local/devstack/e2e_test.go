@@ -1,0 +1,292 @@
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/guregu/dynamo/v2"
+
+	"github.com/repotrackr/github-integration/pkg/envelope"
+	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
+	"github.com/repotrackr/github-integration/pkg/local/samtemplate"
+	"github.com/repotrackr/github-integration/pkg/local/standin"
+	"github.com/repotrackr/github-integration/pkg/store"
+)
+
+// syncBuffer collects the stack's console for the failure report.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// buildFunctions builds every function of the template, and the emulator, into dir with
+// the flags of `make build`, laid out as bin/<function>/bootstrap. The test always builds
+// them, so that it never runs stale binaries.
+func buildFunctions(t *testing.T, ctx context.Context, root string, tpl *samtemplate.Template) (binDir, rie string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	pkgs := []string{riePackage}
+	for _, fn := range tpl.Functions() {
+		pkgs = append(pkgs, "./functions/"+fn.Name)
+	}
+	if err := GoBuild(ctx, root, out+string(filepath.Separator), pkgs...); err != nil {
+		t.Fatalf("build the functions: %v", err)
+	}
+	binDir = filepath.Join(t.TempDir(), "bin")
+	for _, fn := range tpl.Functions() {
+		if err := os.MkdirAll(filepath.Join(binDir, fn.Name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(out, fn.Name), filepath.Join(binDir, fn.Name, "bootstrap")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return binDir, filepath.Join(out, "aws-lambda-rie")
+}
+
+// TestEndToEnd starts the whole stack on free ports, from the real function binaries,
+// and drives it over HTTP as a user and as GitHub would.
+func TestEndToEnd(t *testing.T) {
+	// Cleanups run after the parallel subtests, so the context lives until they end.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	root, err := standin.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	binDir, rie := buildFunctions(t, ctx, root, tpl)
+
+	console := &syncBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("stack console:\n%s", console.String())
+		}
+	})
+	const visibility = 2 * time.Second
+	stack, err := Start(ctx, Options{
+		Root: root, StateDir: t.TempDir(), Ephemeral: true, FreePorts: true,
+		BinDir: binDir, RIE: rie, Console: console,
+		VisibilityTimeout: visibility, MaxConcurrency: 2,
+	})
+	if err != nil {
+		t.Fatalf("Start() error = %v", err)
+	}
+	t.Cleanup(func() {
+		if err := stack.Close(); err != nil {
+			t.Errorf("Close() error = %v", err)
+		}
+	})
+	template, err := PushTemplate(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second repository, for the failure case. It exists before the installation flow,
+	// which stores the installation's repositories.
+	const failing = DemoOwner + "/failing-app"
+	if err := stack.Sandbox.WriteFile(DemoOwner, "failing-app", DemoPlanPath, []byte("# Plan\n\n- [ ] one\n")); err != nil {
+		t.Fatal(err)
+	}
+	c := &Client{BaseURL: stack.Info.GatewayURL, Token: stack.Token, WebhookSecret: stack.WebhookSecret}
+	if err := c.InstallApp(ctx); err != nil {
+		t.Fatalf("InstallApp() error = %v", err)
+	}
+	demo, _, err := c.EnsureProject(ctx, DemoRepo, DemoPlanPath)
+	if err != nil {
+		t.Fatalf("register %s: %v", DemoRepo, err)
+	}
+
+	// A forged delivery is refused before anything reaches the queue. It runs first,
+	// while nothing else is queued, so that the queue's depth tells.
+	t.Run("forged delivery is refused and nothing is queued", func(t *testing.T) {
+		head, at, err := stack.Sandbox.Head(DemoOwner, DemoRepoName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := PushDelivery(template, Push{Repo: DemoRepo, Before: head, After: head, At: at, Modified: []string{DemoPlanPath}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.Deliver(ctx, d, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != http.StatusUnauthorized {
+			t.Fatalf("forged delivery answered %d %s, want 401", res.Status, res.Body)
+		}
+		if n, err := stack.QueueDepth(ctx, "EventsQueue"); err != nil || n != 0 {
+			t.Errorf("EventsQueue depth after a forged delivery = %d (%v), want 0", n, err)
+		}
+		// Past the poller's batching window: had anything been queued, the processor
+		// would have logged the delivery by now.
+		time.Sleep(1500 * time.Millisecond)
+		if e := findDelivery(t, ctx, stack, d.ID); e != nil {
+			t.Errorf("forged delivery %s reached the processor: %+v", d.ID, e)
+		}
+	})
+
+	t.Run("signed push ends as a new snapshot", func(t *testing.T) {
+		t.Parallel()
+		before, err := c.WaitProject(ctx, demo.ID, 30*time.Second, func(p *Project) bool { return p.LatestSnapshot != nil })
+		if err != nil {
+			t.Fatalf("project has no first snapshot: %v", err)
+		}
+		head, _, err := stack.Sandbox.Head(DemoOwner, DemoRepoName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		planFile := filepath.Join(stack.opts.StateDir, dirGitHub, DemoOwner, DemoRepoName, filepath.FromSlash(DemoPlanPath))
+		plan, err := os.ReadFile(planFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		updated, n := tickTasks(plan, 2)
+		if err := stack.Sandbox.WriteFile(DemoOwner, DemoRepoName, DemoPlanPath, updated); err != nil {
+			t.Fatal(err)
+		}
+		after, at, err := stack.Sandbox.Head(DemoOwner, DemoRepoName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := PushDelivery(template, Push{Repo: DemoRepo, Before: head, After: after, At: at, Modified: []string{DemoPlanPath}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.Deliver(ctx, d, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != http.StatusAccepted {
+			t.Fatalf("signed push answered %d %s, want 202", res.Status, res.Body)
+		}
+		p, err := c.WaitProject(ctx, demo.ID, 30*time.Second, func(p *Project) bool { return snapshotAt(p, after) })
+		if err != nil {
+			t.Fatalf("GET /projects/%s never showed commit %s: %v", demo.ID, after, err)
+		}
+		got, was := p.LatestSnapshot, before.LatestSnapshot
+		if got.TasksDone != was.TasksDone+n || got.TasksTotal != was.TasksTotal {
+			t.Errorf("snapshot tasks = %d/%d, want %d/%d (%d ticked)", got.TasksDone, got.TasksTotal, was.TasksDone+n, was.TasksTotal, n)
+		}
+		if got.Progress <= was.Progress {
+			t.Errorf("progress = %v, want more than %v", got.Progress, was.Progress)
+		}
+		if e := findDelivery(t, ctx, stack, d.ID); e == nil || e.Status != store.EventProcessed {
+			t.Errorf("delivery history entry = %+v, want status processed", e)
+		}
+	})
+
+	t.Run("processor failure lands in the dead-letter queue", func(t *testing.T) {
+		t.Parallel()
+		const repo = failing
+		if _, _, err := c.EnsureProject(ctx, repo, DemoPlanPath); err != nil {
+			t.Fatalf("register %s: %v", repo, err)
+		}
+		// From now on every GitHub call about the repository fails with 502.
+		stack.Sandbox.InjectFault(ghsandbox.Fault{Path: "/repos/" + repo + "/**", Status: http.StatusBadGateway, Times: 1 << 20})
+		head, at, err := stack.Sandbox.Head(DemoOwner, "failing-app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := PushDelivery(template, Push{Repo: repo, Before: strings.Repeat("0", 40), After: head, At: at, Modified: []string{DemoPlanPath}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.Deliver(ctx, d, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != http.StatusAccepted {
+			t.Fatalf("push answered %d %s, want 202", res.Status, res.Body)
+		}
+		dlq := stack.QueueURL(deadLetterQueue(t, tpl))
+		deadline := time.Now().Add(90 * time.Second)
+		var found bool
+		for !found && time.Now().Before(deadline) {
+			out, err := stack.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlq), WaitTimeSeconds: 1, MaxNumberOfMessages: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range out.Messages {
+				var env envelope.Envelope
+				if json.Unmarshal([]byte(aws.ToString(m.Body)), &env) == nil && env.DeliveryID == d.ID {
+					found = true
+				}
+			}
+		}
+		if !found {
+			t.Fatalf("delivery %s not in the dead-letter queue after 90s", d.ID)
+		}
+		if n, err := stack.QueueDepth(ctx, "EventsQueue"); err != nil || n != 0 {
+			t.Errorf("EventsQueue depth = %d (%v), want 0 once the message moved", n, err)
+		}
+		e := findDelivery(t, ctx, stack, d.ID)
+		if e != nil {
+			t.Logf("event log: %s after %d attempts: %s", e.Status, e.Attempts, e.Error)
+		}
+		if e == nil || e.Status != store.EventFailed || e.Attempts < 1 || e.Attempts > maxReceiveCount(t, tpl) {
+			t.Errorf("delivery history entry = %+v, want failed after 1..%d attempts", e, maxReceiveCount(t, tpl))
+		}
+	})
+}
+
+// findDelivery reads a delivery's entry of the webhook event log, or nil.
+func findDelivery(t *testing.T, ctx context.Context, s *Stack, id string) *store.Event {
+	t.Helper()
+	var e store.Event
+	err := dynamo.NewFromIface(s.DynamoDB).Table(s.Info.Resources.Tables["EventsTable"]).Get("delivery_id", id).One(ctx, &e)
+	if errors.Is(err, dynamo.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		t.Fatalf("read event log entry %s: %v", id, err)
+	}
+	return &e
+}
+
+func deadLetterQueue(t *testing.T, tpl *samtemplate.Template) string {
+	t.Helper()
+	for _, q := range tpl.Queues() {
+		if q.LogicalID == "EventsQueue" && q.DeadLetterQueue != "" {
+			return q.DeadLetterQueue
+		}
+	}
+	t.Fatal("EventsQueue has no dead-letter queue in template.yaml")
+	return ""
+}
+
+func maxReceiveCount(t *testing.T, tpl *samtemplate.Template) int {
+	t.Helper()
+	for _, q := range tpl.Queues() {
+		if q.LogicalID == "EventsQueue" {
+			return q.MaxReceiveCount
+		}
+	}
+	t.Fatal("no EventsQueue in template.yaml")
+	return 0
+}

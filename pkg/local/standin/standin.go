@@ -1,0 +1,247 @@
+// Package standin starts the local stand-ins for AWS — dynalite for DynamoDB and fauxqs
+// for SQS — as child processes on 127.0.0.1, for the tests and for the local stack. Both
+// are npm packages pinned by package.json and package-lock.json beside this file; fauxqs
+// needs Node.js 22, which the npm package "node" provides without touching the system Node.
+package standin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Region is the region every local client uses.
+const Region = "us-east-1"
+
+// ErrNotInstalled means the npm packages are missing: run `make deps` (or `make test`).
+var ErrNotInstalled = errors.New("local stand-ins not installed: run `make deps` (npm ci in pkg/local/standin)")
+
+// Options configures one stand-in process.
+type Options struct {
+	// Port to listen on; 0 picks a free one.
+	Port int
+	// DataDir keeps the data between runs; empty keeps it in memory.
+	DataDir string
+	// Log receives the process's output; nil discards it.
+	Log io.Writer
+}
+
+// Server is a running stand-in.
+type Server struct {
+	Name string
+	// URL is the endpoint, e.g. http://127.0.0.1:4567.
+	URL  string
+	Port int
+
+	cmd  *exec.Cmd
+	done chan struct{}
+	once sync.Once
+	err  error
+}
+
+// Dir returns the directory holding package.json and node_modules.
+func Dir() (string, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "pkg", "local", "standin"), nil
+}
+
+// ModuleRoot finds the directory of go.mod from the working directory upwards.
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("working directory: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+func nodeBinary(dir string) (string, error) {
+	node := filepath.Join(dir, "node_modules", ".bin", "node")
+	if _, err := os.Stat(node); err != nil {
+		return "", ErrNotInstalled
+	}
+	return node, nil
+}
+
+// StartDynalite starts dynalite and waits until it answers.
+func StartDynalite(ctx context.Context, opts Options) (*Server, error) {
+	dir, err := Dir()
+	if err != nil {
+		return nil, err
+	}
+	node, err := nodeBinary(dir)
+	if err != nil {
+		return nil, err
+	}
+	port, err := pickPort(opts.Port)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{filepath.Join(dir, "node_modules", "dynalite", "cli.js"),
+		"--host", "127.0.0.1", "--port", strconv.Itoa(port),
+		// Tables become ACTIVE at once instead of after dynalite's simulated delay.
+		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0"}
+	if opts.DataDir != "" {
+		if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("dynalite data dir: %w", err)
+		}
+		args = append(args, "--path", opts.DataDir)
+	}
+	return start(ctx, "dynalite", node, args, nil, port, opts.Log)
+}
+
+// StartFauxqs starts fauxqs (through fauxqs.mjs, which keeps it on loopback) and waits
+// until it answers.
+func StartFauxqs(ctx context.Context, opts Options) (*Server, error) {
+	dir, err := Dir()
+	if err != nil {
+		return nil, err
+	}
+	node, err := nodeBinary(dir)
+	if err != nil {
+		return nil, err
+	}
+	port, err := pickPort(opts.Port)
+	if err != nil {
+		return nil, err
+	}
+	env := []string{"FAUXQS_PORT=" + strconv.Itoa(port), "FAUXQS_HOST=localhost", "FAUXQS_LOGGER=false"}
+	if opts.DataDir != "" {
+		if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("fauxqs data dir: %w", err)
+		}
+		env = append(env, "FAUXQS_DATA_DIR="+filepath.Join(opts.DataDir, "fauxqs.db"))
+	}
+	// --no-warnings hides Node's "SQLite is experimental" notice.
+	return start(ctx, "fauxqs", node, []string{"--no-warnings", filepath.Join(dir, "fauxqs.mjs")}, env, port, opts.Log)
+}
+
+func start(ctx context.Context, name, node string, args, env []string, port int, log io.Writer) (*Server, error) {
+	if log == nil {
+		log = io.Discard
+	}
+	cmd := exec.Command(node, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout = log
+	cmd.Stderr = log
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	s := &Server{Name: name, URL: "http://127.0.0.1:" + strconv.Itoa(port), Port: port, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		s.err = cmd.Wait()
+		close(s.done)
+	}()
+	if err := s.waitReady(ctx, 30*time.Second); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	client := &http.Client{Timeout: time.Second}
+	for {
+		select {
+		case <-s.done:
+			return fmt.Errorf("%s exited before it was ready: %v", s.Name, s.err)
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w", s.Name, ctx.Err())
+		default:
+		}
+		resp, err := client.Get(s.URL)
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not answering on %s after %s", s.Name, s.URL, limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Done is closed when the process has exited.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Stop ends the process (SIGTERM, then SIGKILL after two seconds) and waits for it.
+func (s *Server) Stop() error {
+	s.once.Do(func() {
+		if s.cmd.Process == nil {
+			return
+		}
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(2 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.done
+		}
+	})
+	return nil
+}
+
+// AWSConfig returns an SDK config for this stand-in: static dummy credentials, the
+// local region, and the stand-in as the base endpoint of every service.
+func (s *Server) AWSConfig(ctx context.Context) (aws.Config, error) {
+	return AWSConfig(ctx, s.URL)
+}
+
+// AWSConfig returns an SDK config with dummy credentials and endpoint as base endpoint.
+func AWSConfig(ctx context.Context, endpoint string) (aws.Config, error) {
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRegion(Region),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")),
+		config.WithBaseEndpoint(endpoint),
+	)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("aws config for %s: %w", endpoint, err)
+	}
+	return cfg, nil
+}
+
+// pickPort returns port, or a free loopback port when port is 0.
+func pickPort(port int) (int, error) {
+	if port != 0 {
+		return port, nil
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("free port: %w", err)
+	}
+	defer l.Close()
+	addr := l.Addr().String()
+	p, err := strconv.Atoi(addr[strings.LastIndex(addr, ":")+1:])
+	if err != nil {
+		return 0, fmt.Errorf("free port from %q: %w", addr, err)
+	}
+	return p, nil
+}
