@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/repotrackr/github-integration/pkg/local/poller"
+	"github.com/repotrackr/github-integration/pkg/local/samtemplate"
 	"github.com/repotrackr/github-integration/pkg/local/standin"
 )
 
@@ -125,4 +128,41 @@ func queueDepth(ctx context.Context, client *sqs.Client, url string) (int, error
 		n += v
 	}
 	return n, nil
+}
+
+// startPollers starts one event source mapping per SQS event of a function.
+func (s *Stack) startPollers(ctx context.Context, functions []samtemplate.Function) error {
+	for _, fn := range functions {
+		for _, e := range fn.Events {
+			if e.Type != "SQS" {
+				continue
+			}
+			q, ok := s.Info.Resources.Queues[e.Queue]
+			if !ok {
+				return fmt.Errorf("%s event %s: queue %q is not in the template", fn.LogicalID, e.Name, e.Queue)
+			}
+			p, err := poller.New(poller.Config{
+				Queue:                   s.SQS,
+				QueueURL:                q.URL,
+				QueueARN:                q.ARN,
+				Region:                  s.Info.Resources.Region,
+				Function:                s.Functions[fn.Name],
+				BatchSize:               e.BatchSize,
+				BatchingWindow:          time.Duration(e.BatchingWindowSeconds) * time.Second,
+				ReportBatchItemFailures: e.ReportBatchFailures,
+				Pollers:                 2,
+				Log:                     s.con.logger("sqs->" + fn.Name),
+			})
+			if err != nil {
+				return err
+			}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				p.Run(ctx)
+			}()
+			s.con.progress("sqs trigger: %s -> %s (batch %d, window %ds, partial failures %t)", q.Name, fn.Name, e.BatchSize, e.BatchingWindowSeconds, e.ReportBatchFailures)
+		}
+	}
+	return nil
 }

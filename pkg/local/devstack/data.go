@@ -1,0 +1,85 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/repotrackr/github-integration/pkg/local/standin"
+)
+
+// startData starts DynamoDB and SQS and creates the template's tables and queues.
+func (s *Stack) startData(ctx context.Context, p ports) error {
+	dataDir := func(sub string) string {
+		if s.opts.Ephemeral {
+			return ""
+		}
+		return s.st.path(sub)
+	}
+	logs, err := openLog(s.st.path(dirLogs), "standins.log")
+	if err != nil {
+		return s.fail("setup", err)
+	}
+	s.logs = append(s.logs, logs)
+	s.Info.Resources.Region = standin.Region
+
+	s.con.progress("dynamodb: starting dynalite")
+	db, err := standin.StartDynalite(ctx, standin.Options{Port: portOf(p.dynamo), DataDir: dataDir(dirDynamoDB), Log: logs})
+	if err != nil {
+		return s.fail("dynamodb (dynalite)", s.hintLog(err))
+	}
+	s.onClose("dynalite", db.Stop)
+	s.Info.DynamoDBURL = db.URL
+	dbCfg, err := db.AWSConfig(ctx)
+	if err != nil {
+		return s.fail("dynamodb (dynalite)", err)
+	}
+	s.DynamoDB = dynamodb.NewFromConfig(dbCfg)
+	if _, err := standin.CreateTables(ctx, s.DynamoDB, TablePrefix); err != nil {
+		return s.fail("dynamodb tables", fmt.Errorf("%w (if template.yaml changed a table, `make dev-reset` starts afresh)", err))
+	}
+	s.Info.Resources.Tables = map[string]string{}
+	for _, id := range s.tpl.IDs("AWS::DynamoDB::Table") {
+		s.Info.Resources.Tables[id] = TablePrefix + id
+	}
+	s.con.progress("dynamodb: %s, %d tables", db.URL, len(s.Info.Resources.Tables))
+
+	s.con.progress("sqs: starting fauxqs")
+	q, err := standin.StartFauxqs(ctx, standin.Options{Port: portOf(p.sqs), DataDir: dataDir(dirSQS), Log: logs})
+	if err != nil {
+		return s.fail("sqs (fauxqs)", s.hintLog(err))
+	}
+	s.onClose("fauxqs", q.Stop)
+	s.Info.SQSURL = q.URL
+	qCfg, err := q.AWSConfig(ctx)
+	if err != nil {
+		return s.fail("sqs (fauxqs)", err)
+	}
+	s.SQS = sqs.NewFromConfig(qCfg)
+	queues, err := s.createQueues(ctx)
+	if err != nil {
+		return s.fail("sqs queues", err)
+	}
+	s.Info.Resources.Queues = queues
+	s.con.progress("sqs: %s, %d queues", q.URL, len(queues))
+	return nil
+}
+
+// hintLog points at the stand-ins' log, unless they are not installed at all.
+func (s *Stack) hintLog(err error) error {
+	if errors.Is(err, standin.ErrNotInstalled) {
+		return err
+	}
+	return fmt.Errorf("%w (see %s)", err, s.st.path(dirLogs+"/standins.log"))
+}
+
+func portOf(addr string) int {
+	_, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	return n
+}

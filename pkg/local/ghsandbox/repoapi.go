@@ -1,0 +1,335 @@
+package ghsandbox
+
+// This file: the REST endpoints over the repositories (repository, contents, blobs, commits, branches).
+
+import (
+	"encoding/base64"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// repoTree authorizes a repository request and reads the repository's head tree; it
+// answers the request itself (401, 404 or 500) and reports false when it cannot.
+func (s *Sandbox) repoTree(w http.ResponseWriter, r *http.Request) (repoRef, tree, bool) {
+	ref, ok := s.repoAuth(w, r)
+	if !ok {
+		return repoRef{}, tree{}, false
+	}
+	t, err := s.head(ref)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "Server Error")
+		return repoRef{}, tree{}, false
+	}
+	return ref, t, true
+}
+
+// repoAuth checks the installation token and that it covers the path's repository;
+// GitHub answers 404 for a repository the installation cannot see.
+func (s *Sandbox) repoAuth(w http.ResponseWriter, r *http.Request) (repoRef, bool) {
+	t, in, ok := s.installationAuth(w, r)
+	if !ok {
+		return repoRef{}, false
+	}
+	ref, ok := s.lookupRepo(r.PathValue("owner"), r.PathValue("repo"))
+	if !ok || !in.covers(ref.fullName()) || !t.allows(ref.fullName()) {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return repoRef{}, false
+	}
+	return ref, true
+}
+
+func (t instToken) allows(fullName string) bool {
+	if t.repos == nil {
+		return true
+	}
+	for _, r := range t.repos {
+		if strings.EqualFold(r, fullName) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Sandbox) accountType(login string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, in := range s.installations {
+		if strings.EqualFold(in.Account, login) && in.AccountType != "" {
+			return in.AccountType
+		}
+	}
+	return "User"
+}
+
+func (s *Sandbox) accountJSON(base, login string) map[string]any {
+	id := userID(login)
+	return map[string]any{
+		"login":    login,
+		"id":       id,
+		"node_id":  "U_sandbox" + strconv.FormatInt(id, 10),
+		"type":     s.accountType(login),
+		"html_url": base + "/" + login,
+		"url":      base + "/users/" + login,
+	}
+}
+
+func (s *Sandbox) repoJSON(base string, ref repoRef) map[string]any {
+	full := ref.fullName()
+	id := stableID("repo", full)
+	return map[string]any{
+		"id":             id,
+		"node_id":        "R_sandbox" + strconv.FormatInt(id, 10),
+		"name":           ref.Name,
+		"full_name":      full,
+		"owner":          s.accountJSON(base, ref.Owner),
+		"private":        true,
+		"visibility":     "private",
+		"fork":           false,
+		"archived":       false,
+		"disabled":       false,
+		"description":    nil,
+		"default_branch": DefaultBranch,
+		"html_url":       base + "/" + full,
+		"url":            base + "/repos/" + full,
+		"clone_url":      base + "/" + full + ".git",
+	}
+}
+
+func (s *Sandbox) handleRepo(w http.ResponseWriter, r *http.Request) {
+	ref, ok := s.repoAuth(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.repoJSON(baseURL(r), ref))
+}
+
+// wantsRaw reports whether the request asks for the raw media type.
+func wantsRaw(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/vnd.github.raw") ||
+		strings.Contains(r.Header.Get("Accept"), "application/vnd.github.v3.raw")
+}
+
+// encodeContent is base64 in lines of 60 characters, as GitHub sends it.
+func encodeContent(data []byte) string {
+	enc := base64.StdEncoding.EncodeToString(data)
+	var b strings.Builder
+	for len(enc) > 60 {
+		b.WriteString(enc[:60])
+		b.WriteByte('\n')
+		enc = enc[60:]
+	}
+	b.WriteString(enc)
+	if b.Len() > 0 {
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func entryJSON(base string, ref repoRef, typ, p, sha string, size int64) map[string]any {
+	full := ref.fullName()
+	self := base + "/repos/" + full + "/contents/" + p + "?ref=" + DefaultBranch
+	html := base + "/" + full + "/blob/" + DefaultBranch + "/" + p
+	git := base + "/repos/" + full + "/git/blobs/" + sha
+	if typ == "dir" {
+		html = base + "/" + full + "/tree/" + DefaultBranch + "/" + p
+		git = base + "/repos/" + full + "/git/trees/" + sha
+	}
+	return map[string]any{
+		"type":         typ,
+		"name":         path.Base(p),
+		"path":         p,
+		"sha":          sha,
+		"size":         size,
+		"url":          self,
+		"html_url":     html,
+		"git_url":      git,
+		"download_url": nil,
+		"_links":       map[string]string{"self": self, "git": git, "html": html},
+	}
+}
+
+func (s *Sandbox) handleContents(w http.ResponseWriter, r *http.Request) {
+	ref, t, ok := s.repoTree(w, r)
+	if !ok {
+		return
+	}
+	if t.sha == "" {
+		writeError(w, http.StatusNotFound, "This repository is empty.")
+		return
+	}
+	if want := r.URL.Query().Get("ref"); !t.matches(want) {
+		writeError(w, http.StatusNotFound, "No commit found for the ref "+want)
+		return
+	}
+	rel, ok := cleanRepoPath(r.PathValue("path"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	base := baseURL(r)
+	for _, f := range t.files {
+		if f.path != rel {
+			continue
+		}
+		data, err := readInRoot(ref.dir, rel)
+		if err != nil {
+			writeError(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		if wantsRaw(r) {
+			w.Header().Set("Content-Type", "application/vnd.github.raw")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(data)
+			return
+		}
+		obj := entryJSON(base, ref, "file", f.path, blobSHA(data), int64(len(data)))
+		if len(data) > maxInlineContent {
+			obj["content"], obj["encoding"] = "", "none"
+		} else {
+			obj["content"], obj["encoding"] = encodeContent(data), "base64"
+		}
+		writeJSON(w, http.StatusOK, obj)
+		return
+	}
+	list := dirListing(base, ref, t.files, rel)
+	if list == nil {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+// dirListing lists the entries directly under dir ("" for the root), or nil when no file
+// lies under it.
+func dirListing(base string, ref repoRef, files []fileEntry, dir string) []map[string]any {
+	prefix := ""
+	if dir != "" {
+		prefix = dir + "/"
+	}
+	var out []map[string]any
+	seen := map[string]bool{}
+	for _, f := range files {
+		if !strings.HasPrefix(f.path, prefix) {
+			continue
+		}
+		name, _, isDir := strings.Cut(f.path[len(prefix):], "/")
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		if isDir {
+			out = append(out, entryJSON(base, ref, "dir", prefix+name, hashEntries(files, prefix+name), 0))
+		} else {
+			out = append(out, entryJSON(base, ref, "file", f.path, f.sha, f.size))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i]["name"].(string) < out[j]["name"].(string) })
+	return out
+}
+
+// readInRoot reads rel inside dir without following anything out of it.
+func readInRoot(dir, rel string) ([]byte, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return root.ReadFile(filepath.FromSlash(rel))
+}
+
+func (s *Sandbox) handleBlob(w http.ResponseWriter, r *http.Request) {
+	ref, t, ok := s.repoTree(w, r)
+	if !ok {
+		return
+	}
+	sha := strings.ToLower(r.PathValue("sha"))
+	for _, f := range t.files {
+		if f.sha != sha {
+			continue
+		}
+		data, err := readInRoot(ref.dir, f.path)
+		if err != nil || blobSHA(data) != sha {
+			break
+		}
+		if wantsRaw(r) {
+			w.Header().Set("Content-Type", "application/vnd.github.raw")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(data)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"sha":      sha,
+			"node_id":  "B_sandbox" + sha[:12],
+			"size":     len(data),
+			"url":      baseURL(r) + "/repos/" + ref.fullName() + "/git/blobs/" + sha,
+			"content":  encodeContent(data),
+			"encoding": "base64",
+		})
+		return
+	}
+	writeError(w, http.StatusNotFound, "Not Found")
+}
+
+func commitJSON(base string, ref repoRef, t tree) map[string]any {
+	sig := map[string]any{"name": "Sandbox", "email": "sandbox@example.invalid", "date": timeString(t.at)}
+	full := ref.fullName()
+	return map[string]any{
+		"sha":      t.sha,
+		"node_id":  "C_sandbox" + t.sha[:12],
+		"url":      base + "/repos/" + full + "/commits/" + t.sha,
+		"html_url": base + "/" + full + "/commit/" + t.sha,
+		"commit": map[string]any{
+			"author":    sig,
+			"committer": sig,
+			"message":   "Sandbox tree " + t.treeSHA[:7],
+			"tree":      map[string]string{"sha": t.treeSHA},
+		},
+		"author":    nil,
+		"committer": nil,
+		"parents":   []any{},
+		"files":     []any{},
+	}
+}
+
+func (s *Sandbox) handleCommit(w http.ResponseWriter, r *http.Request) {
+	ref, t, ok := s.repoTree(w, r)
+	if !ok {
+		return
+	}
+	if t.sha == "" {
+		writeError(w, http.StatusConflict, "Git Repository is empty.")
+		return
+	}
+	want := r.PathValue("ref")
+	if want == "" || !t.matches(want) {
+		writeError(w, http.StatusUnprocessableEntity, "No commit found for SHA: "+want)
+		return
+	}
+	writeJSON(w, http.StatusOK, commitJSON(baseURL(r), ref, t))
+}
+
+func (s *Sandbox) handleBranch(w http.ResponseWriter, r *http.Request) {
+	ref, t, ok := s.repoTree(w, r)
+	if !ok {
+		return
+	}
+	if t.sha == "" || r.PathValue("branch") != DefaultBranch {
+		writeError(w, http.StatusNotFound, "Branch not found")
+		return
+	}
+	base := baseURL(r)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"name":      DefaultBranch,
+		"commit":    commitJSON(base, ref, t),
+		"protected": false,
+		"_links": map[string]string{
+			"self": base + "/repos/" + ref.fullName() + "/branches/" + DefaultBranch,
+			"html": base + "/" + ref.fullName() + "/tree/" + DefaultBranch,
+		},
+	})
+}
