@@ -1,0 +1,15 @@
+// Package ghapp is RepoTrackr's GitHub App client: App JWT and installation tokens
+// (through ghinstallation), repository reads, installations, the OAuth code exchange, the
+// App manifest conversion and webhook redelivery, against github.com, GitHub Enterprise
+// Server or the local sandbox (pkg/local/ghsandbox).
+//
+// One Client serves a whole process: it keeps one ghinstallation transport (and its
+// token) per installation, so a warm Lambda container reuses installation tokens, which
+// ghinstallation renews a minute before they expire. Idempotent reads are retried with
+// bounded exponential backoff; failures carry a kind (ErrNotFound, ErrNoAccess, ...) and
+// IsRetryable. Every App interaction writes one audit log line; no token, code, key or
+// secret is ever logged.
+//
+// README.md in this folder details the calls, the error kinds, the retry rules and the
+// audit actions.
+package ghapp
