@@ -1,6 +1,9 @@
 // Package envelope defines the slim message the ingest function puts on the events
 // queue and the processor reads back. It carries only what processing needs, so that
 // every delivery fits in one SQS message whatever the size of GitHub's payload.
+//
+// The fields of each event's section and the rules that shrink an envelope to fit one
+// message are listed in ../ingest/README.md.
 package envelope
 
 import "time"

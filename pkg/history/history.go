@@ -4,6 +4,9 @@
 // behind the JWT authorizer; a caller sees the deliveries of the installations they
 // have linked (user_installations), and the operators named in HISTORY_ADMIN_SUBJECTS
 // see every delivery, since entries carry repository names and error texts.
+//
+// README.md in this folder gives the query parameters, the index each filter uses and the
+// cursor rules.
 package history
 
 import (

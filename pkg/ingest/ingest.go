@@ -2,6 +2,10 @@
 // through API Gateway (HTTP API, payload v2), turns it into a slim envelope and puts that
 // on the events queue with one SendMessage, so that GitHub gets its answer in
 // milliseconds and everything slow happens behind the queue.
+//
+// README.md in this folder is the operator's reference: every answer and its reason code,
+// secret rotation, the envelope's fields and size budget, the log line, the metrics and
+// the measured performance.
 package ingest
 
 import (

@@ -1,6 +1,8 @@
 // Package metrics writes CloudWatch Embedded Metric Format (EMF) lines to stdout, which
 // Lambda ships to CloudWatch Logs and CloudWatch turns into metrics, so that no function
 // calls PutMetricData on its hot path.
+//
+// Every metric the functions emit is listed in ../health/README.md.
 package metrics
 
 import (
