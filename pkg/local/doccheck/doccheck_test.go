@@ -33,6 +33,21 @@ func TestRepositoryLinks(t *testing.T) {
 	}
 }
 
+// MaxFrontDoorLines is the most lines the root README may have: it is the front door,
+// and reference belongs beside the code it describes (package docs and folder READMEs).
+const MaxFrontDoorLines = 300
+
+func TestFrontDoorLength(t *testing.T) {
+	root, _ := repository(t)
+	src, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(src, []byte("\n")); n > MaxFrontDoorLines {
+		t.Errorf("README.md has %d lines, want at most %d: move reference into the folder READMEs", n, MaxFrontDoorLines)
+	}
+}
+
 // repository returns the module root and its files as git lists them: tracked ones, and
 // new ones that are not ignored, which still exist in the working tree.
 func repository(t *testing.T) (string, []string) {
