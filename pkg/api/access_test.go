@@ -47,8 +47,12 @@ func TestInstallLinkStartedByAnotherUser(t *testing.T) {
 	if a := e.createProject(mallory, map[string]string{"repo": alphaRepo}); a.status != http.StatusForbidden {
 		t.Errorf("POST /projects %s as mallory = %d %s, want 403", alphaRepo, a.status, a.body)
 	}
-	// alice's own flow still works.
+	// alice's own flow still works, and records who she is on GitHub (login and id).
 	e.install(alice, aliceGH, 1)
+	if links, err := e.store.UserInstallations(context.Background(), alice); err != nil || len(links) != 1 ||
+		links[0].GitHubLogin != aliceGH || links[0].GitHubUserID == 0 {
+		t.Errorf("UserInstallations(alice) = %+v, %v, want one link with alice-gh's login and id", links, err)
+	}
 	if a := e.createProject(alice, map[string]string{"repo": alphaRepo}); a.status != http.StatusCreated {
 		t.Errorf("POST /projects %s as alice = %d %s, want 201", alphaRepo, a.status, a.body)
 	}
@@ -132,6 +136,34 @@ func TestRegistrationAsksGitHubForTheUser(t *testing.T) {
 		}
 		if !e.linked(dave, 3) {
 			t.Errorf("dave's link removed with carol's")
+		}
+	})
+	// A login can pass to another account after a rename: the recorded id tells.
+	t.Run("GitHub login now another account's", func(t *testing.T) {
+		e := newEnv(t)
+		withOrgC(t, e)
+		if _, err := e.store.LinkUserInstallation(context.Background(), store.UserInstallation{
+			UserID: carol, InstallationID: 3, GitHubLogin: carolGH, GitHubUserID: 424242}); err != nil {
+			t.Fatal(err)
+		}
+		if a := e.createProject(carol, map[string]string{"repo": openRepo}); a.status != http.StatusForbidden {
+			t.Errorf("POST /projects as carol with her login reassigned = %d %s, want 403", a.status, a.body)
+		}
+		if e.linked(carol, 3) {
+			t.Errorf("carol's link kept after her login passed to another GitHub account")
+		}
+	})
+	t.Run("link without a GitHub login", func(t *testing.T) {
+		e := newEnv(t)
+		withOrgC(t, e)
+		if _, err := e.store.LinkUserInstallation(context.Background(), store.UserInstallation{UserID: carol, InstallationID: 3}); err != nil {
+			t.Fatal(err)
+		}
+		if a := e.createProject(carol, map[string]string{"repo": openRepo}); a.status != http.StatusForbidden {
+			t.Errorf("POST /projects as carol with no login recorded = %d %s, want 403", a.status, a.body)
+		}
+		if e.linked(carol, 3) {
+			t.Errorf("a link GitHub cannot be asked about was kept")
 		}
 	})
 	t.Run("GitHub login gone", func(t *testing.T) {
