@@ -101,6 +101,7 @@ func run() error {
 		StateKeys:         stateKeys,
 		WebURL:            os.Getenv("GITHUB_WEB_URL"),
 		AppSlug:           app.slug,
+		InstallSetupURL:   os.Getenv("INSTALL_SETUP_URL"),
 		InstallSuccessURL: os.Getenv("INSTALL_SUCCESS_URL"),
 		Converter:         converter,
 		Secrets:           sm,

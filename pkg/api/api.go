@@ -42,6 +42,8 @@ type InstallationStore interface {
 	GetInstallation(ctx context.Context, id int64) (store.Installation, error)
 	LinkUserInstallation(ctx context.Context, link store.UserInstallation) (store.UserInstallation, error)
 	UserInstallations(ctx context.Context, userID string) ([]store.UserInstallation, error)
+	UnlinkUserInstallation(ctx context.Context, userID string, installationID int64) error
+	AddInstallationRepository(ctx context.Context, installationID int64, fullName string) error
 }
 
 // ProjectStore keeps projects and reads their history.
@@ -70,6 +72,8 @@ type GitHub interface {
 	UserInstallations(ctx context.Context, userToken string) ([]ghapp.Installation, error)
 	InstallationRepositories(ctx context.Context, installationID int64) ([]ghapp.Repository, error)
 	ValidateRepositoryAccess(ctx context.Context, repo string, installationID int64) (ghapp.Repository, error)
+	RepositoryPermission(ctx context.Context, installationID int64, owner, repo, login string) (ghapp.UserPermission, error)
+	RepositoryInstallation(ctx context.Context, owner, repo string) (ghapp.Installation, error)
 }
 
 // Syncer reads a newly registered project once, so that it starts with a snapshot:
@@ -103,6 +107,11 @@ type Config struct {
 	WebURL string
 	// AppSlug is the App's URL name, for its installation page.
 	AppSlug string
+	// InstallSetupURL is the front end's installation page: GitHub sends the browser
+	// there after an installation (the manifest's setup and callback URL), and it relays
+	// the query to the install callback with the user's bearer token. App registration
+	// is refused without it.
+	InstallSetupURL string
 	// InstallSuccessURL, when set, is where a browser is sent (302) after a successful
 	// installation, with installation_id and status=success in the query; otherwise it
 	// gets a small HTML page.

@@ -27,7 +27,11 @@ const (
 	setupRequest = "request" // an organization member asked; an owner must approve
 )
 
-var errAppNotConfigured = httpapi.Fail(http.StatusServiceUnavailable, "GitHub App not configured", nil)
+var (
+	errAppNotConfigured   = httpapi.Fail(http.StatusServiceUnavailable, "GitHub App not configured", nil)
+	errStateOfAnotherUser = httpapi.Fail(http.StatusForbidden,
+		"this installation was started by another RepoTrackr user; start it again while signed in as yourself", nil)
+)
 
 // installStart answers the App's installation page URL with a fresh state bound to the
 // caller.
@@ -81,6 +85,14 @@ func (a *API) installCallback(ctx context.Context, r *request) (events.APIGatewa
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	user := st.UserID
+	if user != r.user {
+		// Someone else's start link, completed by the caller (or a relayed request of
+		// another session): linking it would hand the caller's installation to the user
+		// who started the flow. The state is used up either way.
+		a.audit(ctx, "installation_refused", r.user, "refused", slog.String("reason", "state issued to another user"),
+			slog.String("installation_id_claimed", p.InstallationID))
+		return events.APIGatewayV2HTTPResponse{}, errStateOfAnotherUser
+	}
 	if p.SetupAction == setupRequest {
 		a.audit(ctx, "installation_requested", user, "ok")
 		msg := "Installation requested: an owner of the account must approve it. Once approved, start the installation again to link it."
@@ -101,7 +113,7 @@ func (a *API) installCallback(ctx context.Context, r *request) (events.APIGatewa
 	if a.gh == nil {
 		return events.APIGatewayV2HTTPResponse{}, errAppNotConfigured
 	}
-	inst, login, repos, err := a.verifyInstallation(ghapp.WithAuditUser(ctx, user), user, id, p.Code)
+	inst, gu, repos, err := a.verifyInstallation(ghapp.WithAuditUser(ctx, user), user, id, p.Code)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -124,10 +136,11 @@ func (a *API) installCallback(ctx context.Context, r *request) (events.APIGatewa
 	}
 	a.audit(ctx, "installation_stored", user, "ok", slog.Int64("installation_id", id),
 		slog.String("account", inst.AccountLogin), slog.Int("repositories", len(names)))
-	if _, err := a.store.LinkUserInstallation(ctx, store.UserInstallation{UserID: user, InstallationID: id, GitHubLogin: login}); err != nil {
+	link := store.UserInstallation{UserID: user, InstallationID: id, GitHubLogin: gu.login, GitHubUserID: gu.id}
+	if _, err := a.store.LinkUserInstallation(ctx, link); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("link installation %d: %w", id, err)
 	}
-	a.audit(ctx, "installation_linked", user, "ok", slog.Int64("installation_id", id), slog.String("github_login", login))
+	a.audit(ctx, "installation_linked", user, "ok", slog.Int64("installation_id", id), slog.String("github_login", gu.login))
 
 	if wantsHTML(r.req) {
 		if a.cfg.InstallSuccessURL != "" {
@@ -139,27 +152,37 @@ func (a *API) installCallback(ctx context.Context, r *request) (events.APIGatewa
 	return httpapi.JSON(http.StatusOK, map[string]any{"status": "success", "installation_id": id}), nil
 }
 
+// githubUser is the GitHub account behind an OAuth code.
+type githubUser struct {
+	login string
+	id    int64
+}
+
 // verifyInstallation never trusts installation_id alone (GitHub warns it can be
 // forged): the code becomes a token of the GitHub user in the browser, and that user
-// must be able to access the installation. It returns the installation, the user's login
-// and the installation's repositories.
-func (a *API) verifyInstallation(ctx context.Context, user string, id int64, code string) (ghapp.Installation, string, []ghapp.Repository, error) {
-	refuse := func(status int, reason string, err error) (ghapp.Installation, string, []ghapp.Repository, error) {
+// must be able to access the installation. It returns the installation, the GitHub user
+// (whose permission on a repository every registration checks again) and the
+// installation's repositories.
+func (a *API) verifyInstallation(ctx context.Context, user string, id int64, code string) (ghapp.Installation, githubUser, []ghapp.Repository, error) {
+	refuse := func(status int, reason string, err error) (ghapp.Installation, githubUser, []ghapp.Repository, error) {
 		a.audit(ctx, "installation_refused", user, "refused", slog.Int64("installation_id", id), slog.String("reason", reason))
-		return ghapp.Installation{}, "", nil, httpapi.Fail(status, reason, err)
+		return ghapp.Installation{}, githubUser{}, nil, httpapi.Fail(status, reason, err)
+	}
+	fail := func(err error) (ghapp.Installation, githubUser, []ghapp.Repository, error) {
+		return ghapp.Installation{}, githubUser{}, nil, err
 	}
 	tok, err := a.gh.ExchangeCode(ctx, code)
 	switch {
 	case errors.Is(err, ghapp.ErrBadCode):
 		return refuse(http.StatusBadRequest, "authorization code invalid, expired or already used", err)
 	case errors.Is(err, ghapp.ErrUnauthorized):
-		return ghapp.Installation{}, "", nil, httpapi.Fail(http.StatusBadGateway, "GitHub refused the App's OAuth credentials", err)
+		return fail(httpapi.Fail(http.StatusBadGateway, "GitHub refused the App's OAuth credentials", err))
 	case err != nil:
-		return ghapp.Installation{}, "", nil, githubFailure("exchange code", err)
+		return fail(githubFailure("exchange code", err))
 	}
 	list, err := a.gh.UserInstallations(ctx, tok.AccessToken)
 	if err != nil {
-		return ghapp.Installation{}, "", nil, githubFailure("user installations", err)
+		return fail(githubFailure("user installations", err))
 	}
 	var inst ghapp.Installation
 	found := false
@@ -175,20 +198,23 @@ func (a *API) verifyInstallation(ctx context.Context, user string, id int64, cod
 	if inst.SuspendedAt != nil {
 		return refuse(http.StatusForbidden, "installation is suspended", nil)
 	}
-	login, _, err := a.gh.User(ctx, tok.AccessToken)
+	// The login and id are what later registrations check the user's access by, so a
+	// link is not made without them.
+	login, ghID, err := a.gh.User(ctx, tok.AccessToken)
 	if err != nil {
-		// The login only labels the link; the access check above already passed.
-		a.log.WarnContext(ctx, "read GitHub user failed", slog.String("err", err.Error()))
-		login = ""
+		return fail(githubFailure("authenticated user", err))
+	}
+	if login == "" || ghID == 0 {
+		return fail(httpapi.Fail(http.StatusBadGateway, "GitHub did not name the authorizing user", nil))
 	}
 	repos, err := a.gh.InstallationRepositories(ctx, id)
 	if errors.Is(err, ghapp.ErrNoAccess) {
 		return refuse(http.StatusForbidden, "installation is suspended or removed", err)
 	}
 	if err != nil {
-		return ghapp.Installation{}, "", nil, githubFailure("installation repositories", err)
+		return fail(githubFailure("installation repositories", err))
 	}
-	return inst, login, repos, nil
+	return inst, githubUser{login: login, id: ghID}, repos, nil
 }
 
 // githubFailure maps a GitHub failure no handler expected: 503 when it may pass

@@ -35,7 +35,7 @@ func TestInstallThroughSandboxWebFlow(t *testing.T) {
 	}
 
 	// GitHub's redirect is a browser navigation: an HTML page.
-	a := e.callback(loc.Query(), map[string]string{"Accept": "text/html,application/xhtml+xml"})
+	a := e.callback(alice, loc.Query(), map[string]string{"Accept": "text/html,application/xhtml+xml"})
 	if a.status != http.StatusOK || !strings.Contains(a.body, "GitHub App installed") || a.headers["Referrer-Policy"] != "no-referrer" {
 		t.Fatalf("callback (browser) = %d %q, want 200 with the success page and no referrer", a.status, a.body)
 	}
@@ -61,7 +61,7 @@ func TestInstallSuccessRedirect(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.InstallSuccessURL = "https://app.example.test/settings?tab=github" })
 	_, state := e.startInstall(alice)
 	e.sb.AddOAuthCode("c1", aliceGH)
-	a := e.callback(url.Values{"installation_id": {"1"}, "setup_action": {"install"}, "state": {state}, "code": {"c1"}},
+	a := e.callback(alice, url.Values{"installation_id": {"1"}, "setup_action": {"install"}, "state": {state}, "code": {"c1"}},
 		map[string]string{"Accept": "text/html"})
 	loc, _ := url.Parse(a.headers["Location"])
 	if a.status != http.StatusFound || loc == nil || loc.Host != "app.example.test" ||
@@ -95,7 +95,7 @@ func TestInstallCallbackPOST(t *testing.T) {
 			_, state := e.startInstall(alice)
 			code := fmt.Sprintf("post-%d", i)
 			e.sb.AddOAuthCode(code, aliceGH)
-			a := e.do(call{method: http.MethodPost, path: pathInstall, body: tt.body(state, code), headers: map[string]string{"Content-Type": tt.contentType}})
+			a := e.do(call{method: http.MethodPost, path: pathInstall, user: alice, body: tt.body(state, code), headers: map[string]string{"Content-Type": tt.contentType}})
 			if a.status != tt.want {
 				t.Fatalf("POST %s = %d %s, want %d", pathInstall, a.status, a.body, tt.want)
 			}
@@ -180,7 +180,7 @@ func TestInstallRefusals(t *testing.T) {
 			// A first use that fails (the code is unknown) still uses the state up.
 			first := q.Get("code")
 			q.Set("code", "unknown-code")
-			if a := e.callback(q, nil); a.status != http.StatusBadRequest {
+			if a := e.callback(alice, q, nil); a.status != http.StatusBadRequest {
 				t.Fatalf("first use = %d %s, want 400", a.status, a.body)
 			}
 			q.Set("code", first)
@@ -235,7 +235,7 @@ func TestInstallRefusals(t *testing.T) {
 			if s.before != nil {
 				s.before(t)
 			}
-			a := e.callback(s.q, nil)
+			a := e.callback(alice, s.q, nil)
 			if a.status != tt.status || a.str("error") != tt.reason {
 				t.Errorf("callback = %d %s, want %d {\"error\":%q}", a.status, a.body, tt.status, tt.reason)
 			}
@@ -257,7 +257,7 @@ func TestInstallRefusals(t *testing.T) {
 func TestInstallRequestedAwaitsApproval(t *testing.T) {
 	e := newEnv(t)
 	_, state := e.startInstall(alice)
-	a := e.callback(url.Values{"setup_action": {"request"}, "state": {state}}, nil)
+	a := e.callback(alice, url.Values{"setup_action": {"request"}, "state": {state}}, nil)
 	if a.status != http.StatusAccepted || a.str("status") != "requested" || !strings.Contains(a.str("message"), "approve") {
 		t.Errorf("callback(request) = %d %s, want 202 requested with an explanation", a.status, a.body)
 	}
@@ -271,7 +271,7 @@ func TestInstallRequestedAwaitsApproval(t *testing.T) {
 func TestInstallUpdateWithoutState(t *testing.T) {
 	e := newEnv(t)
 	e.sb.AddOAuthCode("upd", aliceGH)
-	a := e.callback(url.Values{"installation_id": {"1"}, "setup_action": {"update"}, "code": {"upd"}}, nil)
+	a := e.callback(alice, url.Values{"installation_id": {"1"}, "setup_action": {"update"}, "code": {"upd"}}, nil)
 	if a.status != http.StatusOK || a.str("status") != "updated" {
 		t.Errorf("callback(update, no state) = %d %s, want 200 updated", a.status, a.body)
 	}
@@ -280,7 +280,7 @@ func TestInstallUpdateWithoutState(t *testing.T) {
 	}
 	// With a state, an update links like an installation.
 	_, state := e.startInstall(alice)
-	a = e.callback(url.Values{"installation_id": {"1"}, "setup_action": {"update"}, "state": {state}, "code": {"upd"}}, nil)
+	a = e.callback(alice, url.Values{"installation_id": {"1"}, "setup_action": {"update"}, "state": {state}, "code": {"upd"}}, nil)
 	if a.status != http.StatusOK || a.str("status") != "success" {
 		t.Errorf("callback(update with state) = %d %s, want 200 success", a.status, a.body)
 	}

@@ -248,18 +248,20 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		t.Fatalf("NewConverter error = %v", err)
 	}
 	env.cfg = Config{
-		Store:         env.store,
-		GitHub:        env.gh,
-		Syncer:        processor.New(env.store, env.gh, processor.Config{Log: log}),
-		StateKeys:     [][]byte{[]byte("test-state-key-0123456789abcdef-0123456789")},
-		WebURL:        env.sbURL,
-		AppSlug:       env.sb.AppSlug(),
-		Converter:     conv,
-		Secrets:       env.secrets,
-		SecretTargets: testSecretTargets,
-		History:       history.New(env.store, history.Config{Log: log}).Serve,
-		Log:           log,
-		Now:           env.clock.Now,
+		Store:     env.store,
+		GitHub:    env.gh,
+		Syncer:    processor.New(env.store, env.gh, processor.Config{Log: log}),
+		StateKeys: [][]byte{[]byte("test-state-key-0123456789abcdef-0123456789")},
+		WebURL:    env.sbURL,
+		AppSlug:   env.sb.AppSlug(),
+		// The front end's page that relays GitHub's redirect to the callback.
+		InstallSetupURL: "https://app.example.test/github/installed",
+		Converter:       conv,
+		Secrets:         env.secrets,
+		SecretTargets:   testSecretTargets,
+		History:         history.New(env.store, history.Config{Log: log}).Serve,
+		Log:             log,
+		Now:             env.clock.Now,
 	}
 	for _, o := range opts {
 		o(&env.cfg)
@@ -352,10 +354,11 @@ func (e *env) startInstall(user string) (string, string) {
 	return u.String(), u.Query().Get("state")
 }
 
-// callback calls the setup URL as GitHub's redirect would.
-func (e *env) callback(q url.Values, headers map[string]string) answer {
+// callback calls the install callback with GitHub's redirect query, as the front end
+// relays it for the signed-in user.
+func (e *env) callback(user string, q url.Values, headers map[string]string) answer {
 	e.t.Helper()
-	return e.do(call{method: http.MethodGet, path: pathInstall, query: q, headers: headers})
+	return e.do(call{method: http.MethodGet, path: pathInstall, user: user, query: q, headers: headers})
 }
 
 // install links user (GitHub login ghLogin) to an installation through the whole flow.
@@ -364,7 +367,7 @@ func (e *env) install(user, ghLogin string, installationID int64) {
 	_, state := e.startInstall(user)
 	code := fmt.Sprintf("code-%s-%d", ghLogin, tableSeq.Add(1))
 	e.sb.AddOAuthCode(code, ghLogin)
-	a := e.callback(url.Values{"installation_id": {fmt.Sprint(installationID)}, "setup_action": {"install"}, "state": {state}, "code": {code}}, nil)
+	a := e.callback(user, url.Values{"installation_id": {fmt.Sprint(installationID)}, "setup_action": {"install"}, "state": {state}, "code": {code}}, nil)
 	if a.status != http.StatusOK {
 		e.t.Fatalf("install(%s, %d) = %d %s, want 200", user, installationID, a.status, a.body)
 	}

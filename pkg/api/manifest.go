@@ -19,6 +19,8 @@ var (
 	errRegistrationUnavailable = httpapi.Fail(http.StatusServiceUnavailable,
 		"App registration is not available in this deployment (no Secrets Manager secrets to store the App in)", nil)
 	errAppAlreadyConfigured = httpapi.Fail(http.StatusConflict, "a GitHub App is already configured; registration is closed", nil)
+	errNoInstallPage        = httpapi.Fail(http.StatusServiceUnavailable,
+		"the front end's installation page (InstallSetupUrl) is not configured; GitHub's redirect after an installation needs it", nil)
 )
 
 // registrationOpen says whether the manifest flow may run: only while no App is
@@ -58,6 +60,9 @@ func (a *API) appRegister(ctx context.Context, r *request) (events.APIGatewayV2H
 	m, err := appmanifest.ForDeployment(a.publicBaseURL(r), a.cfg.AppName)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if m, err = m.WithInstallPage(a.cfg.InstallSetupURL); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, errNoInstallPage
 	}
 	state, _, err := a.issueState(ctx, purposeManifest, manifestStateUser, a.cfg.ManifestStateTTL)
 	if err != nil {

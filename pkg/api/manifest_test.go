@@ -57,9 +57,9 @@ func TestManifestFlowStoresCredentials(t *testing.T) {
 		t.Fatal("the sandbox received no manifest")
 	}
 	if m.Name != "RepoTrackr (test)" || m.HookAttributes.URL != "https://api.example.test/webhooks/github" ||
-		m.SetupURL != "https://api.example.test/auth/github/install" || m.RedirectURL != "https://api.example.test/github/app/registered" ||
+		m.SetupURL != e.cfg.InstallSetupURL || strings.Join(m.CallbackURLs, ",") != e.cfg.InstallSetupURL || m.RedirectURL != "https://api.example.test/github/app/registered" ||
 		m.Public || strings.Join(m.DefaultEvents, ",") != "push,pull_request,issues" {
-		t.Errorf("posted manifest = %+v, want this deployment's URLs, private, push/pull_request/issues", m)
+		t.Errorf("posted manifest = %+v, want this deployment's URLs, GitHub's post-installation redirect to the front end, private, push/pull_request/issues", m)
 	}
 
 	a := e.do(call{method: http.MethodGet, path: pathAppRegistered, query: back})
@@ -132,6 +132,12 @@ func TestManifestFlowRefusals(t *testing.T) {
 		e.secrets.failGet = false
 		if got := e.secrets.get("arn:key"); appmanifest.IsPEM(got) {
 			t.Errorf("private key secret written despite the refusal")
+		}
+	})
+	t.Run("no front end installation page", func(t *testing.T) {
+		e := newEnv(t, func(c *Config) { c.InstallSetupURL = "" })
+		if a := e.do(call{method: http.MethodGet, path: pathAppRegister}); a.status != http.StatusServiceUnavailable || !strings.Contains(a.str("error"), "InstallSetupUrl") {
+			t.Errorf("GET %s = %d %s, want 503 naming InstallSetupUrl", pathAppRegister, a.status, a.body)
 		}
 	})
 	t.Run("no secrets configured", func(t *testing.T) {

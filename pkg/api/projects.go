@@ -13,7 +13,6 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -109,58 +108,6 @@ func (a *API) createProject(ctx context.Context, r *request) (events.APIGatewayV
 		}
 	}
 	return httpapi.JSON(http.StatusCreated, fullProjectView(p)), nil
-}
-
-// accessibleInstallation finds one of user's installations that can read owner/name
-// and confirms it with GitHub. Candidates are the user's active installations whose
-// stored repositories include the repository, or that cover all repositories of its
-// owner (whose stored list may predate the repository).
-func (a *API) accessibleInstallation(ctx context.Context, user, owner, name string) (int64, ghapp.Repository, error) {
-	full := strings.ToLower(owner + "/" + name)
-	links, err := a.store.UserInstallations(ctx, user)
-	if err != nil {
-		return 0, ghapp.Repository{}, err
-	}
-	var listed, covering []int64
-	for _, l := range links {
-		in, err := a.store.GetInstallation(ctx, l.InstallationID)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return 0, ghapp.Repository{}, err
-		}
-		if in.Status != store.InstallationActive {
-			continue
-		}
-		switch {
-		case slices.Contains(in.Repositories, full):
-			listed = append(listed, in.InstallationID)
-		case in.RepositorySelection == "all" && strings.EqualFold(in.AccountLogin, owner):
-			covering = append(covering, in.InstallationID)
-		}
-	}
-	var lastErr error
-	for _, id := range append(listed, covering...) {
-		repo, err := a.gh.ValidateRepositoryAccess(ctx, full, id)
-		if err == nil {
-			a.audit(ctx, "repository_access_validated", user, "ok", slog.String("repo", full), slog.Int64("installation_id", id))
-			return id, repo, nil
-		}
-		if errors.Is(err, ghapp.ErrInvalidRepo) {
-			return 0, ghapp.Repository{}, httpapi.Fail(http.StatusBadRequest, "repo must be owner/name or a GitHub repository URL", err)
-		}
-		if !errors.Is(err, ghapp.ErrNoAccess) && !errors.Is(err, ghapp.ErrNotFound) {
-			lastErr = err
-		}
-	}
-	if lastErr != nil {
-		return 0, ghapp.Repository{}, githubFailure("validate repository access", lastErr)
-	}
-	a.audit(ctx, "repository_access_refused", user, "refused", slog.String("repo", full),
-		slog.Int("installations_checked", len(listed)+len(covering)))
-	return 0, ghapp.Repository{}, httpapi.Fail(http.StatusForbidden,
-		"none of your GitHub App installations can access this repository", nil)
 }
 
 func newProjectID() string {

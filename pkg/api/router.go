@@ -60,8 +60,11 @@ func (a *API) routeTable() []route {
 		{method: http.MethodGet, pattern: pathAppRegister, handle: a.appRegister},
 		{method: http.MethodGet, pattern: pathAppRegistered, handle: a.appRegistered},
 		{method: http.MethodGet, pattern: pathInstallStart, auth: true, handle: a.installStart},
-		{method: http.MethodGet, pattern: pathInstall, handle: a.installCallback},
-		{method: http.MethodPost, pattern: pathInstall, handle: a.installCallback},
+		// The callback links an installation to the caller: only the user the state was
+		// issued to, signed in, may complete it (the front end relays GitHub's redirect
+		// with the user's token).
+		{method: http.MethodGet, pattern: pathInstall, auth: true, handle: a.installCallback},
+		{method: http.MethodPost, pattern: pathInstall, auth: true, handle: a.installCallback},
 		{method: http.MethodGet, pattern: pathInstallations, auth: true, handle: a.installations},
 		{method: http.MethodPost, pattern: pathProjects, auth: true, handle: a.createProject},
 		{method: http.MethodGet, pattern: pathProjects, auth: true, handle: a.listProjects},

@@ -70,7 +70,7 @@ func TestGitHubUnavailable(t *testing.T) {
 	_, state := e.startInstall(alice)
 	e.sb.AddOAuthCode("c-503", aliceGH)
 	e.sb.FailNext("GET", "/user/installations", 1, http.StatusBadGateway)
-	a := e.callback(url.Values{"installation_id": {"1"}, "state": {state}, "code": {"c-503"}}, nil)
+	a := e.callback(alice, url.Values{"installation_id": {"1"}, "state": {state}, "code": {"c-503"}}, nil)
 	if a.status != http.StatusServiceUnavailable || a.str("error") != "GitHub is unavailable; try again later" {
 		t.Errorf("callback with GitHub down = %d %s, want 503", a.status, a.body)
 	}
@@ -93,8 +93,8 @@ func TestAuditTrail(t *testing.T) {
 	e.install(alice, aliceGH, 1)
 	_, state := e.startInstall(alice)
 	e.sb.AddOAuthCode("secret-code-foreign", aliceGH)
-	e.callback(url.Values{"installation_id": {"2"}, "state": {state}, "code": {"secret-code-foreign"}}, nil)
-	e.callback(url.Values{"installation_id": {"2"}, "state": {state}, "code": {"secret-code-foreign"}}, nil)
+	e.callback(alice, url.Values{"installation_id": {"2"}, "state": {state}, "code": {"secret-code-foreign"}}, nil)
+	e.callback(alice, url.Values{"installation_id": {"2"}, "state": {state}, "code": {"secret-code-foreign"}}, nil)
 	created := e.createProject(alice, map[string]string{"repo": alphaRepo})
 	e.createProject(alice, map[string]string{"repo": betaRepo})
 	e.do(call{method: "DELETE", path: "/projects/" + created.str("id"), user: alice})

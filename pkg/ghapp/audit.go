@@ -27,6 +27,8 @@ const (
 	opCommit            = "GET /repos/{owner}/{repo}/commits/{ref}"
 	opBranch            = "GET /repos/{owner}/{repo}/branches/{branch}"
 	opRepo              = "GET /repos/{owner}/{repo}"
+	opRepoInstallation  = "GET /repos/{owner}/{repo}/installation"
+	opPermission        = "GET /repos/{owner}/{repo}/collaborators/{username}/permission"
 	opUser              = "GET /user"
 	opUserInstallations = "GET /user/installations"
 	opUserInstRepos     = "GET /user/installations/{id}/repositories"
@@ -49,6 +51,8 @@ var endpoints = []struct{ method, pattern, name string }{
 	{"GET", "/repos/*/*/git/trees/**", opTree},
 	{"GET", "/repos/*/*/commits/**", opCommit},
 	{"GET", "/repos/*/*/branches/**", opBranch},
+	{"GET", "/repos/*/*/installation", opRepoInstallation},
+	{"GET", "/repos/*/*/collaborators/*/permission", opPermission},
 	{"GET", "/repos/*/*", opRepo},
 	{"GET", "/user", opUser},
 	{"GET", "/user/installations", opUserInstallations},

@@ -64,6 +64,28 @@ func (s *Store) PutInstallation(ctx context.Context, in Installation) (Installat
 	return in, nil
 }
 
+// AddInstallationRepository adds one repository (a full name) to an installation's
+// stored list, as GitHub just confirmed it, without touching anything else: a later
+// installation event's full list still replaces it. An installation not stored is
+// ErrNotFound.
+func (s *Store) AddInstallationRepository(ctx context.Context, installationID int64, fullName string) error {
+	repos := NormalizeRepos([]string{fullName})
+	if installationID == 0 || len(repos) != 1 {
+		return errors.New("add installation repository: installation and repository are required")
+	}
+	err := s.db.Table(s.tables.Installations).Update("installation_id", installationID).
+		AddStringsToSet("repositories", repos...).
+		If("attribute_exists($)", "installation_id").
+		Run(ctx)
+	if dynamo.IsCondCheckFailed(err) {
+		return fmt.Errorf("add repository to installation %d: %w", installationID, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("add repository to installation %d: %w", installationID, err)
+	}
+	return nil
+}
+
 // NormalizeRepos lower-cases full names and returns them sorted without duplicates or
 // empty names.
 func NormalizeRepos(repos []string) []string {

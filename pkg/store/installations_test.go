@@ -57,3 +57,37 @@ func TestPutInstallation(t *testing.T) {
 		t.Errorf("GetInstallation(unknown) error = %v, want ErrNotFound", err)
 	}
 }
+
+func TestAddInstallationRepository(t *testing.T) {
+	ctx := context.Background()
+	s := sharedTestStore()
+	id := procSeq.Add(1) + 1_000_000
+	if err := s.AddInstallationRepository(ctx, id, "octo/a"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("AddInstallationRepository(unknown installation) error = %v, want ErrNotFound", err)
+	}
+	if _, err := s.PutInstallation(ctx, Installation{InstallationID: id, AccountLogin: "octo", Status: InstallationActive,
+		Repositories: []string{"octo/a"}, SyncedAtMs: 2000}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{"Octo/New", "octo/new", "octo/a"} {
+		if err := s.AddInstallationRepository(ctx, id, r); err != nil {
+			t.Fatalf("AddInstallationRepository(%s) error = %v", r, err)
+		}
+	}
+	got, err := s.GetInstallation(ctx, id)
+	slices.Sort(got.Repositories) // a DynamoDB set has no order
+	if want := []string{"octo/a", "octo/new"}; err != nil || !slices.Equal(got.Repositories, want) || got.SyncedAtMs != 2000 || got.Status != InstallationActive {
+		t.Errorf("GetInstallation() = %+v, %v, want repositories %v and the rest untouched", got, err, want)
+	}
+	// The next full read from GitHub still replaces the list.
+	if _, err := s.PutInstallation(ctx, Installation{InstallationID: id, AccountLogin: "octo", Status: InstallationActive,
+		Repositories: []string{"octo/b"}, SyncedAtMs: 3000}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetInstallation(ctx, id); !slices.Equal(got.Repositories, []string{"octo/b"}) {
+		t.Errorf("after a full read Repositories = %v, want [octo/b]", got.Repositories)
+	}
+	if err := s.AddInstallationRepository(ctx, id, " "); err == nil {
+		t.Errorf("AddInstallationRepository(empty) error = nil, want an error")
+	}
+}

@@ -288,10 +288,13 @@ const (
 // UserInstallation links a RepoTrackr user to an installation they proved access to.
 // Key: user_id + installation_id.
 type UserInstallation struct {
-	UserID         string    `dynamo:"user_id,hash" json:"user_id"`
-	InstallationID int64     `dynamo:"installation_id,range" json:"installation_id"`
-	GitHubLogin    string    `dynamo:"github_login,omitempty" json:"github_login,omitempty"`
-	LinkedAt       time.Time `dynamo:"linked_at" json:"linked_at"`
+	UserID         string `dynamo:"user_id,hash" json:"user_id"`
+	InstallationID int64  `dynamo:"installation_id,range" json:"installation_id"`
+	GitHubLogin    string `dynamo:"github_login,omitempty" json:"github_login,omitempty"`
+	// GitHubUserID is the id of that GitHub user: a login can pass to another account
+	// after a rename, the id never does.
+	GitHubUserID int64     `dynamo:"github_user_id,omitempty" json:"github_user_id,omitempty"`
+	LinkedAt     time.Time `dynamo:"linked_at" json:"linked_at"`
 }
 
 // State is a single-use installation state. Key: id. Deleted (conditionally) when used.

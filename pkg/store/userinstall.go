@@ -30,3 +30,12 @@ func (s *Store) UserInstallations(ctx context.Context, userID string) ([]UserIns
 	}
 	return out, nil
 }
+
+// UnlinkUserInstallation removes a user's link to an installation (GitHub no longer
+// confirms the user's access). Removing a link that is not there is no error.
+func (s *Store) UnlinkUserInstallation(ctx context.Context, userID string, installationID int64) error {
+	if err := s.db.Table(s.tables.UserInstallations).Delete("user_id", userID).Range("installation_id", installationID).Run(ctx); err != nil {
+		return fmt.Errorf("unlink user %s from installation %d: %w", userID, installationID, err)
+	}
+	return nil
+}

@@ -58,3 +58,30 @@ func TestUserInstallationLinks(t *testing.T) {
 		t.Errorf("LinkUserInstallation(no installation) error = nil, want an error")
 	}
 }
+
+func TestUnlinkUserInstallation(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	for _, l := range []UserInstallation{
+		{UserID: "alice", InstallationID: 1, GitHubLogin: "alice-gh", GitHubUserID: 11},
+		{UserID: "alice", InstallationID: 2, GitHubLogin: "alice-gh", GitHubUserID: 11},
+		{UserID: "bob", InstallationID: 1, GitHubLogin: "bob-gh", GitHubUserID: 12},
+	} {
+		if _, err := s.LinkUserInstallation(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.UnlinkUserInstallation(ctx, "alice", 1); err != nil {
+		t.Fatalf("UnlinkUserInstallation(alice, 1) error = %v", err)
+	}
+	if err := s.UnlinkUserInstallation(ctx, "alice", 1); err != nil {
+		t.Errorf("UnlinkUserInstallation(again) error = %v, want nil", err)
+	}
+	alice, err := s.UserInstallations(ctx, "alice")
+	if err != nil || len(alice) != 1 || alice[0].InstallationID != 2 || alice[0].GitHubUserID != 11 {
+		t.Errorf("UserInstallations(alice) = %+v, %v, want only installation 2 with the GitHub user id", alice, err)
+	}
+	if bob, err := s.UserInstallations(ctx, "bob"); err != nil || len(bob) != 1 {
+		t.Errorf("UserInstallations(bob) = %+v, %v, want bob's link untouched", bob, err)
+	}
+}

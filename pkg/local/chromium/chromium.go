@@ -1,5 +1,6 @@
-// Package chromium takes screenshots of pages with a headless Chromium, so that the
-// status page can be looked at, not only parsed.
+// Package chromium drives a headless Chromium: screenshots of pages, so that the status
+// page can be looked at, not only parsed, and the DOM of a page after its scripts ran, so
+// that browser flows (the installation relay) are walked by a real browser.
 package chromium
 
 import (
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"time"
 )
 
 // Find returns the path of a Chromium binary on PATH (Debian names it chromium).
@@ -47,6 +49,31 @@ func Screenshot(ctx context.Context, binary, url, out string, width, height int)
 		return fmt.Errorf("screenshot: %s wrote no image: %s", binary, lastLines(output.Bytes(), 5))
 	}
 	return nil
+}
+
+// DumpDOM loads url in a headless Chromium with a fresh profile, following redirects as
+// a browser does (a URL fragment survives them), lets the page's scripts and their
+// requests run for up to budget of virtual time, and returns the serialized DOM.
+func DumpDOM(ctx context.Context, binary, url string, budget time.Duration) (string, error) {
+	profile, err := os.MkdirTemp("", "chromium-profile-")
+	if err != nil {
+		return "", fmt.Errorf("dump dom: profile dir: %w", err)
+	}
+	defer os.RemoveAll(profile)
+	cmd := exec.CommandContext(ctx, binary,
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+profile, "--virtual-time-budget="+strconv.FormatInt(budget.Milliseconds(), 10),
+		"--dump-dom", url)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("dump dom: %s: %w: %s", binary, err, lastLines(stderr.Bytes(), 5))
+	}
+	if stdout.Len() == 0 {
+		return "", fmt.Errorf("dump dom: %s printed no DOM: %s", binary, lastLines(stderr.Bytes(), 5))
+	}
+	return stdout.String(), nil
 }
 
 func lastLines(b []byte, n int) string {

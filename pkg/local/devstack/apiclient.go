@@ -12,10 +12,13 @@ import (
 	"github.com/repotrackr/github-integration/pkg/store"
 )
 
-// InstallApp links the token's user to the App's installation by the App's own flow: the
-// API's install start gives the installation page (with a signed state), the page (the
-// sandbox here) sends the browser to the setup URL, and the API's callback checks the
-// state and the installation and links them.
+// InstallApp links the token's user to the App's installation by the App's own flow, as
+// a browser goes through it: the API's install start gives the installation page (with a
+// signed state); the page (the sandbox here) sends the browser to the front end's page,
+// the stack's relay (RelayPath), with GitHub's query; the relay page's script calls the
+// API's callback with that query and the user's bearer token, and the API links the
+// installation only for the user the state was issued to. This client runs no script:
+// it loads the relay page and then makes the script's call itself.
 func (c *Client) InstallApp(ctx context.Context) error {
 	var start struct {
 		URL string `json:"url"`
@@ -34,8 +37,10 @@ func (c *Client) InstallApp(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("installation page: %w", err)
 	}
-	if !strings.HasPrefix(loc, c.BaseURL) {
-		return fmt.Errorf("installation page sent the browser to %s, not to this stack's setup URL", loc)
+	relay, err := url.Parse(loc)
+	if err != nil || !strings.HasPrefix(loc, c.BaseURL+RelayPath+"?") {
+		where, _, _ := strings.Cut(loc, "?")
+		return fmt.Errorf("installation page sent the browser to %s, not to this stack's relay page %s", where, c.BaseURL+RelayPath)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, loc, nil)
 	if err != nil {
@@ -43,11 +48,31 @@ func (c *Client) InstallApp(ctx context.Context) error {
 	}
 	resp, err := browser.Do(req)
 	if err != nil {
-		return fmt.Errorf("setup URL: %w", err)
+		return fmt.Errorf("relay page: %w", err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode >= 400 {
-		return fmt.Errorf("setup URL answered %d", resp.StatusCode)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		return fmt.Errorf("relay page answered %d %s, want 200 text/html", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var out struct {
+		Status         string `json:"status"`
+		InstallationID int64  `json:"installation_id"`
+	}
+	err = c.Do(ctx, http.MethodGet, "/auth/github/install?"+relay.RawQuery, nil, &out)
+	var ae *APIError
+	if errors.As(err, &ae) {
+		// Not ae itself: its path holds the state and the OAuth code.
+		return fmt.Errorf("install callback answered %d: %s", ae.Status, strings.TrimSpace(ae.Body))
+	}
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL and its code
+		}
+		return fmt.Errorf("install callback: %w", err)
+	}
+	if out.Status != "success" {
+		return fmt.Errorf("install callback answered status %q, want success", out.Status)
 	}
 	return nil
 }

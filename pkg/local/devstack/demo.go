@@ -25,7 +25,8 @@ type DemoOptions struct {
 }
 
 // RunDemo drives the running stack as a user and as GitHub would: it links the dev user
-// to the sandbox's installation through the App's real installation flow, registers the
+// to the sandbox's installation through the App's real installation flow (through the
+// front end's relay page, see Client.InstallApp), registers the
 // demo repository through the API, ticks tasks in the sandbox's plan file, sends a signed
 // push delivery built from the sample push in events/ingest, and prints the project's
 // progress before and after the processor has read the new plan.
@@ -70,7 +71,7 @@ func RunDemo(ctx context.Context, o DemoOptions) error {
 	}
 	c := &Client{BaseURL: info.GatewayURL, Token: strings.TrimSpace(string(token)), WebhookSecret: secret}
 
-	say("linking %s to the sandbox's GitHub App installation (install flow: start, installation page, setup URL)", info.DevUser)
+	say("linking %s to the sandbox's GitHub App installation (install flow: start, installation page, the relay page, the API's callback with the dev token)", info.DevUser)
 	if err := c.InstallApp(ctx); err != nil {
 		return fmt.Errorf("installation flow: %w", err)
 	}

@@ -329,6 +329,7 @@ func (s *Stack) Summary() string {
 	fmt.Fprintf(&b, "  HTTP API        %s\n", s.Info.GatewayURL)
 	fmt.Fprintf(&b, "  webhook URL     %s/webhooks/github\n", s.Info.GatewayURL)
 	fmt.Fprintf(&b, "  health          %s/webhooks/github/health\n", s.Info.GatewayURL)
+	fmt.Fprintf(&b, "  front end       %s%s (relays GitHub's redirect after an installation; open the install URL with #token=<your token>)\n", s.Info.GatewayURL, RelayPath)
 	if s.Info.GitHubMode == ModeSandbox {
 		fmt.Fprintf(&b, "  GitHub sandbox  %s (demo repository %s)\n", s.Info.GitHubAPIURL, DemoRepo)
 	} else {

@@ -1,7 +1,8 @@
 // Package devstack runs the whole pipeline on one machine, offline, from real parts:
 // dynalite (DynamoDB) and fauxqs (SQS) through pkg/local/standin, every function's real
 // bootstrap under the Lambda Runtime Interface Emulator (lambdarie), a local HTTP API
-// (gateway) and SQS event source mapping (poller), a CloudWatch stand-in (pkg/local/cwlocal)
+// (gateway) with a stand-in for the front end's installation page (relay.go), an SQS
+// event source mapping (poller), a CloudWatch stand-in (pkg/local/cwlocal)
 // fed with the functions' EMF lines, and the GitHub sandbox (pkg/local/ghsandbox) — all wired
 // from template.yaml through pkg/local/samtemplate, so the tables, queues, routes, triggers and
 // environment are the deployment's, not a second hand-kept list.

@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"html"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +21,7 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"github.com/repotrackr/github-integration/pkg/envelope"
+	"github.com/repotrackr/github-integration/pkg/local/chromium"
 	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
 	"github.com/repotrackr/github-integration/pkg/local/samtemplate"
 	"github.com/repotrackr/github-integration/pkg/local/standin"
@@ -121,6 +125,102 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("register %s: %v", DemoRepo, err)
 	}
+
+	// The installation flow in a real browser: the start URL, the sandbox's installation
+	// page, its redirect to the relay page (the front end's stand-in), whose script calls
+	// the API's callback with the token it found in the URL fragment.
+	t.Run("install flow in headless Chromium through the relay", func(t *testing.T) {
+		bin, err := chromium.Find()
+		if err != nil {
+			t.Skipf("%v; `make status-page` installs it", err)
+		}
+		walk := func(t *testing.T, starter, browserUser string) (state, text string) {
+			t.Helper()
+			startTok, err := stack.DevToken(starter, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			browserTok, err := stack.DevToken(browserUser, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var start struct {
+				URL string `json:"url"`
+			}
+			sc := &Client{BaseURL: stack.Info.GatewayURL, Token: startTok}
+			if err := sc.Do(ctx, http.MethodGet, "/auth/github/install/start", nil, &start); err != nil {
+				t.Fatalf("install start as %s: %v", starter, err)
+			}
+			dom, err := chromium.DumpDOM(ctx, bin, start.URL+"#token="+url.QueryEscape(browserTok), 15*time.Second)
+			if err != nil {
+				t.Fatalf("DumpDOM() error = %v", err)
+			}
+			m := relayStatus.FindStringSubmatch(dom)
+			if m == nil {
+				t.Fatalf("the browser did not end on the relay page:\n%s", dom)
+			}
+			return m[1], html.UnescapeString(m[2])
+		}
+		installations := func(t *testing.T, user string) []any {
+			t.Helper()
+			tok, err := stack.DevToken(user, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out struct {
+				Installations []any `json:"installations"`
+			}
+			if err := (&Client{BaseURL: stack.Info.GatewayURL, Token: tok}).Do(ctx, http.MethodGet, "/auth/github/installations", nil, &out); err != nil {
+				t.Fatalf("GET installations as %s: %v", user, err)
+			}
+			return out.Installations
+		}
+		t.Run("the user who started it", func(t *testing.T) {
+			state, text := walk(t, "browser-user", "browser-user")
+			if state != "success" || !strings.Contains(text, "Installation 1 is linked") {
+				t.Fatalf("relay page = %s %q, want success for installation 1", state, text)
+			}
+			if got := installations(t, "browser-user"); len(got) != 1 {
+				t.Errorf("installations of browser-user = %v, want installation 1", got)
+			}
+		})
+		t.Run("a victim completing the attacker's link", func(t *testing.T) {
+			state, text := walk(t, "mallory", "victim")
+			if state != "error" || !strings.Contains(text, "(403)") || !strings.Contains(text, "started by another RepoTrackr user") {
+				t.Fatalf("relay page = %s %q, want the API's 403", state, text)
+			}
+			for _, u := range []string{"mallory", "victim"} {
+				if got := installations(t, u); len(got) != 0 {
+					t.Errorf("installations of %s = %v, want none", u, got)
+				}
+			}
+			tok, err := stack.DevToken("mallory", time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = (&Client{BaseURL: stack.Info.GatewayURL, Token: tok}).Do(ctx, http.MethodPost, "/projects", map[string]string{"repo": DemoRepo}, nil)
+			var ae *APIError
+			if !errors.As(err, &ae) || ae.Status != http.StatusForbidden {
+				t.Errorf("POST /projects %s as mallory error = %v, want 403", DemoRepo, err)
+			}
+		})
+	})
+
+	// A folder made under .devstack/github/ after the installation was linked is a new
+	// repository of installation 1: registrable at once, GitHub (the sandbox) being asked.
+	t.Run("new sandbox folder is registrable at once", func(t *testing.T) {
+		dir := filepath.Join(stack.opts.StateDir, dirGitHub, DemoOwner, "fresh-folder", "docs")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "plan.md"), []byte("# Plan\n\n- [x] one\n- [ ] two\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, created, err := c.EnsureProject(ctx, DemoOwner+"/fresh-folder", DemoPlanPath)
+		if err != nil || !created || p.ID == "" {
+			t.Fatalf("register %s/fresh-folder = %+v, %v, %v, want a new project", DemoOwner, p, created, err)
+		}
+	})
 
 	// A forged delivery is refused before anything reaches the queue. It runs first,
 	// while nothing else is queued, so that the queue's depth tells.
@@ -254,6 +354,9 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+// relayStatus finds the relay page's status line: its state and text.
+var relayStatus = regexp.MustCompile(`<p id="status" data-state="([a-z-]+)"[^>]*>([^<]*)</p>`)
 
 // findDelivery reads a delivery's entry of the webhook event log, or nil.
 func findDelivery(t *testing.T, ctx context.Context, s *Stack, id string) *store.Event {

@@ -152,7 +152,7 @@ func TestProjectTemplateResolves(t *testing.T) {
 		Region: "us-east-1", Tables: map[string]string{}, Queues: map[string]QueueRes{},
 		Parameters: map[string]string{
 			"JwtIssuer": JWTIssuer, "JwtAudience": JWTAudience, "GitHubAppId": "1", "GitHubClientId": "c",
-			"GitHubApiUrl": "http://gh/", "GitHubWebUrl": "http://gh/", "GitHubAppSlug": "s",
+			"GitHubApiUrl": "http://gh/", "GitHubWebUrl": "http://gh/", "GitHubAppSlug": "s", "InstallSetupUrl": "http://local" + RelayPath,
 		},
 		Secret: func(name string) (string, error) { return "value-of-" + name, nil },
 	}

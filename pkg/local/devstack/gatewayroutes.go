@@ -39,7 +39,7 @@ func (s *Stack) startGateway(ln net.Listener, functions []samtemplate.Function) 
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: withRelay(gw), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	s.onClose("http api", func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -53,6 +53,7 @@ func (s *Stack) startGateway(ln net.Listener, functions []samtemplate.Function) 
 		}
 		s.con.progress("http api: %-6s %s -> %s%s", r.Method, r.Path, r.Function, auth)
 	}
+	s.con.progress("front end: GET    %s (relays GitHub's redirect after an installation to the API)", RelayPath)
 	return nil
 }
 

@@ -65,6 +65,9 @@ func (s *Stack) startGitHub(addr string) error {
 	res.Parameters = map[string]string{
 		"JwtIssuer":   JWTIssuer,
 		"JwtAudience": JWTAudience,
+		// The relay page stands in for the front end (with a real App too: set the App's
+		// setup and callback URL to it).
+		"InstallSetupUrl": s.Info.GatewayURL + RelayPath,
 	}
 	if gh := s.opts.GitHub; gh != nil {
 		s.Info.GitHubMode = ModeGitHub
@@ -91,7 +94,7 @@ func (s *Stack) startGitHub(addr string) error {
 	sb, err := ghsandbox.New(ghsandbox.Options{
 		Root:          root,
 		PrivateKeyPEM: key,
-		SetupURL:      s.Info.GatewayURL + "/auth/github/install",
+		SetupURL:      s.Info.GatewayURL + RelayPath,
 	})
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 // Package ghsandbox is a fake GitHub for one GitHub App. It serves the REST and web
 // endpoints the App uses (App JWT, installation tokens, repository contents and git trees,
-// installations, OAuth code exchange, the App manifest flow, hook deliveries) and checks
+// installations, the installation covering a repository, a user's permission on a
+// repository, OAuth code exchange, the App manifest flow, hook deliveries) and checks
 // credentials the way GitHub does, so the code under test fails here where it would fail
 // on github.com.
 //

@@ -176,7 +176,7 @@ func (s *Sandbox) handleUserInstallationRepos(w http.ResponseWriter, r *http.Req
 		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	s.writeRepoPage(w, r, in, s.coveredRepos(in, nil))
+	s.writeRepoPage(w, r, in, s.userRepos(in, login))
 }
 
 // handleInstallPage stands for the App's public installation page: the user "installs"

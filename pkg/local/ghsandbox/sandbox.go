@@ -104,6 +104,9 @@ type Sandbox struct {
 	redelivered    []int64
 	faults         []*fault
 	calls          []*Call
+	// perms are explicit repository permissions: lower-case full name, then login.
+	perms        map[string]map[string]string
+	deletedUsers map[string]bool
 }
 
 // New returns a Sandbox serving the repositories under opts.Root (created if missing),
@@ -156,6 +159,8 @@ func New(opts Options) (*Sandbox, error) {
 		manifestCodes:  map[string]*manifestCode{},
 		minted:         map[int64]int{},
 		pins:           map[string]pin{},
+		perms:          map[string]map[string]string{},
+		deletedUsers:   map[string]bool{},
 		nextDeliveryID: 12_000_000_001,
 	}
 	if s.now == nil {
@@ -245,6 +250,8 @@ func (s *Sandbox) routes() http.Handler {
 	// Installation-token endpoints.
 	mux.HandleFunc("GET /installation/repositories", s.handleInstallationRepos)
 	mux.HandleFunc("GET /repos/{owner}/{repo}", s.handleRepo)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/installation", s.handleRepoInstallation)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/collaborators/{username}/permission", s.handlePermission)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/contents", s.handleContents)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/contents/{path...}", s.handleContents)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/git/blobs/{sha}", s.handleBlob)
