@@ -193,6 +193,10 @@ func TestSecretsSaveAndConfigured(t *testing.T) {
 	if err != nil || reg.AppID != 42 || reg.Slug != "repotrackr" || reg.ClientID != "Iv1.x" {
 		t.Errorf("LoadRegistration = %+v, %v, want app 42", reg, err)
 	}
+	// The processor and redeliver functions read the App id from the same secret.
+	if id, err := ghapp.RegisteredAppID(context.Background(), sm, "r"); err != nil || id != 42 {
+		t.Errorf("ghapp.RegisteredAppID(after Save) = %d, %v, want 42", id, err)
+	}
 	if strings.Contains(sm.values["r"], "cs") || strings.Contains(sm.values["r"], "BEGIN") {
 		t.Errorf("registration secret %s holds secrets", sm.values["r"])
 	}

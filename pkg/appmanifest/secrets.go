@@ -25,7 +25,7 @@ const (
 	EnvPrivateKeyARN    = "GITHUB_APP_PRIVATE_KEY_ARN"
 	EnvWebhookSecretARN = "GITHUB_WEBHOOK_SECRET_ARN"
 	EnvClientSecretARN  = "GITHUB_CLIENT_SECRET_ARN"
-	EnvRegistrationARN  = "GITHUB_APP_REGISTRATION_ARN"
+	EnvRegistrationARN  = ghapp.EnvAppRegistrationARN
 )
 
 // Secrets names (by ARN) the Secrets Manager secrets that receive the App's credentials.
