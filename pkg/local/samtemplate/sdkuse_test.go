@@ -1,0 +1,650 @@
+package samtemplate
+
+import (
+	"fmt"
+	"go/ast"
+	"go/constant"
+	"go/token"
+	"go/types"
+	"sort"
+	"strings"
+
+	"golang.org/x/tools/go/packages"
+)
+
+// This file derives, from the Go source, the AWS operations each function's code can
+// reach, so that the template's policies can be compared with them. No library answers
+// "which SDK operations does this program call, on which table": the call graph is built
+// here from go/types (direct calls and function values, interface calls resolved to the
+// module's types that have the methods), and the operations are read at their call sites:
+//   - an SDK call: any method whose second parameter is *<service>.<Op>Input of
+//     github.com/aws/aws-sdk-go-v2/service/<service> (the clients and our small
+//     interfaces over them) is <service>:<Op>;
+//   - guregu/dynamo: Table.Put, Update, Delete and Scan are PutItem, UpdateItem,
+//     DeleteItem and Scan; Table.Get is a Query (on the index its chain names, if any), or
+//     GetItem when the same expression ends in One() with no index, limit, filter or
+//     range; Batch(...).Write() is BatchWriteItem and Batch(...).Get() BatchGetItem;
+//     AllWithLastEvaluatedKey and LastEvaluatedKey may call DescribeTable on the tables
+//     the function queries.
+// A table is the store.Tables field its name comes from (followed through local
+// variables, ranges over composite literals and parameters of type dynamo.Table), mapped
+// to the table's environment variable by store.TablesFrom and to the resource by the
+// template. Other services are compared by action only.
+
+const (
+	modulePath = "github.com/repotrackr/github-integration"
+	dynamoPkg  = "github.com/guregu/dynamo/v2"
+	sdkService = "github.com/aws/aws-sdk-go-v2/service/"
+)
+
+// Use is one AWS operation a function's code can call: Action as IAM names it
+// ("dynamodb:GetItem") and Resource the template's logical id ("EventsTable",
+// "EventsTable/index/by_time", "EventsTable/index/*" for an index chosen at run time),
+// empty where the resource is not tracked (services other than DynamoDB).
+type Use struct {
+	Action, Resource string
+	// Where is a source position of the call, for messages.
+	Where string
+}
+
+// tableRef is a DynamoDB table operation whose table is not resolved yet: the
+// store.Tables field names, or the parameter the table comes in through.
+type tableOp struct {
+	action string
+	index  string // "" base table, "*" an index named at run time, else the index
+	fields []string
+	param  int // >= 0: the table is the function's parameter at this index
+	where  string
+}
+
+type callSite struct {
+	callee string
+	args   []ast.Expr
+	res    *resolver
+}
+
+type funcNode struct {
+	refs       map[string]bool
+	ifaceCalls [][]string // each: the interface's method names, the called one first
+	ops        []tableOp
+	sdk        []Use
+	calls      []callSite
+	pkg        string
+}
+
+type sdkIndex struct {
+	fset     *token.FileSet
+	funcs    map[string]*funcNode
+	imports  map[string][]string            // module package -> module packages it imports
+	methods  map[string]map[string][]string // package -> type -> method names
+	fieldEnv map[string]string              // store.Tables field -> env var
+}
+
+// loadSDKIndex type-checks the module's packages under dir (dependencies from export
+// data) and indexes their functions.
+func loadSDKIndex(dir string) (*sdkIndex, error) {
+	cfg := &packages.Config{
+		Mode: packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes |
+			packages.NeedTypesInfo | packages.NeedImports,
+		Dir: dir,
+	}
+	pkgs, err := packages.Load(cfg, "./functions/...", "./pkg/...")
+	if err != nil {
+		return nil, fmt.Errorf("load packages: %w", err)
+	}
+	ix := &sdkIndex{
+		funcs: map[string]*funcNode{}, imports: map[string][]string{},
+		methods: map[string]map[string][]string{}, fieldEnv: map[string]string{},
+	}
+	for _, p := range pkgs {
+		if len(p.Errors) > 0 {
+			return nil, fmt.Errorf("package %s: %v", p.PkgPath, p.Errors[0])
+		}
+		ix.fset = p.Fset
+		for path := range p.Imports {
+			if strings.HasPrefix(path, modulePath+"/") {
+				ix.imports[p.PkgPath] = append(ix.imports[p.PkgPath], path)
+			}
+		}
+		ix.indexPackage(p)
+	}
+	return ix, nil
+}
+
+func funcKey(f *types.Func) string { return f.Origin().FullName() }
+
+func (ix *sdkIndex) node(key, pkg string) *funcNode {
+	n := ix.funcs[key]
+	if n == nil {
+		n = &funcNode{refs: map[string]bool{}, pkg: pkg}
+		ix.funcs[key] = n
+	}
+	return n
+}
+
+func (ix *sdkIndex) indexPackage(p *packages.Package) {
+	// Method names of the package's named types, for interface calls.
+	ms := map[string][]string{}
+	scope := p.Types.Scope()
+	for _, name := range scope.Names() {
+		tn, ok := scope.Lookup(name).(*types.TypeName)
+		if !ok || tn.IsAlias() {
+			continue
+		}
+		named, ok := tn.Type().(*types.Named)
+		if !ok || types.IsInterface(named) {
+			continue
+		}
+		mset := types.NewMethodSet(types.NewPointer(named))
+		for i := 0; i < mset.Len(); i++ {
+			ms[name] = append(ms[name], mset.At(i).Obj().Name())
+		}
+	}
+	ix.methods[p.PkgPath] = ms
+
+	initKey := p.PkgPath + ".init"
+	for _, file := range p.Syntax {
+		for _, decl := range file.Decls {
+			switch d := decl.(type) {
+			case *ast.FuncDecl:
+				key := initKey
+				if d.Name.Name != "init" || d.Recv != nil {
+					f, _ := p.TypesInfo.Defs[d.Name].(*types.Func)
+					if f == nil {
+						continue
+					}
+					key = funcKey(f)
+				}
+				if d.Body != nil {
+					ix.walk(p, ix.node(key, p.PkgPath), d.Body, &resolver{info: p.TypesInfo, fn: d, ix: ix})
+				}
+			case *ast.GenDecl:
+				// Package-level variables are initialized when the package is imported.
+				ix.walk(p, ix.node(initKey, p.PkgPath), d, &resolver{info: p.TypesInfo, ix: ix})
+			}
+		}
+	}
+}
+
+func (ix *sdkIndex) pos(p token.Pos) string {
+	pos := ix.fset.Position(p)
+	if i := strings.Index(pos.Filename, "/pkg/"); i >= 0 {
+		pos.Filename = pos.Filename[i+1:]
+	} else if i := strings.Index(pos.Filename, "/functions/"); i >= 0 {
+		pos.Filename = pos.Filename[i+1:]
+	}
+	return fmt.Sprintf("%s:%d", pos.Filename, pos.Line)
+}
+
+func (ix *sdkIndex) walk(p *packages.Package, n *funcNode, root ast.Node, r *resolver) {
+	info := p.TypesInfo
+	describes := false
+	var queried [][]string
+	ast.Inspect(root, func(x ast.Node) bool {
+		switch e := x.(type) {
+		case *ast.Ident:
+			if f, ok := info.Uses[e].(*types.Func); ok && f.Pkg() != nil && strings.HasPrefix(f.Pkg().Path(), modulePath) {
+				n.refs[funcKey(f)] = true
+			}
+		case *ast.CompositeLit:
+			ix.tablesLiteral(info, e)
+		case *ast.CallExpr:
+			sel, ok := ast.Unparen(e.Fun).(*ast.SelectorExpr)
+			if !ok {
+				if id, ok := ast.Unparen(e.Fun).(*ast.Ident); ok {
+					if f, ok := info.Uses[id].(*types.Func); ok && strings.HasPrefix(pkgPath(f), modulePath) {
+						n.calls = append(n.calls, callSite{callee: funcKey(f), args: e.Args, res: r})
+					}
+				}
+				return true
+			}
+			f, ok := info.Uses[sel.Sel].(*types.Func)
+			if !ok {
+				return true
+			}
+			if strings.HasPrefix(pkgPath(f), modulePath) {
+				n.calls = append(n.calls, callSite{callee: funcKey(f), args: e.Args, res: r})
+			}
+			if s := info.Selections[sel]; s != nil && types.IsInterface(s.Recv()) {
+				if it, ok := s.Recv().Underlying().(*types.Interface); ok {
+					names := []string{f.Name()}
+					for i := 0; i < it.NumMethods(); i++ {
+						if m := it.Method(i).Name(); m != f.Name() {
+							names = append(names, m)
+						}
+					}
+					n.ifaceCalls = append(n.ifaceCalls, names)
+				}
+			}
+			if svc, op, ok := sdkOperation(f); ok {
+				u := Use{Action: svc + ":" + op, Where: ix.pos(e.Pos())}
+				if svc == "dynamodb" {
+					u.Resource = "?" // a direct client call: the table is not told
+				}
+				n.sdk = append(n.sdk, u)
+				return true
+			}
+			if pkgPath(f) != dynamoPkg {
+				return true
+			}
+			switch f.Name() {
+			case "AllWithLastEvaluatedKey", "LastEvaluatedKey":
+				describes = true
+			case "Put", "Update", "Delete", "Scan", "Get", "Batch":
+				if recvName(f) != "Table" {
+					return true
+				}
+				fields, param := r.table(sel.X)
+				op := tableOp{fields: fields, param: param, where: ix.pos(e.Pos())}
+				chain := chainAfter(root, e)
+				switch f.Name() {
+				case "Put":
+					op.action = "PutItem"
+				case "Update":
+					op.action = "UpdateItem"
+				case "Delete":
+					op.action = "DeleteItem"
+				case "Scan":
+					op.action = "Scan"
+				case "Batch":
+					op.action = "BatchWriteItem"
+					if len(chain) > 0 && chain[0].name == "Get" {
+						op.action = "BatchGetItem"
+					}
+				case "Get":
+					op.action = "Query"
+					getItem := len(chain) > 0 && chain[len(chain)-1].name == "One"
+					for _, c := range chain {
+						switch c.name {
+						case "Index":
+							getItem = false
+							op.index = "*"
+							if tv, ok := info.Types[c.call.Args[0]]; ok && tv.Value != nil && tv.Value.Kind() == constant.String {
+								op.index = constant.StringVal(tv.Value)
+							}
+						case "Limit", "Filter", "Range", "SearchLimit":
+							getItem = false
+						}
+					}
+					if getItem {
+						op.action = "GetItem"
+					}
+					queried = append(queried, fields)
+				}
+				n.ops = append(n.ops, op)
+			}
+		}
+		return true
+	})
+	if describes {
+		for _, fields := range queried {
+			n.ops = append(n.ops, tableOp{action: "DescribeTable", fields: fields, param: -1, where: ix.pos(root.Pos())})
+		}
+	}
+}
+
+// tablesLiteral records store.Tables{Field: lookup(EnvX)}: which variable names a table.
+func (ix *sdkIndex) tablesLiteral(info *types.Info, lit *ast.CompositeLit) {
+	tv, ok := info.Types[lit]
+	if !ok || !isStoreTables(tv.Type) {
+		return
+	}
+	for _, el := range lit.Elts {
+		kv, ok := el.(*ast.KeyValueExpr)
+		if !ok {
+			continue
+		}
+		call, ok := kv.Value.(*ast.CallExpr)
+		if !ok || len(call.Args) != 1 {
+			continue
+		}
+		if v := info.Types[call.Args[0]].Value; v != nil && v.Kind() == constant.String {
+			ix.fieldEnv[kv.Key.(*ast.Ident).Name] = constant.StringVal(v)
+		}
+	}
+}
+
+func isStoreTables(t types.Type) bool {
+	named, ok := types.Unalias(t).(*types.Named)
+	return ok && named.Obj().Name() == "Tables" && named.Obj().Pkg() != nil && named.Obj().Pkg().Path() == modulePath+"/pkg/store"
+}
+
+func pkgPath(f *types.Func) string {
+	if f.Pkg() == nil {
+		return ""
+	}
+	return f.Pkg().Path()
+}
+
+func recvName(f *types.Func) string {
+	sig := f.Type().(*types.Signature)
+	if sig.Recv() == nil {
+		return ""
+	}
+	t := sig.Recv().Type()
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	if named, ok := types.Unalias(t).(*types.Named); ok {
+		return named.Obj().Name()
+	}
+	return ""
+}
+
+// sdkOperation reports whether f is an AWS SDK operation: a method named Op whose second
+// parameter is *<service>.<Op>Input.
+func sdkOperation(f *types.Func) (service, op string, ok bool) {
+	sig, _ := f.Type().(*types.Signature)
+	if sig == nil || sig.Recv() == nil || sig.Params().Len() < 2 {
+		return "", "", false
+	}
+	ptr, ok := sig.Params().At(1).Type().(*types.Pointer)
+	if !ok {
+		return "", "", false
+	}
+	named, ok := types.Unalias(ptr.Elem()).(*types.Named)
+	if !ok || named.Obj().Pkg() == nil {
+		return "", "", false
+	}
+	path := named.Obj().Pkg().Path()
+	if !strings.HasPrefix(path, sdkService) || named.Obj().Name() != f.Name()+"Input" {
+		return "", "", false
+	}
+	return strings.TrimPrefix(path, sdkService), f.Name(), true
+}
+
+type chainCall struct {
+	name string
+	call *ast.CallExpr
+}
+
+// chainAfter returns the method calls made on call's result in the same expression, in
+// order: for t.Get(..).Index(..).One(..), called with the Get call, [Index One].
+func chainAfter(root ast.Node, call *ast.CallExpr) []chainCall {
+	parents := map[ast.Node]ast.Node{}
+	var stack []ast.Node
+	ast.Inspect(root, func(x ast.Node) bool {
+		if x == nil {
+			stack = stack[:len(stack)-1]
+			return false
+		}
+		if len(stack) > 0 {
+			parents[x] = stack[len(stack)-1]
+		}
+		stack = append(stack, x)
+		return true
+	})
+	var out []chainCall
+	cur := ast.Node(call)
+	for {
+		sel, ok := parents[cur].(*ast.SelectorExpr)
+		if !ok || sel.X != cur {
+			return out
+		}
+		next, ok := parents[sel].(*ast.CallExpr)
+		if !ok || next.Fun != sel {
+			return out
+		}
+		out = append(out, chainCall{name: sel.Sel.Name, call: next})
+		cur = next
+	}
+}
+
+// resolver finds which store.Tables fields a dynamo.Table expression comes from, within
+// one function declaration.
+type resolver struct {
+	info *types.Info
+	fn   *ast.FuncDecl
+	ix   *sdkIndex
+}
+
+// table returns the fields a table expression names, or the index of the parameter it
+// comes in through (-1 when none).
+func (r *resolver) table(x ast.Expr) (fields []string, param int) {
+	switch e := ast.Unparen(x).(type) {
+	case *ast.CallExpr: // db.Table(name)
+		if sel, ok := ast.Unparen(e.Fun).(*ast.SelectorExpr); ok && sel.Sel.Name == "Table" && len(e.Args) == 1 {
+			return r.name(e.Args[0]), -1
+		}
+	case *ast.Ident:
+		obj := r.info.Uses[e]
+		if obj == nil || r.fn == nil {
+			break
+		}
+		if i := r.paramIndex(obj); i >= 0 {
+			return nil, i
+		}
+		if rhs := r.assigned(obj); rhs != nil {
+			return r.table(rhs)
+		}
+	}
+	return nil, -1
+}
+
+// name returns the store.Tables fields a table name expression comes from.
+func (r *resolver) name(x ast.Expr) []string {
+	switch e := ast.Unparen(x).(type) {
+	case *ast.SelectorExpr:
+		if s := r.info.Selections[e]; s != nil && s.Kind() == types.FieldVal {
+			if isStoreTables(s.Recv()) || isStoreTablesPtr(s.Recv()) {
+				return []string{e.Sel.Name}
+			}
+			// t.table where t ranges over a composite literal: every element's value.
+			if id, ok := ast.Unparen(e.X).(*ast.Ident); ok && r.fn != nil {
+				if lit := r.rangedLiteral(r.info.Uses[id]); lit != nil {
+					var out []string
+					field := s.Index()[len(s.Index())-1]
+					for _, el := range lit.Elts {
+						cl, ok := el.(*ast.CompositeLit)
+						if !ok {
+							continue
+						}
+						for i, f := range cl.Elts {
+							if kv, ok := f.(*ast.KeyValueExpr); ok {
+								if kv.Key.(*ast.Ident).Name == e.Sel.Name {
+									out = append(out, r.name(kv.Value)...)
+								}
+							} else if i == field {
+								out = append(out, r.name(f)...)
+							}
+						}
+					}
+					return out
+				}
+			}
+		}
+	case *ast.Ident:
+		if obj := r.info.Uses[e]; obj != nil && r.fn != nil {
+			if rhs := r.assigned(obj); rhs != nil {
+				return r.name(rhs)
+			}
+		}
+	}
+	return nil
+}
+
+func isStoreTablesPtr(t types.Type) bool {
+	p, ok := t.(*types.Pointer)
+	return ok && isStoreTables(p.Elem())
+}
+
+func (r *resolver) paramIndex(obj types.Object) int {
+	i := 0
+	for _, field := range r.fn.Type.Params.List {
+		for _, name := range field.Names {
+			if r.info.Defs[name] == obj {
+				return i
+			}
+			i++
+		}
+		if len(field.Names) == 0 {
+			i++
+		}
+	}
+	return -1
+}
+
+// assigned returns the expression a local variable is defined with (x := expr).
+func (r *resolver) assigned(obj types.Object) ast.Expr {
+	var out ast.Expr
+	ast.Inspect(r.fn, func(x ast.Node) bool {
+		if as, ok := x.(*ast.AssignStmt); ok && len(as.Lhs) == len(as.Rhs) {
+			for i, l := range as.Lhs {
+				if id, ok := l.(*ast.Ident); ok && (r.info.Defs[id] == obj) {
+					out = as.Rhs[i]
+				}
+			}
+		}
+		return out == nil
+	})
+	return out
+}
+
+// rangedLiteral returns the composite literal a range statement's value variable ranges over.
+func (r *resolver) rangedLiteral(obj types.Object) *ast.CompositeLit {
+	var out *ast.CompositeLit
+	ast.Inspect(r.fn, func(x ast.Node) bool {
+		if rs, ok := x.(*ast.RangeStmt); ok {
+			if id, ok := rs.Value.(*ast.Ident); ok && r.info.Defs[id] == obj {
+				out, _ = ast.Unparen(rs.X).(*ast.CompositeLit)
+			}
+		}
+		return out == nil
+	})
+	return out
+}
+
+// Uses returns what the function whose main package is mainPkg can call, with tables
+// named through env (the function's environment: variable -> resource logical id). It
+// also returns the calls whose table could not be told.
+func (ix *sdkIndex) Uses(mainPkg string, env map[string]string) (uses []Use, unresolved []string) {
+	closure := map[string]bool{}
+	var visitPkg func(string)
+	visitPkg = func(p string) {
+		if closure[p] {
+			return
+		}
+		closure[p] = true
+		for _, q := range ix.imports[p] {
+			visitPkg(q)
+		}
+	}
+	visitPkg(mainPkg)
+
+	// Interface calls go to every method of that name on a type, in the function's
+	// packages, that has all of the interface's methods.
+	implementers := func(names []string) []string {
+		var out []string
+		for p := range closure {
+			for typ, methods := range ix.methods[p] {
+				have := map[string]bool{}
+				for _, m := range methods {
+					have[m] = true
+				}
+				all := true
+				for _, m := range names {
+					all = all && have[m]
+				}
+				if all {
+					out = append(out, fmt.Sprintf("(%s.%s).%s", p, typ, names[0]), fmt.Sprintf("(*%s.%s).%s", p, typ, names[0]))
+				}
+			}
+		}
+		return out
+	}
+
+	reached := map[string]bool{}
+	queue := []string{mainPkg + ".main"}
+	for p := range closure {
+		queue = append(queue, p+".init")
+	}
+	for len(queue) > 0 {
+		k := queue[0]
+		queue = queue[1:]
+		if reached[k] {
+			continue
+		}
+		n := ix.funcs[k]
+		if n == nil || !closure[n.pkg] {
+			continue
+		}
+		reached[k] = true
+		for r := range n.refs {
+			queue = append(queue, r)
+		}
+		for _, names := range n.ifaceCalls {
+			queue = append(queue, implementers(names)...)
+		}
+	}
+
+	resolve := func(op tableOp, fields []string) {
+		if len(fields) == 0 {
+			unresolved = append(unresolved, fmt.Sprintf("%s: dynamodb:%s on a table not told from the code", op.where, op.action))
+			return
+		}
+		for _, f := range fields {
+			res := env[ix.fieldEnv[f]]
+			if res == "" {
+				unresolved = append(unresolved, fmt.Sprintf("%s: dynamodb:%s on store.Tables.%s, whose variable %q the function's environment does not name", op.where, op.action, f, ix.fieldEnv[f]))
+				continue
+			}
+			if op.index != "" {
+				res += "/index/" + op.index
+			}
+			uses = append(uses, Use{Action: "dynamodb:" + op.action, Resource: res, Where: op.where})
+		}
+	}
+	keys := make([]string, 0, len(reached))
+	for k := range reached {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		n := ix.funcs[k]
+		for _, u := range n.sdk {
+			if u.Resource == "?" {
+				unresolved = append(unresolved, fmt.Sprintf("%s: direct DynamoDB call %s, whose table is not told (go through pkg/store)", u.Where, u.Action))
+				continue
+			}
+			uses = append(uses, u)
+		}
+		for _, op := range n.ops {
+			if op.param < 0 {
+				resolve(op, op.fields)
+			}
+		}
+		// Operations on a table parameter take the table from each reached call site.
+		for _, c := range n.calls {
+			callee := ix.funcs[c.callee]
+			if callee == nil {
+				continue
+			}
+			for _, op := range callee.ops {
+				// A method's parameters do not count its receiver; a call's args neither.
+				if op.param >= 0 && op.param < len(c.args) {
+					fields, _ := c.res.table(c.args[op.param])
+					resolve(op, fields)
+				}
+			}
+		}
+	}
+	for _, k := range keys {
+		for _, op := range ix.funcs[k].ops {
+			if op.param >= 0 && !calledFromReached(ix, reached, k) {
+				unresolved = append(unresolved, fmt.Sprintf("%s: dynamodb:%s on a table parameter with no reached caller", op.where, op.action))
+			}
+		}
+	}
+	return uses, unresolved
+}
+
+func calledFromReached(ix *sdkIndex, reached map[string]bool, callee string) bool {
+	for k := range reached {
+		for _, c := range ix.funcs[k].calls {
+			if c.callee == callee {
+				return true
+			}
+		}
+	}
+	return false
+}
