@@ -2,10 +2,12 @@ package samtemplate
 
 import (
 	"fmt"
+	"os"
 	pathpkg "path"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -104,63 +106,154 @@ func covers(pattern, name string) bool {
 	return ok && !strings.Contains(name, "*")
 }
 
-// TestPoliciesMatchCode compares each function's granted actions with the AWS operations
-// its code can reach (sdkuse_test.go): a call that no statement allows fails in AWS with
-// AccessDenied; a grant no code uses is more privilege than the function needs.
-func TestPoliciesMatchCode(t *testing.T) {
-	if testing.Short() {
-		t.Skip("type-checks the module's packages")
+// policyProblems compares fn's Policies with the operations its code can reach: a call
+// that no statement allows (AccessDenied in AWS), a grant no code uses (privilege the
+// function does not need), or a call whose resource the analysis cannot tell. uses lists
+// what the code calls, for the log.
+func policyProblems(tpl *Template, ix *sdkIndex, fn Function) (problems, uses []string) {
+	env := map[string]string{}
+	for k, v := range fn.Env {
+		if r, ok := v.(Ref); ok {
+			env[k] = r.Name
+		}
 	}
-	root := filepath.Join("..", "..", "..")
-	tpl, err := Load(filepath.Join(root, "template.yaml"))
+	calls, unresolved := ix.Uses(modulePath+"/functions/"+fn.Name, env)
+	problems = append(problems, unresolved...)
+	if len(calls) == 0 {
+		return append(problems, "no AWS operation found in its code: the analysis lost the call graph"), nil
+	}
+	grants, err := tpl.Grants(fn.LogicalID)
+	if err != nil {
+		return append(problems, err.Error()), nil
+	}
+	for _, u := range calls {
+		uses = append(uses, u.Action+" "+u.Resource)
+		granted := false
+		for _, g := range grants {
+			granted = granted || (covers(g.Action, u.Action) && covers(g.Resource, u.Resource))
+		}
+		if !granted {
+			problems = append(problems, fmt.Sprintf("calls %s on %q (%s), which its Policies do not grant", u.Action, u.Resource, u.Where))
+		}
+	}
+	for _, g := range grants {
+		usedBy := false
+		for _, u := range calls {
+			usedBy = usedBy || (covers(g.Action, u.Action) && covers(g.Resource, u.Resource))
+		}
+		if !usedBy {
+			problems = append(problems, fmt.Sprintf("grants %s on %s, which its code never calls", g.Action, g.Resource))
+		}
+	}
+	sort.Strings(uses)
+	return problems, dedup(uses)
+}
+
+var (
+	sdkIndexOnce sync.Once
+	sdkIndexVal  *sdkIndex
+	sdkIndexErr  error
+)
+
+func projectSDKIndex(t *testing.T) *sdkIndex {
+	t.Helper()
+	sdkIndexOnce.Do(func() { sdkIndexVal, sdkIndexErr = loadSDKIndex(filepath.Join("..", "..", "..")) })
+	if sdkIndexErr != nil {
+		t.Fatalf("loadSDKIndex: %v", sdkIndexErr)
+	}
+	return sdkIndexVal
+}
+
+// TestPoliciesMatchCode compares each function's granted actions, resource by resource,
+// with the AWS operations its code can reach (sdkuse_test.go).
+func TestPoliciesMatchCode(t *testing.T) {
+	tpl, err := Load(filepath.Join("..", "..", "..", "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := loadSDKIndex(root)
-	if err != nil {
-		t.Fatalf("loadSDKIndex: %v", err)
-	}
+	ix := projectSDKIndex(t)
 	for _, fn := range tpl.Functions() {
 		t.Run(fn.LogicalID, func(t *testing.T) {
-			env := map[string]string{}
-			for k, v := range fn.Env {
-				if r, ok := v.(Ref); ok {
-					env[k] = r.Name
-				}
+			problems, uses := policyProblems(tpl, ix, fn)
+			for _, p := range problems {
+				t.Errorf("%s %s", fn.LogicalID, p)
 			}
-			uses, unresolved := ix.Uses(modulePath+"/functions/"+fn.Name, env)
-			for _, u := range unresolved {
-				t.Errorf("%s: %s", fn.LogicalID, u)
+			t.Logf("%s calls:\n%s", fn.LogicalID, strings.Join(uses, "\n"))
+		})
+	}
+}
+
+// TestPolicyProblems shows that the comparison catches a policy that grants too little
+// or too much: each case edits the project's template and names the problem it expects.
+func TestPolicyProblems(t *testing.T) {
+	text, err := os.ReadFile(filepath.Join("..", "..", "..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := projectSDKIndex(t)
+	tests := []struct {
+		name, fn, old, new, want string
+	}{
+		{
+			name: "registration secret not granted", fn: "RedeliverFunction",
+			old:  "            SecretArn: !Ref AppRegistrationSecret\n      Events:\n        Every10Minutes:\n",
+			new:  "            SecretArn: !Ref AppPrivateKeySecret\n      Events:\n        Every10Minutes:\n",
+			want: `calls secretsmanager:GetSecretValue on "AppRegistrationSecret"`,
+		},
+		{
+			name: "delete on the event log", fn: "ProcessorFunction",
+			old:  "                - dynamodb:UpdateItem\n              Resource: !GetAtt EventsTable.Arn\n",
+			new:  "                - dynamodb:UpdateItem\n                - dynamodb:DeleteItem\n              Resource: !GetAtt EventsTable.Arn\n",
+			want: "grants dynamodb:DeleteItem on EventsTable, which its code never calls",
+		},
+		{
+			name: "history cursor cannot describe the table", fn: "ApiFunction",
+			old:  "              Action: dynamodb:DescribeTable\n",
+			new:  "              Action: dynamodb:DescribeStream\n",
+			want: `calls dynamodb:DescribeTable on "EventsTable"`,
+		},
+		{
+			name: "query on the base event table", fn: "ApiFunction",
+			old:  `              Resource: !Sub "${EventsTable.Arn}/index/*"` + "\n",
+			new:  "              Resource:\n                - !Sub \"${EventsTable.Arn}/index/*\"\n                - !GetAtt EventsTable.Arn\n",
+			want: "grants dynamodb:Query on EventsTable, which its code never calls",
+		},
+		{
+			name: "purge cannot batch-delete updates", fn: "ApiFunction",
+			old:  "                - dynamodb:BatchWriteItem\n              Resource:\n                - !GetAtt SnapshotsTable.Arn\n                - !GetAtt UpdatesTable.Arn\n",
+			new:  "                - dynamodb:BatchWriteItem\n              Resource:\n                - !GetAtt SnapshotsTable.Arn\n",
+			want: `calls dynamodb:BatchWriteItem on "UpdatesTable"`,
+		},
+		{
+			name: "send to the wrong queue", fn: "IngestFunction",
+			old:  "            QueueName: !GetAtt EventsQueue.QueueName\n",
+			new:  "            QueueName: !GetAtt EventsDLQ.QueueName\n",
+			want: `calls sqs:SendMessage on "EventsQueue"`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if strings.Count(string(text), tt.old) != 1 {
+				t.Fatalf("template.yaml holds %q %d times, want once", tt.old, strings.Count(string(text), tt.old))
 			}
-			if len(uses) == 0 {
-				t.Fatalf("%s: no AWS operation found in its code; the analysis lost the call graph", fn.LogicalID)
-			}
-			grants, err := tpl.Grants(fn.LogicalID)
+			tpl, err := Parse([]byte(strings.Replace(string(text), tt.old, tt.new, 1)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			var used []string
-			for _, u := range uses {
-				used = append(used, u.Action+" "+u.Resource)
-				granted := false
-				for _, g := range grants {
-					granted = granted || (covers(g.Action, u.Action) && covers(g.Resource, u.Resource))
-				}
-				if !granted {
-					t.Errorf("%s calls %s on %q (%s), which its Policies do not grant", fn.LogicalID, u.Action, u.Resource, u.Where)
+			var fn Function
+			for _, f := range tpl.Functions() {
+				if f.LogicalID == tt.fn {
+					fn = f
 				}
 			}
-			for _, g := range grants {
-				usedBy := false
-				for _, u := range uses {
-					usedBy = usedBy || (covers(g.Action, u.Action) && covers(g.Resource, u.Resource))
-				}
-				if !usedBy {
-					t.Errorf("%s grants %s on %s, which its code never calls", fn.LogicalID, g.Action, g.Resource)
-				}
+			problems, _ := policyProblems(tpl, ix, fn)
+			found := false
+			for _, p := range problems {
+				found = found || strings.Contains(p, tt.want)
 			}
-			sort.Strings(used)
-			t.Logf("%s uses:\n%s", fn.LogicalID, strings.Join(dedup(used), "\n"))
+			if !found {
+				t.Errorf("policyProblems(%s, %s) = %q, want one containing %q", tt.fn, tt.name, problems, tt.want)
+			}
 		})
 	}
 }

@@ -63,11 +63,49 @@ type callSite struct {
 	res    *resolver
 }
 
+// resourceFields names, per service, the input field that names the resource; a
+// service not listed (CloudWatch's GetMetricData has no resource) is compared by action.
+var resourceFields = map[string]string{"secretsmanager": "SecretId", "sqs": "QueueUrl"}
+
+// sdkCall is an SDK call site; for a tracked service, resource is the expression of its
+// input's resource field, resolved (by res) once every package is indexed.
+type sdkCall struct {
+	Use
+	tracked  bool
+	resource ast.Expr
+	res      *resolver
+}
+
+// sym is a string value as far as the source tells it: a constant, the value of an
+// environment variable (a resource handle), or a parameter of the enclosing function
+// (plus a constant suffix, and whether the function looks it up in the environment).
+type sym struct {
+	kind   symKind
+	s      string
+	param  int
+	suffix string
+	getenv bool
+}
+
+type symKind int
+
+const (
+	symStr symKind = iota
+	symEnv
+	symParam
+)
+
+type fieldVal struct {
+	x   ast.Expr
+	res *resolver
+	pkg string
+}
+
 type funcNode struct {
 	refs       map[string]bool
 	ifaceCalls [][]string // each: the interface's method names, the called one first
 	ops        []tableOp
-	sdk        []Use
+	sdk        []sdkCall
 	calls      []callSite
 	pkg        string
 }
@@ -78,6 +116,10 @@ type sdkIndex struct {
 	imports  map[string][]string            // module package -> module packages it imports
 	methods  map[string]map[string][]string // package -> type -> method names
 	fieldEnv map[string]string              // store.Tables field -> env var
+	// fields holds the values struct literals give each field ("pkg.Type.Field").
+	fields map[string][]fieldVal
+	// scope is the packages of the function being analysed: only their literals count.
+	scope map[string]bool
 }
 
 // loadSDKIndex type-checks the module's packages under dir (dependencies from export
@@ -95,6 +137,7 @@ func loadSDKIndex(dir string) (*sdkIndex, error) {
 	ix := &sdkIndex{
 		funcs: map[string]*funcNode{}, imports: map[string][]string{},
 		methods: map[string]map[string][]string{}, fieldEnv: map[string]string{},
+		fields: map[string][]fieldVal{},
 	}
 	for _, p := range pkgs {
 		if len(p.Errors) > 0 {
@@ -188,6 +231,7 @@ func (ix *sdkIndex) walk(p *packages.Package, n *funcNode, root ast.Node, r *res
 			}
 		case *ast.CompositeLit:
 			ix.tablesLiteral(info, e)
+			ix.structLiteral(p, r, e)
 		case *ast.CallExpr:
 			sel, ok := ast.Unparen(e.Fun).(*ast.SelectorExpr)
 			if !ok {
@@ -217,9 +261,13 @@ func (ix *sdkIndex) walk(p *packages.Package, n *funcNode, root ast.Node, r *res
 				}
 			}
 			if svc, op, ok := sdkOperation(f); ok {
-				u := Use{Action: svc + ":" + op, Where: ix.pos(e.Pos())}
-				if svc == "dynamodb" {
+				u := sdkCall{Use: Use{Action: svc + ":" + op, Where: ix.pos(e.Pos())}}
+				switch field := resourceFields[svc]; {
+				case svc == "dynamodb":
 					u.Resource = "?" // a direct client call: the table is not told
+				case field != "":
+					u.tracked = true
+					u.resource, u.res = inputField(e.Args, field), r
 				}
 				n.sdk = append(n.sdk, u)
 				return true
@@ -530,6 +578,8 @@ func (ix *sdkIndex) Uses(mainPkg string, env map[string]string) (uses []Use, unr
 		}
 	}
 	visitPkg(mainPkg)
+	ix.scope = closure
+	defer func() { ix.scope = nil }()
 
 	// Interface calls go to every method of that name on a type, in the function's
 	// packages, that has all of the interface's methods.
@@ -594,6 +644,7 @@ func (ix *sdkIndex) Uses(mainPkg string, env map[string]string) (uses []Use, unr
 			uses = append(uses, Use{Action: "dynamodb:" + op.action, Resource: res, Where: op.where})
 		}
 	}
+	var pending []pend
 	keys := make([]string, 0, len(reached))
 	for k := range reached {
 		keys = append(keys, k)
@@ -602,11 +653,23 @@ func (ix *sdkIndex) Uses(mainPkg string, env map[string]string) (uses []Use, unr
 	for _, k := range keys {
 		n := ix.funcs[k]
 		for _, u := range n.sdk {
-			if u.Resource == "?" {
+			switch {
+			case u.Resource == "?":
 				unresolved = append(unresolved, fmt.Sprintf("%s: direct DynamoDB call %s, whose table is not told (go through pkg/store)", u.Where, u.Action))
-				continue
+			case !u.tracked:
+				uses = append(uses, u.Use)
+			default:
+				var syms []sym
+				if u.resource != nil {
+					syms = u.res.str(u.resource, 0)
+				}
+				if len(syms) == 0 {
+					unresolved = append(unresolved, fmt.Sprintf("%s: %s on a resource not told from the code", u.Where, u.Action))
+				}
+				for _, sy := range syms {
+					pending = append(pending, pend{fn: k, use: u.Use, sym: sy})
+				}
 			}
-			uses = append(uses, u)
 		}
 		for _, op := range n.ops {
 			if op.param < 0 {
@@ -628,6 +691,7 @@ func (ix *sdkIndex) Uses(mainPkg string, env map[string]string) (uses []Use, unr
 			}
 		}
 	}
+	uses, unresolved = ix.resolvePending(pending, reached, env, uses, unresolved)
 	for _, k := range keys {
 		for _, op := range ix.funcs[k].ops {
 			if op.param >= 0 && !calledFromReached(ix, reached, k) {
@@ -647,4 +711,253 @@ func calledFromReached(ix *sdkIndex, reached map[string]bool, callee string) boo
 		}
 	}
 	return false
+}
+
+type pend struct {
+	fn  string
+	use Use
+	sym sym
+}
+
+// resolvePending follows each resource value to an environment variable: a parameter is
+// resolved at every reached call site of its function, which may hand it on to that
+// function's own caller.
+func (ix *sdkIndex) resolvePending(work []pend, reached map[string]bool, env map[string]string, uses []Use, unresolved []string) ([]Use, []string) {
+	seen := map[string]bool{}
+	for len(work) > 0 {
+		p := work[0]
+		work = work[1:]
+		id := fmt.Sprintf("%s|%s|%s|%+v", p.fn, p.use.Action, p.use.Where, p.sym)
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		switch p.sym.kind {
+		case symEnv:
+			res := env[p.sym.s]
+			if res == "" {
+				unresolved = append(unresolved, fmt.Sprintf("%s: %s on the resource in %s, which the function's environment does not name", p.use.Where, p.use.Action, p.sym.s))
+				continue
+			}
+			u := p.use
+			u.Resource = res
+			uses = append(uses, u)
+		case symStr:
+			unresolved = append(unresolved, fmt.Sprintf("%s: %s on the constant %q, not a resource of the template", p.use.Where, p.use.Action, p.sym.s))
+		case symParam:
+			callers := 0
+			for k := range reached {
+				for _, c := range ix.funcs[k].calls {
+					if c.callee != p.fn || p.sym.param >= len(c.args) {
+						continue
+					}
+					callers++
+					where := ix.pos(c.args[p.sym.param].Pos())
+					args := c.res.str(c.args[p.sym.param], 0)
+					if len(args) == 0 {
+						unresolved = append(unresolved, fmt.Sprintf("%s: %s on a resource that %s passes in a form not told from the code", p.use.Where, p.use.Action, where))
+					}
+					for _, a := range args {
+						next, ok := combine(a, p.sym)
+						if !ok {
+							unresolved = append(unresolved, fmt.Sprintf("%s: %s on a resource that %s passes in a form not told from the code", p.use.Where, p.use.Action, where))
+							continue
+						}
+						work = append(work, pend{fn: k, use: p.use, sym: next})
+					}
+				}
+			}
+			if callers == 0 {
+				unresolved = append(unresolved, fmt.Sprintf("%s: %s on a parameter of %s, which no reached code calls", p.use.Where, p.use.Action, p.fn))
+			}
+		}
+	}
+	return uses, unresolved
+}
+
+// combine is a callee's parameter value p given the caller's argument a.
+func combine(a, p sym) (sym, bool) {
+	switch a.kind {
+	case symStr:
+		if p.getenv {
+			return sym{kind: symEnv, s: a.s + p.suffix}, true
+		}
+		return sym{kind: symStr, s: a.s + p.suffix}, true
+	case symEnv:
+		if p.getenv || p.suffix != "" {
+			return sym{}, false
+		}
+		return a, true
+	case symParam:
+		if a.getenv && p.getenv {
+			return sym{}, false
+		}
+		return sym{kind: symParam, param: a.param, suffix: a.suffix + p.suffix, getenv: a.getenv || p.getenv}, true
+	}
+	return sym{}, false
+}
+
+// inputField returns the value of field in an SDK call's input (&svc.OpInput{Field: x}).
+func inputField(args []ast.Expr, field string) ast.Expr {
+	if len(args) < 2 {
+		return nil
+	}
+	x := ast.Unparen(args[1])
+	if u, ok := x.(*ast.UnaryExpr); ok && u.Op == token.AND {
+		x = ast.Unparen(u.X)
+	}
+	lit, ok := x.(*ast.CompositeLit)
+	if !ok {
+		return nil
+	}
+	for _, el := range lit.Elts {
+		if kv, ok := el.(*ast.KeyValueExpr); ok && kv.Key.(*ast.Ident).Name == field {
+			return kv.Value
+		}
+	}
+	return nil
+}
+
+// structLiteral records the values a literal of one of the module's struct types gives
+// its fields.
+func (ix *sdkIndex) structLiteral(p *packages.Package, r *resolver, lit *ast.CompositeLit) {
+	tv, ok := p.TypesInfo.Types[lit]
+	if !ok {
+		return
+	}
+	named, ok := types.Unalias(tv.Type).(*types.Named)
+	if !ok || named.Obj().Pkg() == nil || !strings.HasPrefix(named.Obj().Pkg().Path(), modulePath) {
+		return
+	}
+	st, ok := named.Underlying().(*types.Struct)
+	if !ok {
+		return
+	}
+	prefix := named.Obj().Pkg().Path() + "." + named.Obj().Name() + "."
+	for i, el := range lit.Elts {
+		if kv, ok := el.(*ast.KeyValueExpr); ok {
+			key := prefix + kv.Key.(*ast.Ident).Name
+			ix.fields[key] = append(ix.fields[key], fieldVal{x: kv.Value, res: r, pkg: p.PkgPath})
+		} else if i < st.NumFields() {
+			key := prefix + st.Field(i).Name()
+			ix.fields[key] = append(ix.fields[key], fieldVal{x: el, res: r, pkg: p.PkgPath})
+		}
+	}
+}
+
+// str returns the values a string expression can have, as far as the source tells.
+func (r *resolver) str(x ast.Expr, depth int) []sym {
+	if depth > 12 {
+		return nil
+	}
+	if tv, ok := r.info.Types[x]; ok && tv.Value != nil && tv.Value.Kind() == constant.String {
+		return []sym{{kind: symStr, s: constant.StringVal(tv.Value)}}
+	}
+	switch e := ast.Unparen(x).(type) {
+	case *ast.CallExpr:
+		if len(e.Args) != 1 {
+			return nil
+		}
+		// aws.String(x) is x.
+		if sel, ok := ast.Unparen(e.Fun).(*ast.SelectorExpr); ok && sel.Sel.Name == "String" {
+			if f, ok := r.info.Uses[sel.Sel].(*types.Func); ok && pkgPath(f) == "github.com/aws/aws-sdk-go-v2/aws" {
+				return r.str(e.Args[0], depth+1)
+			}
+		}
+		// os.Getenv(x), getenv(x), lookup(x): a func(string) string reads the environment.
+		if sig, ok := r.info.Types[e.Fun].Type.(*types.Signature); ok && isStringFunc(sig) {
+			var out []sym
+			for _, a := range r.str(e.Args[0], depth+1) {
+				switch {
+				case a.kind == symStr:
+					out = append(out, sym{kind: symEnv, s: a.s})
+				case a.kind == symParam && !a.getenv:
+					out = append(out, sym{kind: symParam, param: a.param, suffix: a.suffix, getenv: true})
+				}
+			}
+			return out
+		}
+	case *ast.BinaryExpr:
+		suffix, ok := r.info.Types[e.Y]
+		if e.Op != token.ADD || !ok || suffix.Value == nil || suffix.Value.Kind() != constant.String {
+			return nil
+		}
+		var out []sym
+		for _, a := range r.str(e.X, depth+1) {
+			switch {
+			case a.kind == symStr:
+				out = append(out, sym{kind: symStr, s: a.s + constant.StringVal(suffix.Value)})
+			case a.kind == symParam && !a.getenv:
+				out = append(out, sym{kind: symParam, param: a.param, suffix: a.suffix + constant.StringVal(suffix.Value)})
+			}
+		}
+		return out
+	case *ast.Ident:
+		obj := r.info.Uses[e]
+		if obj == nil || r.fn == nil {
+			return nil
+		}
+		if i := r.paramIndex(obj); i >= 0 {
+			return []sym{{kind: symParam, param: i}}
+		}
+		if rhs := r.assigned(obj); rhs != nil {
+			return r.str(rhs, depth+1)
+		}
+	case *ast.SelectorExpr:
+		s := r.info.Selections[e]
+		if s == nil || s.Kind() != types.FieldVal {
+			return nil
+		}
+		// v.field where v ranges over a composite literal: every element's value.
+		if id, ok := ast.Unparen(e.X).(*ast.Ident); ok && r.fn != nil {
+			if lit := r.rangedLiteral(r.info.Uses[id]); lit != nil {
+				var out []sym
+				field := s.Index()[len(s.Index())-1]
+				for _, el := range lit.Elts {
+					cl, ok := el.(*ast.CompositeLit)
+					if !ok {
+						continue
+					}
+					for i, f := range cl.Elts {
+						if kv, ok := f.(*ast.KeyValueExpr); ok {
+							if kv.Key.(*ast.Ident).Name == e.Sel.Name {
+								out = append(out, r.str(kv.Value, depth+1)...)
+							}
+						} else if i == field {
+							out = append(out, r.str(f, depth+1)...)
+						}
+					}
+				}
+				return out
+			}
+		}
+		// A field of one of the module's structs: every value a literal gives it.
+		t := s.Recv()
+		if p, ok := t.(*types.Pointer); ok {
+			t = p.Elem()
+		}
+		named, ok := types.Unalias(t).(*types.Named)
+		if !ok || named.Obj().Pkg() == nil {
+			return nil
+		}
+		var out []sym
+		for _, fv := range r.ix.fields[named.Obj().Pkg().Path()+"."+named.Obj().Name()+"."+e.Sel.Name] {
+			if r.ix.scope != nil && !r.ix.scope[fv.pkg] {
+				continue
+			}
+			for _, a := range fv.res.str(fv.x, depth+1) {
+				if a.kind != symParam { // a constructor's parameter is not followed
+					out = append(out, a)
+				}
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func isStringFunc(sig *types.Signature) bool {
+	return sig.Params().Len() == 1 && sig.Results().Len() == 1 &&
+		types.Identical(sig.Params().At(0).Type(), types.Typ[types.String]) &&
+		types.Identical(sig.Results().At(0).Type(), types.Typ[types.String])
 }
