@@ -42,6 +42,8 @@ type Resource struct {
 	Type       string
 	Properties map[string]any
 	Metadata   map[string]any
+	// DeletionPolicy and UpdateReplacePolicy as written ("" when absent: Delete).
+	DeletionPolicy, UpdateReplacePolicy string
 }
 
 // Load parses the template at path.
@@ -79,6 +81,8 @@ func Parse(data []byte) (*Template, error) {
 		}
 		r := Resource{Properties: map[string]any{}, Metadata: map[string]any{}}
 		r.Type, _ = m["Type"].(string)
+		r.DeletionPolicy, _ = m["DeletionPolicy"].(string)
+		r.UpdateReplacePolicy, _ = m["UpdateReplacePolicy"].(string)
 		if p, ok := m["Properties"].(map[string]any); ok {
 			r.Properties = p
 		}

@@ -29,7 +29,13 @@ import (
 // A table is the store.Tables field its name comes from (followed through local
 // variables, ranges over composite literals and parameters of type dynamo.Table), mapped
 // to the table's environment variable by store.TablesFrom and to the resource by the
-// template. Other services are compared by action only.
+// template. A secret (SecretId) or queue (QueueUrl) is followed the same way to the
+// environment variable it is read from: through aws.String, local variables, constants
+// and "+ suffix", fields set by struct literals, and parameters resolved at every reached
+// call site. CloudWatch's GetMetricData has no resource and is compared by action.
+//
+// What it cannot tell (a table or secret named in a form it does not follow) is reported
+// as a problem, not skipped, so that a new call cannot slip past the comparison.
 
 const (
 	modulePath = "github.com/repotrackr/github-integration"
@@ -40,14 +46,14 @@ const (
 // Use is one AWS operation a function's code can call: Action as IAM names it
 // ("dynamodb:GetItem") and Resource the template's logical id ("EventsTable",
 // "EventsTable/index/by_time", "EventsTable/index/*" for an index chosen at run time),
-// empty where the resource is not tracked (services other than DynamoDB).
+// empty where the service has no resource (CloudWatch's GetMetricData).
 type Use struct {
 	Action, Resource string
 	// Where is a source position of the call, for messages.
 	Where string
 }
 
-// tableRef is a DynamoDB table operation whose table is not resolved yet: the
+// tableOp is a DynamoDB table operation whose table is not resolved yet: the
 // store.Tables field names, or the parameter the table comes in through.
 type tableOp struct {
 	action string
