@@ -262,7 +262,8 @@ func TestRenderPages(t *testing.T) {
 		t.Errorf("register page form action wrong: %s", body)
 	}
 	done, err := RenderRegisteredPage(RegisteredPageData{Name: "RepoTrackr", Slug: "repotrackr", ClientID: "Iv1.x", AppID: 42, InstallURL: "https://github.com/apps/repotrackr/installations/new"})
-	if err != nil || !strings.Contains(string(done), "GitHubAppId=42") || !strings.Contains(string(done), "installations/new") {
-		t.Errorf("registered page = %s, %v, want the parameters and the install link", done, err)
+	if err != nil || !strings.Contains(string(done), "GitHubAppId=42") || !strings.Contains(string(done), "installations/new") ||
+		!strings.Contains(string(done), "no second\ndeployment is needed") {
+		t.Errorf("registered page = %s, %v, want the parameters, the install link and no call for a second deployment", done, err)
 	}
 }
