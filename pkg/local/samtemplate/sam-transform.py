@@ -4,8 +4,9 @@
 cfn-lint lints a SAM template by transforming it in memory, but it skips some rules on
 templates that declare a transform (W2001, an unused parameter, among them), so `make
 lint` also lints the transformed template this prints. It uses aws-sam-translator, the
-library CloudFormation's SAM transform is built from; nothing here is written by hand but
-the local CodeUri (which the translator refuses) being swapped for a placeholder S3 URI.
+library CloudFormation's SAM transform is built from, as cfn-lint itself does; nothing here
+is written by hand but the local CodeUri (which the translator refuses) being swapped for
+a placeholder S3 URI.
 
 Usage: sam-transform.py TEMPLATE [REGION] > transformed.json
 """
@@ -15,8 +16,18 @@ import os
 import sys
 
 from samtranslator.parser.parser import Parser
+from samtranslator.public.exceptions import InvalidDocumentException
 from samtranslator.translator.translator import Translator
 from samtranslator.yaml_helper import yaml_parse
+
+
+def managed_policies():
+    try:
+        from cfnlint.data import Serverless
+        from cfnlint.helpers import load_resource
+        return load_resource(Serverless, "ManagedPolicies.json")
+    except ImportError:
+        return {}
 
 
 def main(argv):
@@ -31,10 +42,15 @@ def main(argv):
         if res.get("Type") == "AWS::Serverless::Function" and isinstance(props.get("CodeUri"), str) \
                 and not props["CodeUri"].startswith("s3://"):
             props["CodeUri"] = "s3://placeholder/code.zip"
-    # No managed policy names are resolved: the template uses inline statements and
-    # policy templates only, which need no call to IAM.
-    out = Translator(managed_policy_map={}, sam_parser=Parser()).translate(
-        sam_template=template, parameter_values={}, passthrough_metadata=True)
+    # Managed policy names resolve through cfn-lint's copy of IAM's list (what its own
+    # transform uses), so that no call to IAM is needed.
+    try:
+        out = Translator(managed_policy_map=managed_policies(), sam_parser=Parser()).translate(
+            sam_template=template, parameter_values={}, passthrough_metadata=True)
+    except InvalidDocumentException as e:
+        for cause in e.causes:
+            sys.stderr.write("%s: SAM transform: %s\n" % (argv[1], cause.message))
+        return 1
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
     return 0

@@ -116,6 +116,8 @@ type funcNode struct {
 	pkg        string
 }
 
+// sdkIndex is the module's functions with their calls and AWS operations. Uses sets
+// scope while it runs: it is not safe for concurrent use.
 type sdkIndex struct {
 	fset     *token.FileSet
 	funcs    map[string]*funcNode
