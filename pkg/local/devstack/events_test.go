@@ -30,7 +30,7 @@ func TestEventsCoverEveryTrigger(t *testing.T) {
 	}
 	for _, fn := range tpl.Functions() {
 		t.Run(fn.Name, func(t *testing.T) {
-			files, _ := filepath.Glob(filepath.Join("..", "..", "events", fn.Name, "*.json"))
+			files, _ := filepath.Glob(filepath.Join("..", "..", "..", "events", fn.Name, "*.json"))
 			routes, sqs, scheduled := map[string]bool{}, false, false
 			for _, f := range files {
 				b, err := os.ReadFile(f)
