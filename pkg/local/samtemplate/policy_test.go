@@ -225,6 +225,12 @@ func TestPolicyProblems(t *testing.T) {
 			want: `calls dynamodb:BatchWriteItem on "UpdatesTable"`,
 		},
 		{
+			name: "secret the environment does not name", fn: "RedeliverFunction",
+			old:  "          GITHUB_APP_REGISTRATION_ARN: !Ref AppRegistrationSecret\n          GITHUB_API_URL: !Ref GitHubApiUrl\n          REDELIVER_LOOKBACK: 6h\n",
+			new:  "          GITHUB_API_URL: !Ref GitHubApiUrl\n          REDELIVER_LOOKBACK: 6h\n",
+			want: "GITHUB_APP_REGISTRATION_ARN, which the function's environment does not name",
+		},
+		{
 			name: "send to the wrong queue", fn: "IngestFunction",
 			old:  "            QueueName: !GetAtt EventsQueue.QueueName\n",
 			new:  "            QueueName: !GetAtt EventsDLQ.QueueName\n",

@@ -26,13 +26,15 @@ import (
 //     range; Batch(...).Write() is BatchWriteItem and Batch(...).Get() BatchGetItem;
 //     AllWithLastEvaluatedKey and LastEvaluatedKey may call DescribeTable on the tables
 //     the function queries.
-// A table is the store.Tables field its name comes from (followed through local
-// variables, ranges over composite literals and parameters of type dynamo.Table), mapped
-// to the table's environment variable by store.TablesFrom and to the resource by the
-// template. A secret (SecretId) or queue (QueueUrl) is followed the same way to the
-// environment variable it is read from: through aws.String, local variables, constants
-// and "+ suffix", fields set by struct literals, and parameters resolved at every reached
-// call site. CloudWatch's GetMetricData has no resource and is compared by action.
+// Each resource is followed to the environment variable the function reads it from, and
+// through the template to its logical id: a table from the name its dynamo.Table was made
+// with (through local variables and parameters of type dynamo.Table), a secret from
+// SecretId, a queue from QueueUrl. A name is followed through aws.String, constants and
+// "+ suffix", local variables, ranges over composite literals, fields set by struct
+// literals (store.TablesFrom's lookup(EnvEventsTable) and the like: any func(string)
+// string called with a name reads the environment), and parameters, resolved at every
+// reached call site. CloudWatch's GetMetricData has no resource and is compared by
+// action.
 //
 // What it cannot tell (a table or secret named in a form it does not follow) is reported
 // as a problem, not skipped, so that a new call cannot slip past the comparison.
@@ -53,13 +55,14 @@ type Use struct {
 	Where string
 }
 
-// tableOp is a DynamoDB table operation whose table is not resolved yet: the
-// store.Tables field names, or the parameter the table comes in through.
+// tableOp is a DynamoDB table operation whose table is not resolved yet: the expression
+// of the table's name (resolved by res), or the parameter the table comes in through.
 type tableOp struct {
 	action string
 	index  string // "" base table, "*" an index named at run time, else the index
-	fields []string
-	param  int // >= 0: the table is the function's parameter at this index
+	name   ast.Expr
+	res    *resolver
+	param  int // >= 0: the dynamo.Table is the function's parameter at this index
 	where  string
 }
 
@@ -119,11 +122,10 @@ type funcNode struct {
 // sdkIndex is the module's functions with their calls and AWS operations. Uses sets
 // scope while it runs: it is not safe for concurrent use.
 type sdkIndex struct {
-	fset     *token.FileSet
-	funcs    map[string]*funcNode
-	imports  map[string][]string            // module package -> module packages it imports
-	methods  map[string]map[string][]string // package -> type -> method names
-	fieldEnv map[string]string              // store.Tables field -> env var
+	fset    *token.FileSet
+	funcs   map[string]*funcNode
+	imports map[string][]string            // module package -> module packages it imports
+	methods map[string]map[string][]string // package -> type -> method names
 	// fields holds the values struct literals give each field ("pkg.Type.Field").
 	fields map[string][]fieldVal
 	// scope is the packages of the function being analysed: only their literals count.
@@ -144,8 +146,7 @@ func loadSDKIndex(dir string) (*sdkIndex, error) {
 	}
 	ix := &sdkIndex{
 		funcs: map[string]*funcNode{}, imports: map[string][]string{},
-		methods: map[string]map[string][]string{}, fieldEnv: map[string]string{},
-		fields: map[string][]fieldVal{},
+		methods: map[string]map[string][]string{}, fields: map[string][]fieldVal{},
 	}
 	for _, p := range pkgs {
 		if len(p.Errors) > 0 {
@@ -230,7 +231,7 @@ func (ix *sdkIndex) pos(p token.Pos) string {
 func (ix *sdkIndex) walk(p *packages.Package, n *funcNode, root ast.Node, r *resolver) {
 	info := p.TypesInfo
 	describes := false
-	var queried [][]string
+	var queried []ast.Expr
 	ast.Inspect(root, func(x ast.Node) bool {
 		switch e := x.(type) {
 		case *ast.Ident:
@@ -238,7 +239,6 @@ func (ix *sdkIndex) walk(p *packages.Package, n *funcNode, root ast.Node, r *res
 				n.refs[funcKey(f)] = true
 			}
 		case *ast.CompositeLit:
-			ix.tablesLiteral(info, e)
 			ix.structLiteral(p, r, e)
 		case *ast.CallExpr:
 			sel, ok := ast.Unparen(e.Fun).(*ast.SelectorExpr)
@@ -290,8 +290,8 @@ func (ix *sdkIndex) walk(p *packages.Package, n *funcNode, root ast.Node, r *res
 				if recvName(f) != "Table" {
 					return true
 				}
-				fields, param := r.table(sel.X)
-				op := tableOp{fields: fields, param: param, where: ix.pos(e.Pos())}
+				name, param := r.table(sel.X)
+				op := tableOp{name: name, res: r, param: param, where: ix.pos(e.Pos())}
 				chain := chainAfter(root, e)
 				switch f.Name() {
 				case "Put":
@@ -325,7 +325,7 @@ func (ix *sdkIndex) walk(p *packages.Package, n *funcNode, root ast.Node, r *res
 					if getItem {
 						op.action = "GetItem"
 					}
-					queried = append(queried, fields)
+					queried = append(queried, name)
 				}
 				n.ops = append(n.ops, op)
 			}
@@ -333,36 +333,10 @@ func (ix *sdkIndex) walk(p *packages.Package, n *funcNode, root ast.Node, r *res
 		return true
 	})
 	if describes {
-		for _, fields := range queried {
-			n.ops = append(n.ops, tableOp{action: "DescribeTable", fields: fields, param: -1, where: ix.pos(root.Pos())})
+		for _, name := range queried {
+			n.ops = append(n.ops, tableOp{action: "DescribeTable", name: name, res: r, param: -1, where: ix.pos(root.Pos())})
 		}
 	}
-}
-
-// tablesLiteral records store.Tables{Field: lookup(EnvX)}: which variable names a table.
-func (ix *sdkIndex) tablesLiteral(info *types.Info, lit *ast.CompositeLit) {
-	tv, ok := info.Types[lit]
-	if !ok || !isStoreTables(tv.Type) {
-		return
-	}
-	for _, el := range lit.Elts {
-		kv, ok := el.(*ast.KeyValueExpr)
-		if !ok {
-			continue
-		}
-		call, ok := kv.Value.(*ast.CallExpr)
-		if !ok || len(call.Args) != 1 {
-			continue
-		}
-		if v := info.Types[call.Args[0]].Value; v != nil && v.Kind() == constant.String {
-			ix.fieldEnv[kv.Key.(*ast.Ident).Name] = constant.StringVal(v)
-		}
-	}
-}
-
-func isStoreTables(t types.Type) bool {
-	named, ok := types.Unalias(t).(*types.Named)
-	return ok && named.Obj().Name() == "Tables" && named.Obj().Pkg() != nil && named.Obj().Pkg().Path() == modulePath+"/pkg/store"
 }
 
 func pkgPath(f *types.Func) string {
@@ -446,21 +420,21 @@ func chainAfter(root ast.Node, call *ast.CallExpr) []chainCall {
 	}
 }
 
-// resolver finds which store.Tables fields a dynamo.Table expression comes from, within
-// one function declaration.
+// resolver follows values within one function declaration: which name a dynamo.Table
+// was made with, and what a string can be (str).
 type resolver struct {
 	info *types.Info
 	fn   *ast.FuncDecl
 	ix   *sdkIndex
 }
 
-// table returns the fields a table expression names, or the index of the parameter it
-// comes in through (-1 when none).
-func (r *resolver) table(x ast.Expr) (fields []string, param int) {
+// table returns the expression of the name a dynamo.Table expression was made with
+// (db.Table(name)), or the index of the parameter it comes in through (-1 when none).
+func (r *resolver) table(x ast.Expr) (name ast.Expr, param int) {
 	switch e := ast.Unparen(x).(type) {
-	case *ast.CallExpr: // db.Table(name)
+	case *ast.CallExpr:
 		if sel, ok := ast.Unparen(e.Fun).(*ast.SelectorExpr); ok && sel.Sel.Name == "Table" && len(e.Args) == 1 {
-			return r.name(e.Args[0]), -1
+			return e.Args[0], -1
 		}
 	case *ast.Ident:
 		obj := r.info.Uses[e]
@@ -475,53 +449,6 @@ func (r *resolver) table(x ast.Expr) (fields []string, param int) {
 		}
 	}
 	return nil, -1
-}
-
-// name returns the store.Tables fields a table name expression comes from.
-func (r *resolver) name(x ast.Expr) []string {
-	switch e := ast.Unparen(x).(type) {
-	case *ast.SelectorExpr:
-		if s := r.info.Selections[e]; s != nil && s.Kind() == types.FieldVal {
-			if isStoreTables(s.Recv()) || isStoreTablesPtr(s.Recv()) {
-				return []string{e.Sel.Name}
-			}
-			// t.table where t ranges over a composite literal: every element's value.
-			if id, ok := ast.Unparen(e.X).(*ast.Ident); ok && r.fn != nil {
-				if lit := r.rangedLiteral(r.info.Uses[id]); lit != nil {
-					var out []string
-					field := s.Index()[len(s.Index())-1]
-					for _, el := range lit.Elts {
-						cl, ok := el.(*ast.CompositeLit)
-						if !ok {
-							continue
-						}
-						for i, f := range cl.Elts {
-							if kv, ok := f.(*ast.KeyValueExpr); ok {
-								if kv.Key.(*ast.Ident).Name == e.Sel.Name {
-									out = append(out, r.name(kv.Value)...)
-								}
-							} else if i == field {
-								out = append(out, r.name(f)...)
-							}
-						}
-					}
-					return out
-				}
-			}
-		}
-	case *ast.Ident:
-		if obj := r.info.Uses[e]; obj != nil && r.fn != nil {
-			if rhs := r.assigned(obj); rhs != nil {
-				return r.name(rhs)
-			}
-		}
-	}
-	return nil
-}
-
-func isStoreTablesPtr(t types.Type) bool {
-	p, ok := t.(*types.Pointer)
-	return ok && isStoreTables(p.Elem())
 }
 
 func (r *resolver) paramIndex(obj types.Object) int {
@@ -611,6 +538,7 @@ func (ix *sdkIndex) Uses(mainPkg string, env map[string]string) (uses []Use, unr
 		return out
 	}
 
+	var pending []pend
 	reached := map[string]bool{}
 	queue := []string{mainPkg + ".main"}
 	for p := range closure {
@@ -635,24 +563,24 @@ func (ix *sdkIndex) Uses(mainPkg string, env map[string]string) (uses []Use, unr
 		}
 	}
 
-	resolve := func(op tableOp, fields []string) {
-		if len(fields) == 0 {
-			unresolved = append(unresolved, fmt.Sprintf("%s: dynamodb:%s on a table not told from the code", op.where, op.action))
-			return
+	// A table operation becomes pending on its table's name; the index rides along in
+	// Resource until the name resolves to the table.
+	tablePend := func(k string, op tableOp, name ast.Expr, res *resolver) {
+		var syms []sym
+		if name != nil {
+			syms = res.str(name, 0)
 		}
-		for _, f := range fields {
-			res := env[ix.fieldEnv[f]]
-			if res == "" {
-				unresolved = append(unresolved, fmt.Sprintf("%s: dynamodb:%s on store.Tables.%s, whose variable %q the function's environment does not name", op.where, op.action, f, ix.fieldEnv[f]))
-				continue
-			}
-			if op.index != "" {
-				res += "/index/" + op.index
-			}
-			uses = append(uses, Use{Action: "dynamodb:" + op.action, Resource: res, Where: op.where})
+		if len(syms) == 0 {
+			unresolved = append(unresolved, fmt.Sprintf("%s: dynamodb:%s on a table not told from the code", op.where, op.action))
+		}
+		u := Use{Action: "dynamodb:" + op.action, Where: op.where}
+		if op.index != "" {
+			u.Resource = "/index/" + op.index
+		}
+		for _, sy := range syms {
+			pending = append(pending, pend{fn: k, use: u, sym: sy})
 		}
 	}
-	var pending []pend
 	keys := make([]string, 0, len(reached))
 	for k := range reached {
 		keys = append(keys, k)
@@ -681,7 +609,7 @@ func (ix *sdkIndex) Uses(mainPkg string, env map[string]string) (uses []Use, unr
 		}
 		for _, op := range n.ops {
 			if op.param < 0 {
-				resolve(op, op.fields)
+				tablePend(k, op, op.name, op.res)
 			}
 		}
 		// Operations on a table parameter take the table from each reached call site.
@@ -693,8 +621,8 @@ func (ix *sdkIndex) Uses(mainPkg string, env map[string]string) (uses []Use, unr
 			for _, op := range callee.ops {
 				// A method's parameters do not count its receiver; a call's args neither.
 				if op.param >= 0 && op.param < len(c.args) {
-					fields, _ := c.res.table(c.args[op.param])
-					resolve(op, fields)
+					name, _ := c.res.table(c.args[op.param])
+					tablePend(k, op, name, c.res)
 				}
 			}
 		}
@@ -748,7 +676,7 @@ func (ix *sdkIndex) resolvePending(work []pend, reached map[string]bool, env map
 				continue
 			}
 			u := p.use
-			u.Resource = res
+			u.Resource = res + u.Resource // the table's index, if any
 			uses = append(uses, u)
 		case symStr:
 			unresolved = append(unresolved, fmt.Sprintf("%s: %s on the constant %q, not a resource of the template", p.use.Where, p.use.Action, p.sym.s))
