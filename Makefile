@@ -10,7 +10,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 # apt-get needs root: sudo unless make already runs as root.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all deps build test lint fmt bench dev dev-reset demo invoke status-page clean FORCE
+.PHONY: all deps build test lint lint-template fmt bench dev dev-reset demo invoke status-page clean FORCE
 
 all: lint test
 
@@ -32,13 +32,23 @@ bin/%/bootstrap: FORCE
 test: deps
 	go test $(GOTEST_FLAGS) ./...
 
-## lint: gofmt, go vet, staticcheck, go mod tidy unchanged
-lint:
+## lint: gofmt, go vet, staticcheck, go mod tidy unchanged, cfn-lint (informational checks on) on template.yaml and its SAM transform
+lint: lint-template
 	@fmt=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
 	  if [ -n "$$fmt" ]; then echo "gofmt would change:"; echo "$$fmt"; exit 1; fi
 	go vet ./...
 	go tool staticcheck ./...
 	go mod tidy -diff
+
+# cfn-lint skips some rules (W2001, an unused parameter) on a template with a Transform,
+# so the SAM-transformed template is linted as well.
+lint-template:
+	@command -v cfn-lint >/dev/null 2>&1 || { echo "make lint: cfn-lint not found (pip install cfn-lint aws-sam-translator)"; exit 1; }
+	@python3 -c 'import samtranslator' 2>/dev/null || { echo "make lint: python3 with aws-sam-translator not found (pip install aws-sam-translator)"; exit 1; }
+	cfn-lint --include-checks I --non-zero-exit-code informational -- template.yaml
+	@mkdir -p bin
+	python3 pkg/local/samtemplate/sam-transform.py template.yaml > bin/template.transformed.json
+	cfn-lint --include-checks I --non-zero-exit-code informational -- bin/template.transformed.json
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

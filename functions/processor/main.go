@@ -54,7 +54,7 @@ func run() error {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
 	var sm secrets.Getter
-	if os.Getenv("GITHUB_APP_PRIVATE_KEY_ARN") != "" {
+	if os.Getenv("GITHUB_APP_PRIVATE_KEY_ARN") != "" || os.Getenv(ghapp.EnvAppRegistrationARN) != "" {
 		sm = secretsmanager.NewFromConfig(cfg)
 	}
 	em := metrics.New(os.Stdout, os.Getenv("METRICS_NAMESPACE"))

@@ -38,7 +38,7 @@ func run() error {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
 	var sm secrets.Getter
-	if os.Getenv("GITHUB_APP_PRIVATE_KEY_ARN") != "" {
+	if os.Getenv("GITHUB_APP_PRIVATE_KEY_ARN") != "" || os.Getenv(ghapp.EnvAppRegistrationARN) != "" {
 		sm = secretsmanager.NewFromConfig(cfg)
 	}
 	gh, err := ghapp.NewFromEnv(ctx, sm, ghapp.Config{Logger: log, Metrics: em})

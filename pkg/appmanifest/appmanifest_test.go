@@ -193,6 +193,10 @@ func TestSecretsSaveAndConfigured(t *testing.T) {
 	if err != nil || reg.AppID != 42 || reg.Slug != "repotrackr" || reg.ClientID != "Iv1.x" {
 		t.Errorf("LoadRegistration = %+v, %v, want app 42", reg, err)
 	}
+	// The processor and redeliver functions read the App id from the same secret.
+	if id, err := ghapp.RegisteredAppID(context.Background(), sm, "r"); err != nil || id != 42 {
+		t.Errorf("ghapp.RegisteredAppID(after Save) = %d, %v, want 42", id, err)
+	}
 	if strings.Contains(sm.values["r"], "cs") || strings.Contains(sm.values["r"], "BEGIN") {
 		t.Errorf("registration secret %s holds secrets", sm.values["r"])
 	}
@@ -258,7 +262,8 @@ func TestRenderPages(t *testing.T) {
 		t.Errorf("register page form action wrong: %s", body)
 	}
 	done, err := RenderRegisteredPage(RegisteredPageData{Name: "RepoTrackr", Slug: "repotrackr", ClientID: "Iv1.x", AppID: 42, InstallURL: "https://github.com/apps/repotrackr/installations/new"})
-	if err != nil || !strings.Contains(string(done), "GitHubAppId=42") || !strings.Contains(string(done), "installations/new") {
-		t.Errorf("registered page = %s, %v, want the parameters and the install link", done, err)
+	if err != nil || !strings.Contains(string(done), "GitHubAppId=42") || !strings.Contains(string(done), "installations/new") ||
+		!strings.Contains(string(done), "no second\ndeployment is needed") {
+		t.Errorf("registered page = %s, %v, want the parameters, the install link and no call for a second deployment", done, err)
 	}
 }

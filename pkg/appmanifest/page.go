@@ -29,9 +29,10 @@ var registeredPage = template.Must(template.New("registered").Parse(`<!doctype h
 <h1>GitHub App registered</h1>
 <p>The App <strong>{{.Name}}</strong> (id {{.AppID}}, slug <code>{{.Slug}}</code>) exists, and its
 private key, webhook secret and OAuth client secret are stored in Secrets Manager.</p>
-<p>Next: set the stack parameters <code>GitHubAppId={{.AppID}} GitHubAppSlug={{.Slug}} GitHubClientId={{.ClientID}}</code>
-(<code>sam deploy --parameter-overrides ...</code>) so that every function picks the App up, then
-<a href="{{.InstallURL}}">install the App</a>.</p>
+<p>Every function reads the App from the registration secret at its next start: no second
+deployment is needed. Next: <a href="{{.InstallURL}}">install the App</a>.</p>
+<p>Optionally pin it in the stack parameters at your next deployment:
+<code>GitHubAppId={{.AppID}} GitHubAppSlug={{.Slug}} GitHubClientId={{.ClientID}}</code>.</p>
 </body></html>
 `))
 

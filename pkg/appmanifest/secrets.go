@@ -25,7 +25,7 @@ const (
 	EnvPrivateKeyARN    = "GITHUB_APP_PRIVATE_KEY_ARN"
 	EnvWebhookSecretARN = "GITHUB_WEBHOOK_SECRET_ARN"
 	EnvClientSecretARN  = "GITHUB_CLIENT_SECRET_ARN"
-	EnvRegistrationARN  = "GITHUB_APP_REGISTRATION_ARN"
+	EnvRegistrationARN  = ghapp.EnvAppRegistrationARN
 )
 
 // Secrets names (by ARN) the Secrets Manager secrets that receive the App's credentials.
@@ -53,7 +53,8 @@ func (s Secrets) Complete() bool {
 
 // Registration is what identifies the App without being secret. The manifest flow stores
 // it as JSON in the registration secret, so that the API can start the installation
-// flow before the stack parameters (GitHubAppId, GitHubAppSlug, GitHubClientId) are set.
+// flow, and the processor and redeliver functions act as the App (ghapp.NewFromEnv),
+// before the stack parameters (GitHubAppId, GitHubAppSlug, GitHubClientId) are set.
 type Registration struct {
 	AppID    int64  `json:"app_id"`
 	Slug     string `json:"slug"`

@@ -91,3 +91,64 @@ func TestProjectTemplate(t *testing.T) {
 		}
 	}
 }
+
+// TestProjectTemplateKeepsData checks what a deployment must not lose or leave open:
+// every stateful resource is retained when the stack is deleted or replaces it, every
+// function logs to its own group with LogRetentionDays, the processor's SQS trigger is
+// bounded by a parameter, and the functions that act as the App can read its id from the
+// manifest flow's registration secret (no second deployment after registering it).
+func TestProjectTemplateKeepsData(t *testing.T) {
+	tpl, err := Load(filepath.Join("..", "..", "..", "template.yaml"))
+	if err != nil {
+		t.Fatalf("Load(template.yaml) error = %v", err)
+	}
+	for _, typ := range []string{"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SecretsManager::Secret", "AWS::Logs::LogGroup"} {
+		ids := tpl.IDs(typ)
+		if len(ids) == 0 {
+			t.Errorf("template has no %s", typ)
+		}
+		for _, id := range ids {
+			r := tpl.Resources[id]
+			if r.DeletionPolicy != "Retain" || r.UpdateReplacePolicy != "Retain" {
+				t.Errorf("%s DeletionPolicy, UpdateReplacePolicy = %q, %q, want Retain, Retain", id, r.DeletionPolicy, r.UpdateReplacePolicy)
+			}
+		}
+	}
+	groups := map[string]string{}
+	for _, f := range tpl.Functions() {
+		props := tpl.Resources[f.LogicalID].Properties
+		ref, ok := path(props, "LoggingConfig", "LogGroup").(Ref)
+		if !ok || tpl.Resources[ref.Name].Type != "AWS::Logs::LogGroup" {
+			t.Errorf("%s LoggingConfig.LogGroup = %v, want a !Ref to its AWS::Logs::LogGroup", f.LogicalID, path(props, "LoggingConfig", "LogGroup"))
+			continue
+		}
+		if other, dup := groups[ref.Name]; dup {
+			t.Errorf("%s and %s share the log group %s, want one each", f.LogicalID, other, ref.Name)
+		}
+		groups[ref.Name] = f.LogicalID
+		if got := tpl.Resources[ref.Name].Properties["RetentionInDays"]; got != (Ref{Name: "LogRetentionDays"}) {
+			t.Errorf("%s RetentionInDays = %v, want !Ref LogRetentionDays", ref.Name, got)
+		}
+
+		if _, actsAsApp := f.Env["GITHUB_APP_ID"]; actsAsApp {
+			if got := f.Env["GITHUB_APP_REGISTRATION_ARN"]; got != (Ref{Name: "AppRegistrationSecret"}) {
+				t.Errorf("%s GITHUB_APP_REGISTRATION_ARN = %v, want !Ref AppRegistrationSecret", f.LogicalID, got)
+			}
+		}
+
+		events, _ := props["Events"].(map[string]any)
+		for name, ev := range events {
+			if asString(path(ev, "Type")) != "SQS" {
+				continue
+			}
+			mc, ok := path(ev, "Properties", "ScalingConfig", "MaximumConcurrency").(Ref)
+			if !ok {
+				t.Errorf("%s SQS event %s has no ScalingConfig.MaximumConcurrency parameter", f.LogicalID, name)
+				continue
+			}
+			if p, ok := tpl.Parameters[mc.Name]; !ok || p.Type != "Number" || !p.HasDefault {
+				t.Errorf("%s MaximumConcurrency refers to %s = %+v, want a Number parameter with a default", f.LogicalID, mc.Name, p)
+			}
+		}
+	}
+}

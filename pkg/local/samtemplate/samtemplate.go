@@ -5,6 +5,15 @@
 // It understands the subset of CloudFormation/SAM the project uses: resources with
 // properties, Globals.Function, and the short intrinsic tags !Ref, !GetAtt and !Sub.
 // No Go library parses SAM templates, so this is written by hand on top of yaml.v3.
+//
+// Its tests hold the template to the code: TestPoliciesMatchCode derives, from the Go
+// source of each function's packages, the AWS operations the function can reach and the
+// table, secret or queue each acts on (sdkuse_test.go), and fails on a call its Policies
+// do not grant and on a grant no code uses; TestProjectTemplateKeepsData checks the
+// retained stateful resources, the log groups and the processor's concurrency bound.
+// sam-transform.py prints the template after the SAM transform, which `make lint` runs
+// cfn-lint on as well (cfn-lint skips some rules, such as an unused parameter, on a
+// template that still declares the transform).
 package samtemplate
 
 import (
@@ -42,6 +51,8 @@ type Resource struct {
 	Type       string
 	Properties map[string]any
 	Metadata   map[string]any
+	// DeletionPolicy and UpdateReplacePolicy as written ("" when absent: Delete).
+	DeletionPolicy, UpdateReplacePolicy string
 }
 
 // Load parses the template at path.
@@ -79,6 +90,8 @@ func Parse(data []byte) (*Template, error) {
 		}
 		r := Resource{Properties: map[string]any{}, Metadata: map[string]any{}}
 		r.Type, _ = m["Type"].(string)
+		r.DeletionPolicy, _ = m["DeletionPolicy"].(string)
+		r.UpdateReplacePolicy, _ = m["UpdateReplacePolicy"].(string)
 		if p, ok := m["Properties"].(map[string]any); ok {
 			r.Properties = p
 		}
