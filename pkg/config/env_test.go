@@ -1,0 +1,200 @@
+package config
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/repotrackr/github-integration/pkg/secrets"
+)
+
+// testRegistry swaps in a registry of one variable per kind, read by the api, for the
+// duration of a test.
+func testRegistry(t *testing.T) {
+	t.Helper()
+	saved := byName
+	t.Cleanup(func() { byName = saved })
+	byName = map[string]*Var{}
+	for _, v := range []Var{
+		{Name: "T_TEXT", Kind: Text, Default: "dflt", Optional: api},
+		{Name: "T_REQ", Kind: Text, Required: api, Optional: health},
+		{Name: "T_URL", Kind: URL, Optional: api},
+		{Name: "T_INT", Kind: Int, Default: "10", Min: "1", Max: "100", Optional: api},
+		{Name: "T_FLOAT", Kind: Float, Default: "0.5", Min: "0", Max: "1", Optional: api},
+		{Name: "T_DUR", Kind: Duration, Default: "720h", Min: "1m", Max: "1000h", Optional: api},
+		{Name: "T_BOOL", Kind: Bool, Default: "false", Optional: api},
+		{Name: "T_LIST", Kind: List, Optional: api},
+		{Name: "T_ARN", Kind: ARN, Optional: api},
+		{Name: "T_SECRET", Kind: Secret, Required: api},
+		{Name: "T_OTHER", Kind: Text, Optional: health},
+	} {
+		byName[v.Name] = &v
+	}
+}
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestEnvKinds(t *testing.T) {
+	testRegistry(t)
+	tests := []struct {
+		name    string
+		read    func(*Env) any
+		env     map[string]string
+		want    any
+		wantErr string // a substring of Err(); "" for no error
+	}{
+		{"text set", func(e *Env) any { return e.Text("T_TEXT") }, map[string]string{"T_TEXT": "x"}, "x", ""},
+		{"text default", func(e *Env) any { return e.Text("T_TEXT") }, nil, "dflt", ""},
+		{"required set", func(e *Env) any { return e.Text("T_REQ") }, map[string]string{"T_REQ": "t"}, "t", ""},
+		{"required unset", func(e *Env) any { return e.Text("T_REQ") }, nil, "", "T_REQ is not set: want text"},
+		{"required blank", func(e *Env) any { return e.Text("T_REQ") }, map[string]string{"T_REQ": "  "}, "", "T_REQ is not set"},
+
+		{"url", func(e *Env) any { return e.URL("T_URL") }, map[string]string{"T_URL": " https://ghe.example.com/api/v3/ "}, "https://ghe.example.com/api/v3/", ""},
+		{"url unset", func(e *Env) any { return e.URL("T_URL") }, nil, "", ""},
+		{"url relative", func(e *Env) any { return e.URL("T_URL") }, map[string]string{"T_URL": "/path"}, "", `T_URL="/path": not an absolute http(s) URL: want absolute http(s) URL`},
+		{"url scheme", func(e *Env) any { return e.URL("T_URL") }, map[string]string{"T_URL": "ftp://host/"}, "", "T_URL=\"ftp://host/\""},
+
+		{"int", func(e *Env) any { return e.Int("T_INT") }, map[string]string{"T_INT": " 42 "}, int64(42), ""},
+		{"int default", func(e *Env) any { return e.Int("T_INT") }, nil, int64(10), ""},
+		{"int bad", func(e *Env) any { return e.Int("T_INT") }, map[string]string{"T_INT": "4x"}, int64(0), `T_INT="4x": not a decimal integer: want integer from 1 to 100`},
+		{"int low", func(e *Env) any { return e.Int("T_INT") }, map[string]string{"T_INT": "0"}, int64(0), `T_INT="0": too small: want integer from 1 to 100`},
+		{"int high", func(e *Env) any { return e.Int("T_INT") }, map[string]string{"T_INT": "101"}, int64(101), "too large"},
+
+		{"float", func(e *Env) any { return e.Float("T_FLOAT") }, map[string]string{"T_FLOAT": "0.95"}, 0.95, ""},
+		{"float default", func(e *Env) any { return e.Float("T_FLOAT") }, nil, 0.5, ""},
+		{"float bad", func(e *Env) any { return e.Float("T_FLOAT") }, map[string]string{"T_FLOAT": "95%"}, 0.0, `T_FLOAT="95%": not a number: want number from 0 to 1`},
+		{"float nan", func(e *Env) any { return e.Float("T_FLOAT") }, map[string]string{"T_FLOAT": "NaN"}, 0.0, "not a number"},
+		{"float high", func(e *Env) any { return e.Float("T_FLOAT") }, map[string]string{"T_FLOAT": "1.5"}, 1.5, "too large"},
+
+		{"duration", func(e *Env) any { return e.Duration("T_DUR") }, map[string]string{"T_DUR": "90s"}, 90 * time.Second, ""},
+		{"duration default", func(e *Env) any { return e.Duration("T_DUR") }, nil, 720 * time.Hour, ""},
+		{"duration bare number", func(e *Env) any { return e.Duration("T_DUR") }, map[string]string{"T_DUR": "30"}, time.Duration(0), `T_DUR="30": not a Go duration: want Go duration ("30s", "720h") from 1m to 1000h`},
+		{"duration days", func(e *Env) any { return e.Duration("T_DUR") }, map[string]string{"T_DUR": "30d"}, time.Duration(0), "not a Go duration"},
+		{"duration low", func(e *Env) any { return e.Duration("T_DUR") }, map[string]string{"T_DUR": "10s"}, 10 * time.Second, "too small"},
+		{"duration high", func(e *Env) any { return e.Duration("T_DUR") }, map[string]string{"T_DUR": "1001h"}, 1001 * time.Hour, "too large"},
+
+		{"bool", func(e *Env) any { return e.Bool("T_BOOL") }, map[string]string{"T_BOOL": "true"}, true, ""},
+		{"bool default", func(e *Env) any { return e.Bool("T_BOOL") }, nil, false, ""},
+		{"bool bad", func(e *Env) any { return e.Bool("T_BOOL") }, map[string]string{"T_BOOL": "yes"}, false, `T_BOOL="yes": not true or false: want true or false`},
+
+		{"list", func(e *Env) any { return e.List("T_LIST") }, map[string]string{"T_LIST": " a , ,b,"}, []string{"a", "b"}, ""},
+		{"list unset", func(e *Env) any { return e.List("T_LIST") }, nil, []string(nil), ""},
+
+		{"arn", func(e *Env) any { return e.ARN("T_ARN") }, map[string]string{"T_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:x"}, "arn:aws:secretsmanager:eu-west-1:1:secret:x", ""},
+		{"arn bad", func(e *Env) any { return e.ARN("T_ARN") }, map[string]string{"T_ARN": "my-secret"}, "", `T_ARN="my-secret": not an ARN: want Secrets Manager ARN`},
+
+		{"secret value", func(e *Env) any { return e.Secret("T_SECRET") }, map[string]string{"T_SECRET": "v"}, SecretRef{Name: "T_SECRET", Value: "v"}, ""},
+		{"secret arn", func(e *Env) any { return e.Secret("T_SECRET") }, map[string]string{"T_SECRET_ARN": "arn:aws:sm:r:1:secret:s"}, SecretRef{Name: "T_SECRET", ARN: "arn:aws:sm:r:1:secret:s"}, ""},
+		{"secret unset", func(e *Env) any { return e.Secret("T_SECRET") }, nil, SecretRef{Name: "T_SECRET"}, "T_SECRET is not set: want value in T_SECRET, or Secrets Manager ARN (arn:…) in T_SECRET_ARN"},
+		{"secret bad arn", func(e *Env) any { return e.Secret("T_SECRET") }, map[string]string{"T_SECRET_ARN": "name"}, SecretRef{Name: "T_SECRET"}, `T_SECRET_ARN="name": not an ARN`},
+
+		{"unregistered", func(e *Env) any { return e.Text("NOPE") }, nil, "", "NOPE is not in the configuration registry"},
+		{"wrong parser", func(e *Env) any { return e.Int("T_TEXT") }, nil, int64(0), "T_TEXT is read with the wrong parser"},
+		{"not read by this function", func(e *Env) any { return e.Text("T_OTHER") }, map[string]string{"T_OTHER": "x"}, "", "registry does not list it for api"},
+		{"lookup not read by this function", func(e *Env) any { return e.Lookup("T_OTHER") }, map[string]string{"T_OTHER": "x"}, "", ""},
+		{"lookup required", func(e *Env) any { return e.Lookup("T_REQ") }, nil, "", "T_REQ is not set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := NewEnv(API, envOf(tt.env))
+			got := tt.read(e)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("read(%v) = %#v, want %#v", tt.env, got, tt.want)
+			}
+			err := e.Err()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("Err() = %v, want nil", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("Err() = %v, want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestEnvErrCollectsEveryProblem(t *testing.T) {
+	testRegistry(t)
+	e := NewEnv(API, envOf(map[string]string{"T_INT": "x", "T_DUR": "5"}))
+	e.Text("T_REQ")
+	e.Int("T_INT")
+	e.Duration("T_DUR")
+	err := e.Err()
+	if err == nil {
+		t.Fatal("Err() = nil, want three problems")
+	}
+	if got := strings.Count(err.Error(), "\n") + 1; got != 3 || !strings.HasPrefix(err.Error(), "api configuration: ") {
+		t.Errorf("Err() = %q, want \"api configuration: \" and 3 lines", err)
+	}
+}
+
+// A required variable of one function is optional for another.
+func TestEnvRequiredPerFunction(t *testing.T) {
+	testRegistry(t)
+	e := NewEnv(Health, envOf(nil))
+	if got := e.Text("T_REQ"); got != "" || e.Err() != nil {
+		t.Errorf("health Text(T_REQ) = %q, %v, want \"\", nil", got, e.Err())
+	}
+}
+
+type fakeSM map[string]string
+
+func (f fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	v, ok := f[aws.ToString(in.SecretId)]
+	if !ok {
+		return nil, errors.New("ResourceNotFoundException")
+	}
+	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(v)}, nil
+}
+
+func TestSecretRefLoad(t *testing.T) {
+	sm := fakeSM{"arn:aws:sm:r:1:secret:s": "from-sm"}
+	tests := []struct {
+		name    string
+		ref     SecretRef
+		want    string
+		missing bool
+	}{
+		{"value wins", SecretRef{Name: "S", Value: "direct", ARN: "arn:aws:sm:r:1:secret:s"}, "direct", false},
+		{"arn", SecretRef{Name: "S", ARN: "arn:aws:sm:r:1:secret:s"}, "from-sm", false},
+		{"unset", SecretRef{Name: "S"}, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.ref.Load(context.Background(), sm)
+			if got != tt.want || errors.Is(err, secrets.ErrMissing) != tt.missing || (err == nil) == tt.missing {
+				t.Errorf("Load(%+v) = %q, %v, want %q (missing %v)", tt.ref, got, err, tt.want, tt.missing)
+			}
+		})
+	}
+	if _, err := (SecretRef{Name: "S", ARN: "arn:aws:sm:r:1:secret:gone"}).Load(context.Background(), sm); err == nil || !strings.HasPrefix(err.Error(), "S: ") {
+		t.Errorf("Load(unknown ARN) error = %v, want an error naming S", err)
+	}
+}
+
+func TestLookup(t *testing.T) {
+	tests := []struct {
+		name string
+		want string // the registered name, "" for none
+	}{
+		{GitHubWebhookSecret, GitHubWebhookSecret},
+		{GitHubWebhookSecret + "_ARN", GitHubWebhookSecret},
+		{GitHubAppRegistration, GitHubAppRegistration},
+		{QueueURL + "_ARN", ""},
+		{"NOPE", ""},
+	}
+	for _, tt := range tests {
+		got := ""
+		if v, ok := Lookup(tt.name); ok {
+			got = v.Name
+		}
+		if got != tt.want {
+			t.Errorf("Lookup(%s) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
