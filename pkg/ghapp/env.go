@@ -2,51 +2,28 @@ package ghapp
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 
+	"github.com/repotrackr/github-integration/pkg/config"
 	"github.com/repotrackr/github-integration/pkg/secrets"
 )
 
-// Environment variables of the App's identity and GitHub's addresses.
-const (
-	EnvAppID         = "GITHUB_APP_ID"
-	EnvAppPrivateKey = "GITHUB_APP_PRIVATE_KEY" // or GITHUB_APP_PRIVATE_KEY_ARN
-	EnvAPIURL        = "GITHUB_API_URL"
-	EnvWebURL        = "GITHUB_WEB_URL"
-)
-
-// NewFromEnv is New with the App id, private key and GitHub URLs read from the
-// environment where cfg leaves them empty: GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY (or the
-// Secrets Manager secret named by GITHUB_APP_PRIVATE_KEY_ARN, read through sm),
-// GITHUB_API_URL and GITHUB_WEB_URL. The functions that act as the App share it.
-func NewFromEnv(ctx context.Context, sm secrets.Getter, cfg Config) (*Client, error) {
-	return newFromLookup(ctx, sm, cfg, os.Getenv)
-}
-
-func newFromLookup(ctx context.Context, sm secrets.Getter, cfg Config, getenv func(string) string) (*Client, error) {
-	if cfg.AppID == 0 {
-		id, err := strconv.ParseInt(strings.TrimSpace(getenv(EnvAppID)), 10, 64)
-		if err != nil || id <= 0 {
-			return nil, errors.New(EnvAppID + " is not set to the App's numeric id")
-		}
-		cfg.AppID = id
+// NewFromEnv is New for the functions that act as the App and cannot work without it
+// (processor, redeliver): the App id, the private key and GitHub's URLs come from env
+// (GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY or its _ARN read through sm, GITHUB_API_URL,
+// GITHUB_WEB_URL) and the rest from cfg.
+func NewFromEnv(ctx context.Context, env *config.Env, sm secrets.Getter, cfg Config) (*Client, error) {
+	cfg.AppID = env.Int(config.GitHubAppID)
+	cfg.APIURL = env.URL(config.GitHubAPIURL)
+	cfg.WebURL = env.URL(config.GitHubWebURL)
+	keyRef := env.Secret(config.GitHubAppPrivateKey)
+	if err := env.Err(); err != nil {
+		return nil, err
 	}
-	if len(cfg.PrivateKey) == 0 {
-		key, err := secrets.LoadFrom(ctx, sm, EnvAppPrivateKey, getenv)
-		if err != nil {
-			return nil, fmt.Errorf("app private key: %w", err)
-		}
-		cfg.PrivateKey = []byte(key)
+	key, err := keyRef.Load(ctx, sm)
+	if err != nil {
+		return nil, fmt.Errorf("app private key: %w", err)
 	}
-	if cfg.APIURL == "" {
-		cfg.APIURL = getenv(EnvAPIURL)
-	}
-	if cfg.WebURL == "" {
-		cfg.WebURL = getenv(EnvWebURL)
-	}
+	cfg.PrivateKey = []byte(key)
 	return New(cfg)
 }

@@ -2,11 +2,11 @@ package ghapp
 
 import (
 	"context"
-	"errors"
+	"strings"
 	"testing"
 
+	"github.com/repotrackr/github-integration/pkg/config"
 	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
-	"github.com/repotrackr/github-integration/pkg/secrets"
 )
 
 func TestNewFromEnv(t *testing.T) {
@@ -15,31 +15,35 @@ func TestNewFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := map[string]string{
-		EnvAppID: " 42 ", EnvAppPrivateKey: string(key),
-		EnvAPIURL: "https://ghe.example.com/api/v3/", EnvWebURL: "https://ghe.example.com/",
+		config.GitHubAppID: " 42 ", config.GitHubAppPrivateKey: string(key),
+		config.GitHubAPIURL: "https://ghe.example.com/api/v3/", config.GitHubWebURL: "https://ghe.example.com/",
 	}
-	c, err := newFromLookup(context.Background(), nil, Config{}, func(k string) string { return full[k] })
+	env := config.NewEnv(config.Processor, func(k string) string { return full[k] })
+	c, err := NewFromEnv(context.Background(), env, nil, Config{})
 	if err != nil {
-		t.Fatalf("newFromLookup(full env) error = %v", err)
+		t.Fatalf("NewFromEnv(full env) error = %v", err)
 	}
-	if c.cfg.AppID != 42 || c.apiBase.String() != full[EnvAPIURL] || c.webBase.String() != full[EnvWebURL] {
-		t.Errorf("newFromLookup(full env) = app %d, api %s, web %s; want 42 and the env URLs", c.cfg.AppID, c.apiBase, c.webBase)
+	if c.cfg.AppID != 42 || c.apiBase.String() != full[config.GitHubAPIURL] || c.webBase.String() != full[config.GitHubWebURL] {
+		t.Errorf("NewFromEnv(full env) = app %d, api %s, web %s; want 42 and the env URLs", c.cfg.AppID, c.apiBase, c.webBase)
 	}
 
 	tests := []struct {
 		name    string
 		env     map[string]string
-		wantErr error
+		wantErr string
 	}{
-		{"no app id", map[string]string{EnvAppPrivateKey: string(key)}, nil},
-		{"bad app id", map[string]string{EnvAppID: "abc", EnvAppPrivateKey: string(key)}, nil},
-		{"no key", map[string]string{EnvAppID: "42"}, secrets.ErrMissing},
+		{"no app id", map[string]string{config.GitHubAppPrivateKey: string(key)}, "GITHUB_APP_ID is not set"},
+		{"bad app id", map[string]string{config.GitHubAppID: "abc", config.GitHubAppPrivateKey: string(key)}, `GITHUB_APP_ID="abc"`},
+		{"no key", map[string]string{config.GitHubAppID: "42"}, "GITHUB_APP_PRIVATE_KEY is not set"},
+		{"bad url", map[string]string{config.GitHubAppID: "42", config.GitHubAppPrivateKey: string(key), config.GitHubAPIURL: "api.github.com"}, `GITHUB_API_URL="api.github.com"`},
+		{"unreadable key", map[string]string{config.GitHubAppID: "42", config.GitHubAppPrivateKey + "_ARN": "arn:aws:secretsmanager:r:1:secret:k"}, "app private key: GITHUB_APP_PRIVATE_KEY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := newFromLookup(context.Background(), nil, Config{}, func(k string) string { return tt.env[k] })
-			if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
-				t.Errorf("newFromLookup(%s) error = %v, want an error (%v)", tt.name, err, tt.wantErr)
+			env := config.NewEnv(config.Redeliver, func(k string) string { return tt.env[k] })
+			_, err := NewFromEnv(context.Background(), env, nil, Config{})
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("NewFromEnv(%v) error = %v, want one containing %q", tt.env, err, tt.wantErr)
 			}
 		})
 	}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/repotrackr/github-integration/pkg/envelope"
 	"github.com/repotrackr/github-integration/pkg/ghapp"
+	"github.com/repotrackr/github-integration/pkg/logging"
 	"github.com/repotrackr/github-integration/pkg/metrics"
 	"github.com/repotrackr/github-integration/pkg/store"
 )
@@ -105,7 +106,7 @@ type Config struct {
 	Retention      time.Duration
 	Concurrency    int
 	DeadlineMargin time.Duration
-	// Log receives one line per delivery (and warnings); slog.Default() when nil.
+	// Log receives one line per delivery (and warnings); discarded when nil.
 	Log *slog.Logger
 	// Metrics receives the EMF lines; none when nil.
 	Metrics *metrics.Emitter
@@ -138,10 +139,7 @@ func New(st Store, gh GitHub, cfg Config) *Processor {
 	if cfg.DeadlineMargin <= 0 {
 		cfg.DeadlineMargin = DefaultDeadlineMargin
 	}
-	p := &Processor{store: st, gh: gh, cfg: cfg, log: cfg.Log, now: cfg.Now}
-	if p.log == nil {
-		p.log = slog.Default()
-	}
+	p := &Processor{store: st, gh: gh, cfg: cfg, log: logging.OrDiscard(cfg.Log), now: cfg.Now}
 	if p.now == nil {
 		p.now = time.Now
 	}
