@@ -111,7 +111,7 @@ func (v *Var) Form() string {
 	case ARN:
 		return "Secrets Manager ARN (arn:…)"
 	case Secret:
-		return fmt.Sprintf("value in %s, or Secrets Manager ARN (arn:…) in %s_ARN", v.Name, v.Name)
+		return fmt.Sprintf("value in %s or Secrets Manager ARN in %s_ARN", v.Name, v.Name)
 	}
 	switch {
 	case v.Min != "" && v.Max != "":

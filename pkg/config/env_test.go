@@ -91,7 +91,7 @@ func TestEnvKinds(t *testing.T) {
 
 		{"secret value", func(e *Env) any { return e.Secret("T_SECRET") }, map[string]string{"T_SECRET": "v"}, SecretRef{Name: "T_SECRET", Value: "v"}, ""},
 		{"secret arn", func(e *Env) any { return e.Secret("T_SECRET") }, map[string]string{"T_SECRET_ARN": "arn:aws:sm:r:1:secret:s"}, SecretRef{Name: "T_SECRET", ARN: "arn:aws:sm:r:1:secret:s"}, ""},
-		{"secret unset", func(e *Env) any { return e.Secret("T_SECRET") }, nil, SecretRef{Name: "T_SECRET"}, "T_SECRET is not set: want value in T_SECRET, or Secrets Manager ARN (arn:…) in T_SECRET_ARN"},
+		{"secret unset", func(e *Env) any { return e.Secret("T_SECRET") }, nil, SecretRef{Name: "T_SECRET"}, "T_SECRET is not set: want value in T_SECRET or Secrets Manager ARN in T_SECRET_ARN"},
 		{"secret bad arn", func(e *Env) any { return e.Secret("T_SECRET") }, map[string]string{"T_SECRET_ARN": "name"}, SecretRef{Name: "T_SECRET"}, `T_SECRET_ARN="name": not an ARN`},
 
 		{"unregistered", func(e *Env) any { return e.Text("NOPE") }, nil, "", "NOPE is not in the configuration registry"},

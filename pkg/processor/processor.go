@@ -37,7 +37,7 @@ const (
 	// shorter than the queue's visibility timeout (180 s): a message retried after a
 	// worker died always finds the lease expired.
 	DefaultLease = 2 * time.Minute
-	// DefaultRetention is how long event log entries live (EVENT_LOG_RETENTION_DAYS).
+	// DefaultRetention is how long event log entries live (EVENT_LOG_RETENTION).
 	DefaultRetention = 30 * 24 * time.Hour
 	// DefaultConcurrency is how many repositories of one batch are processed at once.
 	DefaultConcurrency = 4
