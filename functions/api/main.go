@@ -18,8 +18,8 @@ import (
 	"github.com/repotrackr/github-integration/pkg/store"
 )
 
-func main() { startup.Run(config.API, setup) }
-
+// setup builds the API handler. Only the tables and well-formed variables are needed to
+// start: a missing App, key or state key is logged and its routes answer 503.
 func setup(ctx context.Context, d *startup.Deps) (any, error) {
 	env, log := d.Env, d.Log
 	st := store.NewFromConfig(d.AWS, store.TablesFrom(env.Lookup))
@@ -136,3 +136,5 @@ func stateKeys(ctx context.Context, d *startup.Deps, ref config.SecretRef) [][]b
 	}
 	return keys
 }
+
+func main() { startup.Run(config.API, setup) }

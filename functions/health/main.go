@@ -15,8 +15,7 @@ import (
 	"github.com/repotrackr/github-integration/pkg/store"
 )
 
-func main() { startup.Run(config.Health, setup) }
-
+// setup builds the health handler over CloudWatch, the two queues and the event log.
 func setup(_ context.Context, d *startup.Deps) (any, error) {
 	thresholds, err := health.ThresholdsFrom(d.Env)
 	if err != nil {
@@ -32,3 +31,5 @@ func setup(_ context.Context, d *startup.Deps) (any, error) {
 	}, cloudwatch.NewFromConfig(d.AWS), sqs.NewFromConfig(d.AWS), store.NewFromConfig(d.AWS, store.TablesFrom(d.Env.Lookup)))
 	return health.NewHandler(checker, d.Log).Handle, nil
 }
+
+func main() { startup.Run(config.Health, setup) }

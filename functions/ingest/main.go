@@ -14,30 +14,23 @@ import (
 	"github.com/repotrackr/github-integration/pkg/startup"
 )
 
-func main() { startup.Run(config.Ingest, setup) }
-
+// setup builds the ingest handler; it starts even without a webhook secret (fail closed).
 func setup(ctx context.Context, d *startup.Deps) (any, error) {
-	queueURL := d.Env.URL(config.QueueURL)
+	cfg := ingest.Config{QueueURL: d.Env.URL(config.QueueURL), Log: d.Log, Metrics: d.Metrics}
 	secretRef := d.Env.Secret(config.GitHubWebhookSecret)
 	loadSecret := func(ctx context.Context) (string, error) { return secretRef.Load(ctx, d.Secrets) }
-	secret, err := loadSecret(ctx)
-	var reload func(context.Context) (string, error)
-	if err != nil {
+	var err error
+	if cfg.Secret, err = loadSecret(ctx); err != nil {
 		// Fail closed: the function starts and refuses every delivery with 401, so that
 		// GitHub records the failures and the redeliver job retries them once fixed. A
 		// configured secret that could not be read is asked for again (once a minute).
 		d.Log.Error("webhook secret unavailable", "err", err)
-		secret = ""
+		cfg.Secret = ""
 		if !errors.Is(err, secrets.ErrMissing) {
-			reload = loadSecret
+			cfg.Reload = loadSecret
 		}
 	}
-	h := ingest.New(ingest.Config{
-		QueueURL: queueURL,
-		Secret:   secret,
-		Reload:   reload,
-		Log:      d.Log,
-		Metrics:  d.Metrics,
-	}, sqs.NewFromConfig(d.AWS))
-	return h.Handle, nil
+	return ingest.New(cfg, sqs.NewFromConfig(d.AWS)).Handle, nil
 }
+
+func main() { startup.Run(config.Ingest, setup) }

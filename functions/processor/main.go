@@ -13,8 +13,7 @@ import (
 	"github.com/repotrackr/github-integration/pkg/store"
 )
 
-func main() { startup.Run(config.Processor, setup) }
-
+// setup builds the processor, which cannot work without the App.
 func setup(ctx context.Context, d *startup.Deps) (any, error) {
 	tables := store.TablesFrom(d.Env.Lookup)
 	retention := d.Env.Duration(config.EventLogRetention)
@@ -29,3 +28,5 @@ func setup(ctx context.Context, d *startup.Deps) (any, error) {
 	})
 	return p.Handle, nil
 }
+
+func main() { startup.Run(config.Processor, setup) }

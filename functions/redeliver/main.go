@@ -15,8 +15,7 @@ import (
 	"github.com/repotrackr/github-integration/pkg/startup"
 )
 
-func main() { startup.Run(config.Redeliver, setup) }
-
+// setup builds the scheduled redelivery job, which cannot work without the App.
 func setup(ctx context.Context, d *startup.Deps) (any, error) {
 	lookback := d.Env.Duration(config.RedeliverLookback)
 	gh, err := ghapp.NewFromEnv(ctx, d.Env, d.Secrets, ghapp.Config{Log: d.Log, Metrics: d.Metrics})
@@ -28,3 +27,5 @@ func setup(ctx context.Context, d *startup.Deps) (any, error) {
 		return job.Run(ctx)
 	}, nil
 }
+
+func main() { startup.Run(config.Redeliver, setup) }
