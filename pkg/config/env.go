@@ -20,11 +20,12 @@ type Env struct {
 	fn     Function
 	getenv func(string) string
 	errs   []error
+	failed map[string]bool // variables with an error already recorded
 }
 
 // NewEnv returns the Env of fn over getenv (os.Getenv in a function, a map in tests).
 func NewEnv(fn Function, getenv func(string) string) *Env {
-	return &Env{fn: fn, getenv: getenv}
+	return &Env{fn: fn, getenv: getenv, failed: map[string]bool{}}
 }
 
 // Function returns the function whose variables e reads.
@@ -38,8 +39,53 @@ func (e *Env) Err() error {
 	return fmt.Errorf("%s configuration: %w", e.fn, errors.Join(e.errs...))
 }
 
-func (e *Env) fail(format string, args ...any) {
+// fail records a problem with the variable name, once however often it is read.
+func (e *Env) fail(name, format string, args ...any) {
+	if e.failed[name] {
+		return
+	}
+	e.failed[name] = true
 	e.errs = append(e.errs, fmt.Errorf(format, args...))
+}
+
+// Validate reads the variables called names (all the variables the registry lists for
+// the function when none are given) through their forms' parsers, so that Err reports
+// every misconfigured one at start, including those read only later or on some paths.
+func (e *Env) Validate(names ...string) {
+	if len(names) == 0 {
+		for i := range Registry {
+			if Registry[i].ReadByFn(e.fn) {
+				names = append(names, Registry[i].Name)
+			}
+		}
+	}
+	for _, name := range names {
+		v, ok := byName[name]
+		if !ok {
+			e.raw(name, Text) // records the unknown name
+			continue
+		}
+		switch v.Kind {
+		case Text:
+			e.Text(name)
+		case URL:
+			e.URL(name)
+		case Int:
+			e.Int(name)
+		case Float:
+			e.Float(name)
+		case Duration:
+			e.Duration(name)
+		case Bool:
+			e.Bool(name)
+		case List:
+			e.List(name)
+		case ARN:
+			e.ARN(name)
+		case Secret:
+			e.Secret(name)
+		}
+	}
 }
 
 // raw returns the value of name as set (or its default), and whether there is one. It
@@ -48,19 +94,19 @@ func (e *Env) raw(name string, kind Kind) (*Var, string, bool) {
 	v, ok := byName[name]
 	switch {
 	case !ok:
-		e.fail("%s is not in the configuration registry", name)
+		e.fail(name, "%s is not in the configuration registry", name)
 		return nil, "", false
 	case v.Kind != kind:
-		e.fail("%s is read with the wrong parser (registered form: %s)", name, v.Form())
+		e.fail(name, "%s is read with the wrong parser (registered form: %s)", name, v.Form())
 		return nil, "", false
 	case !v.ReadByFn(e.fn):
-		e.fail("%s is read by %s but the registry does not list it for %s", name, e.fn, e.fn)
+		e.fail(name, "%s is read by %s but the registry does not list it for %s", name, e.fn, e.fn)
 		return nil, "", false
 	}
 	s := e.getenv(name)
 	if strings.TrimSpace(s) == "" {
 		if v.RequiredBy(e.fn) {
-			e.fail("%s is not set: want %s", name, v.Form())
+			e.fail(name, "%s is not set: want %s", name, v.Form())
 			return nil, "", false
 		}
 		s = v.Default
@@ -69,7 +115,7 @@ func (e *Env) raw(name string, kind Kind) (*Var, string, bool) {
 }
 
 func (e *Env) invalid(v *Var, s string, err error) {
-	e.fail("%s=%q: %v: want %s", v.Name, s, err, v.Form())
+	e.fail(v.Name, "%s=%q: %v: want %s", v.Name, s, err, v.Form())
 }
 
 // Text returns the value of a Text variable.
@@ -224,11 +270,11 @@ func (e *Env) Secret(name string) SecretRef {
 	if arn := e.getenv(name + "_ARN"); strings.TrimSpace(arn) != "" {
 		var err error
 		if ref.ARN, err = ParseARN(arn); err != nil {
-			e.fail("%s_ARN=%q: %v: want %s", name, arn, err, v.Form())
+			e.fail(name, "%s_ARN=%q: %v: want %s", name, arn, err, v.Form())
 		}
 	}
 	if !ref.Set() && v.RequiredBy(e.fn) {
-		e.fail("%s is not set: want %s", name, v.Form())
+		e.fail(name, "%s is not set: want %s", name, v.Form())
 	}
 	return ref
 }

@@ -8,20 +8,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/repotrackr/github-integration/pkg/secrets"
 )
 
 // testRegistry swaps in a registry of one variable per kind, read by the api, for the
-// duration of a test.
+// duration of a test (which must not be parallel).
 func testRegistry(t *testing.T) {
 	t.Helper()
-	saved := byName
-	t.Cleanup(func() { byName = saved })
-	byName = map[string]*Var{}
-	for _, v := range []Var{
+	savedRegistry, savedByName := Registry, byName
+	t.Cleanup(func() { Registry, byName = savedRegistry, savedByName })
+	Registry = []Var{
 		{Name: "T_TEXT", Kind: Text, Default: "dflt", Optional: api},
 		{Name: "T_REQ", Kind: Text, Required: api, Optional: health},
 		{Name: "T_URL", Kind: URL, Optional: api},
@@ -33,8 +29,10 @@ func testRegistry(t *testing.T) {
 		{Name: "T_ARN", Kind: ARN, Optional: api},
 		{Name: "T_SECRET", Kind: Secret, Required: api},
 		{Name: "T_OTHER", Kind: Text, Optional: health},
-	} {
-		byName[v.Name] = &v
+	}
+	byName = map[string]*Var{}
+	for i := range Registry {
+		byName[Registry[i].Name] = &Registry[i]
 	}
 }
 
@@ -142,38 +140,55 @@ func TestEnvRequiredPerFunction(t *testing.T) {
 	}
 }
 
-type fakeSM map[string]string
-
-func (f fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-	v, ok := f[aws.ToString(in.SecretId)]
-	if !ok {
-		return nil, errors.New("ResourceNotFoundException")
-	}
-	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(v)}, nil
-}
-
 func TestSecretRefLoad(t *testing.T) {
-	sm := fakeSM{"arn:aws:sm:r:1:secret:s": "from-sm"}
 	tests := []struct {
 		name    string
 		ref     SecretRef
 		want    string
-		missing bool
+		wantErr string
 	}{
-		{"value wins", SecretRef{Name: "S", Value: "direct", ARN: "arn:aws:sm:r:1:secret:s"}, "direct", false},
-		{"arn", SecretRef{Name: "S", ARN: "arn:aws:sm:r:1:secret:s"}, "from-sm", false},
-		{"unset", SecretRef{Name: "S"}, "", true},
+		{"value wins", SecretRef{Name: "S", Value: "direct", ARN: "arn:aws:sm:r:1:secret:s"}, "direct", ""},
+		{"unset", SecretRef{Name: "S"}, "", "S: secret not configured"},
+		// The ARN path is secrets.Get's (tested there); a failure names the variable.
+		{"arn without a client", SecretRef{Name: "S", ARN: "arn:aws:sm:r:1:secret:s"}, "", "S: no Secrets Manager client"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := tt.ref.Load(context.Background(), sm)
-			if got != tt.want || errors.Is(err, secrets.ErrMissing) != tt.missing || (err == nil) == tt.missing {
-				t.Errorf("Load(%+v) = %q, %v, want %q (missing %v)", tt.ref, got, err, tt.want, tt.missing)
+			got, err := tt.ref.Load(context.Background(), nil)
+			if got != tt.want || (err == nil) != (tt.wantErr == "") || (err != nil && err.Error() != tt.wantErr) {
+				t.Errorf("Load(%+v) = %q, %v, want %q, %q", tt.ref, got, err, tt.want, tt.wantErr)
 			}
 		})
 	}
-	if _, err := (SecretRef{Name: "S", ARN: "arn:aws:sm:r:1:secret:gone"}).Load(context.Background(), sm); err == nil || !strings.HasPrefix(err.Error(), "S: ") {
-		t.Errorf("Load(unknown ARN) error = %v, want an error naming S", err)
+	if _, err := (SecretRef{Name: "S"}).Load(context.Background(), nil); !errors.Is(err, secrets.ErrMissing) {
+		t.Errorf("Load(unset) error = %v, want secrets.ErrMissing", err)
+	}
+}
+
+// Validate with no names reads every variable the registry lists for the function, and
+// a variable read twice is reported once.
+func TestEnvValidate(t *testing.T) {
+	testRegistry(t)
+	e := NewEnv(API, envOf(map[string]string{"T_INT": "x", "T_DUR": "5", "T_OTHER": "not api's"}))
+	e.Int("T_INT")
+	e.Validate()
+	e.Int("T_INT")
+	err := e.Err()
+	if err == nil {
+		t.Fatal("Err() = nil, want the problems of T_INT, T_DUR, T_REQ and T_SECRET")
+	}
+	for _, want := range []string{`T_INT="x"`, `T_DUR="5"`, "T_REQ is not set", "T_SECRET is not set"} {
+		if strings.Count(err.Error(), want) != 1 {
+			t.Errorf("Err() = %q, want %q once", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "T_OTHER") || strings.Count(err.Error(), "\n") != 3 {
+		t.Errorf("Err() = %q, want 4 lines and nothing about T_OTHER (not read by api)", err)
+	}
+	e = NewEnv(API, envOf(nil))
+	e.Validate("NOPE")
+	if err := e.Err(); err == nil || !strings.Contains(err.Error(), "NOPE is not in the configuration registry") {
+		t.Errorf("Validate(NOPE) error = %v, want the unknown name", err)
 	}
 }
 

@@ -35,7 +35,7 @@ func TestRegistryWellFormed(t *testing.T) {
 			}
 			if v.Default != "" {
 				e := NewEnv(v.ReadBy()[0], envOf(nil))
-				read(e, v)
+				e.Validate(v.Name)
 				if err := e.Err(); err != nil {
 					t.Errorf("default of %s: %v", v.Name, err)
 				}
@@ -52,30 +52,6 @@ func TestRegistryWellFormed(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// read reads v through e with the parser of its kind.
-func read(e *Env, v Var) {
-	switch v.Kind {
-	case Text:
-		e.Text(v.Name)
-	case URL:
-		e.URL(v.Name)
-	case Int:
-		e.Int(v.Name)
-	case Float:
-		e.Float(v.Name)
-	case Duration:
-		e.Duration(v.Name)
-	case Bool:
-		e.Bool(v.Name)
-	case List:
-		e.List(v.Name)
-	case ARN:
-		e.ARN(v.Name)
-	case Secret:
-		e.Secret(v.Name)
 	}
 }
 

@@ -63,11 +63,9 @@ func TestTemplateEnvironment(t *testing.T) {
 			// Read the values the template fixes through the registry's parsers.
 			env := config.NewEnv(fn, func(k string) string { return values[k] })
 			for name := range values {
-				v, _ := config.Lookup(name)
-				if v.RequiredBy(fn) {
-					continue // resource references are not literals; checked above
+				if v, _ := config.Lookup(name); !v.RequiredBy(fn) { // required: resource references
+					env.Validate(v.Name)
 				}
-				readAs(env, v)
 			}
 			if err := env.Err(); err != nil {
 				t.Errorf("%s Environment: %v", f.LogicalID, err)
@@ -98,29 +96,6 @@ func literal(tpl *samtemplate.Template, val any) (string, bool) {
 		return out, ok
 	}
 	return "", false
-}
-
-func readAs(e *config.Env, v *config.Var) {
-	switch v.Kind {
-	case config.Text:
-		e.Text(v.Name)
-	case config.URL:
-		e.URL(v.Name)
-	case config.Int:
-		e.Int(v.Name)
-	case config.Float:
-		e.Float(v.Name)
-	case config.Duration:
-		e.Duration(v.Name)
-	case config.Bool:
-		e.Bool(v.Name)
-	case config.List:
-		e.List(v.Name)
-	case config.ARN:
-		e.ARN(v.Name)
-	case config.Secret:
-		e.Secret(v.Name)
-	}
 }
 
 // TestRegistryDefaultsMatchPackages holds the registry's defaults to the constants of

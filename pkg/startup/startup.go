@@ -22,7 +22,8 @@ import (
 
 // Deps is what a function's setup builds its handler from.
 type Deps struct {
-	// Env reads the function's variables; Run fails the start when any read failed.
+	// Env reads the function's variables, all checked already; a read of a variable the
+	// registry does not list for the function fails the start.
 	Env *config.Env
 	Log *slog.Logger
 	// AWS is the SDK configuration: the SDK reads region, credentials and
@@ -50,10 +51,16 @@ func Run(fn config.Function, setup Setup) {
 	lambda.Start(handler)
 }
 
-// start is Run up to lambda.Start. Configuration errors take precedence over setup's: a
-// misconfigured variable is the cause of whatever failed after it.
+// start is Run up to lambda.Start. Every variable the registry lists for fn is checked
+// before setup runs, so that a misconfigured one stops the function before it calls
+// anything; configuration errors found by setup's own reads (a variable the registry does
+// not list for fn) take precedence over setup's error, which they would explain.
 func start(ctx context.Context, fn config.Function, getenv func(string) string, stdout io.Writer, log *slog.Logger, setup Setup) (any, error) {
 	env := config.NewEnv(fn, getenv)
+	env.Validate()
+	if err := env.Err(); err != nil {
+		return nil, err
+	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)

@@ -29,14 +29,17 @@ func TestStart(t *testing.T) {
 			d.Env.URL(config.QueueURL)
 			return handler, nil
 		}, `ingest configuration: QUEUE_URL="not a url"`},
-		{"config error wins over setup's", nil, func(_ context.Context, d *Deps) (any, error) {
-			d.Env.URL(config.QueueURL)
-			return nil, errors.New("queue client failed")
+		{"misconfigured before setup runs", nil, func(context.Context, *Deps) (any, error) {
+			panic("setup ran with QUEUE_URL unset")
 		}, "QUEUE_URL is not set"},
-		{"setup error", nil, func(context.Context, *Deps) (any, error) {
+		{"config error wins over setup's", map[string]string{config.QueueURL: "https://sqs.example.com/1/q"}, func(_ context.Context, d *Deps) (any, error) {
+			d.Env.Text(config.ProjectsTable) // not ingest's
+			return nil, errors.New("no table")
+		}, "PROJECTS_TABLE is read by ingest but the registry does not list it for ingest"},
+		{"setup error", map[string]string{config.QueueURL: "https://sqs.example.com/1/q"}, func(context.Context, *Deps) (any, error) {
 			return nil, errors.New("boom")
 		}, "boom"},
-		{"no handler", nil, func(context.Context, *Deps) (any, error) { return nil, nil }, "no handler"},
+		{"no handler", map[string]string{config.QueueURL: "https://sqs.example.com/1/q"}, func(context.Context, *Deps) (any, error) { return nil, nil }, "no handler"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,7 +63,7 @@ func TestStartDeps(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	var got *Deps
 	_, err := start(context.Background(), config.Redeliver, func(k string) string {
-		return map[string]string{config.MetricsNamespace: "Test/NS"}[k]
+		return map[string]string{config.MetricsNamespace: "Test/NS", config.GitHubAppID: "1", config.GitHubAppPrivateKey: "k"}[k]
 	}, &out, log, func(_ context.Context, d *Deps) (any, error) {
 		got = d
 		return func() {}, nil
