@@ -32,10 +32,6 @@ func setup(ctx context.Context, d *startup.Deps) (any, error) {
 		RegistrationARN:  env.ARN(config.GitHubAppRegistration),
 	}
 	app := appSettings{id: env.Int(config.GitHubAppID), slug: env.Text(config.GitHubAppSlug), clientID: env.Text(config.GitHubClientID)}
-	stateKeyRef := env.Secret(config.StateSigningKey)
-	if err := env.Err(); err != nil {
-		return nil, err
-	}
 	app.load(ctx, d, targets.RegistrationARN, keyRef, clientSecretRef)
 
 	var (
@@ -67,7 +63,7 @@ func setup(ctx context.Context, d *startup.Deps) (any, error) {
 		Store:             st,
 		GitHub:            gh,
 		Syncer:            syncer,
-		StateKeys:         stateKeys(ctx, d, stateKeyRef),
+		StateKeys:         stateKeys(ctx, d, env.Secret(config.StateSigningKey)),
 		WebURL:            webURL,
 		AppSlug:           app.slug,
 		InstallSuccessURL: env.URL(config.InstallSuccessURL),
