@@ -73,8 +73,8 @@ func (v *Var) ReadBy() []Function {
 	return out
 }
 
-// ReadByFn reports whether fn reads v.
-func (v *Var) ReadByFn(fn Function) bool {
+// IsReadBy reports whether fn reads v.
+func (v *Var) IsReadBy(fn Function) bool {
 	return slices.Contains(v.Required, fn) || slices.Contains(v.Optional, fn)
 }
 

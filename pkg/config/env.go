@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -54,7 +55,7 @@ func (e *Env) fail(name, format string, args ...any) {
 func (e *Env) Validate(names ...string) {
 	if len(names) == 0 {
 		for i := range Registry {
-			if Registry[i].ReadByFn(e.fn) {
+			if Registry[i].IsReadBy(e.fn) {
 				names = append(names, Registry[i].Name)
 			}
 		}
@@ -62,7 +63,7 @@ func (e *Env) Validate(names ...string) {
 	for _, name := range names {
 		v, ok := byName[name]
 		if !ok {
-			e.raw(name, Text) // records the unknown name
+			e.check(name, Text) // records the unknown name
 			continue
 		}
 		switch v.Kind {
@@ -88,19 +89,28 @@ func (e *Env) Validate(names ...string) {
 	}
 }
 
-// raw returns the value of name as set (or its default), and whether there is one. It
-// records a read the registry does not allow and a required variable that is unset.
-func (e *Env) raw(name string, kind Kind) (*Var, string, bool) {
+// check returns the registered variable name when the registry lists it for the function
+// with the form kind, and records the misuse otherwise.
+func (e *Env) check(name string, kind Kind) (*Var, bool) {
 	v, ok := byName[name]
 	switch {
 	case !ok:
 		e.fail(name, "%s is not in the configuration registry", name)
-		return nil, "", false
 	case v.Kind != kind:
 		e.fail(name, "%s is read with the wrong parser (registered form: %s)", name, v.Form())
-		return nil, "", false
-	case !v.ReadByFn(e.fn):
+	case !v.IsReadBy(e.fn):
 		e.fail(name, "%s is read by %s but the registry does not list it for %s", name, e.fn, e.fn)
+	default:
+		return v, true
+	}
+	return nil, false
+}
+
+// raw returns the value of name as set (or its default), and whether there is one; a
+// required variable that is unset is recorded.
+func (e *Env) raw(name string, kind Kind) (*Var, string, bool) {
+	v, ok := e.check(name, kind)
+	if !ok {
 		return nil, "", false
 	}
 	s := e.getenv(name)
@@ -128,7 +138,7 @@ func (e *Env) Text(name string) string {
 // for the function. It serves helpers that read a fixed set of variables of which each
 // function uses some (store.TablesFrom); required variables are still enforced.
 func (e *Env) Lookup(name string) string {
-	if v, ok := byName[name]; ok && v.Kind == Text && !v.ReadByFn(e.fn) {
+	if v, ok := byName[name]; ok && v.Kind == Text && !v.IsReadBy(e.fn) {
 		return ""
 	}
 	return e.Text(name)
@@ -234,6 +244,23 @@ type SecretRef struct {
 	ARN   string // NAME_ARN's value
 }
 
+// String names where the secret comes from and never shows its value (%v, %+v, %#v).
+func (r SecretRef) String() string {
+	switch {
+	case r.Value != "":
+		return r.Name + " (value given)"
+	case r.ARN != "":
+		return r.Name + "_ARN=" + r.ARN
+	}
+	return r.Name + " (unset)"
+}
+
+// GoString is String.
+func (r SecretRef) GoString() string { return r.String() }
+
+// LogValue is String, for log/slog.
+func (r SecretRef) LogValue() slog.Value { return slog.StringValue(r.String()) }
+
 // Set reports whether either form is set.
 func (r SecretRef) Set() bool { return r.Value != "" || r.ARN != "" }
 
@@ -257,16 +284,12 @@ func (r SecretRef) Load(ctx context.Context, sm secrets.Getter) (string, error) 
 // itself (SecretRef.Load) is left to the function, which decides what an unreadable
 // secret means for it.
 func (e *Env) Secret(name string) SecretRef {
-	v, ok := byName[name]
-	if !ok || v.Kind != Secret {
-		e.raw(name, Secret) // records the misuse
-		return SecretRef{Name: name}
+	ref := SecretRef{Name: name}
+	v, ok := e.check(name, Secret)
+	if !ok {
+		return ref
 	}
-	if !v.ReadByFn(e.fn) {
-		e.raw(name, Secret)
-		return SecretRef{Name: name}
-	}
-	ref := SecretRef{Name: name, Value: e.getenv(name)}
+	ref.Value = e.getenv(name)
 	if arn := e.getenv(name + "_ARN"); strings.TrimSpace(arn) != "" {
 		var err error
 		if ref.ARN, err = ParseARN(arn); err != nil {

@@ -1,8 +1,11 @@
 package config
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -211,5 +214,20 @@ func TestLookup(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("Lookup(%s) = %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+// A SecretRef never shows its value, however it is printed or logged.
+func TestSecretRefHidesValue(t *testing.T) {
+	var logs bytes.Buffer
+	ref := SecretRef{Name: "S", Value: "hunter2"}
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "secret", ref)
+	for _, out := range []string{fmt.Sprint(ref), fmt.Sprintf("%+v", ref), fmt.Sprintf("%#v", ref), logs.String()} {
+		if strings.Contains(out, "hunter2") || !strings.Contains(out, "S (value given)") {
+			t.Errorf("printed SecretRef = %s, want \"S (value given)\" and no value", out)
+		}
+	}
+	if got := (SecretRef{Name: "S", ARN: "arn:aws:sm:r:1:secret:s"}).String(); got != "S_ARN=arn:aws:sm:r:1:secret:s" {
+		t.Errorf("String(ARN ref) = %q, want S_ARN=arn:aws:sm:r:1:secret:s", got)
 	}
 }

@@ -37,7 +37,7 @@ func TestTemplateEnvironment(t *testing.T) {
 				case !ok:
 					t.Errorf("%s sets %s, which the registry does not know", f.LogicalID, name)
 					continue
-				case !v.ReadByFn(fn):
+				case !v.IsReadBy(fn):
 					t.Errorf("%s sets %s, which %s does not read (registry: %v)", f.LogicalID, name, fn, v.ReadBy())
 					continue
 				case v.Kind == config.Secret && name == v.Name:
