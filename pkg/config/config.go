@@ -8,6 +8,13 @@
 // syntax), bounded integers and numbers, booleans, comma-separated lists, Secrets Manager
 // ARNs, and secrets, given either by value in NAME (local runs) or by the ARN of a
 // Secrets Manager secret in NAME_ARN (AWS).
+//
+// pkg/startup checks every variable a function reads before the function's setup runs.
+// Adding a variable: a name constant and a Registry entry (vars.go), a read through Env
+// where it is used, the variable in the Environment of each function in template.yaml
+// that needs it, then `go test ./pkg/config -run TestREADMETable -update` to rewrite the
+// README's table. The tests in this package fail until the registry, template.yaml and
+// the README agree.
 package config
 
 import (
