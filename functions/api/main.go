@@ -3,120 +3,84 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"fmt"
-	"log/slog"
-	"os"
-	"strconv"
-	"strings"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/repotrackr/github-integration/pkg/api"
 	"github.com/repotrackr/github-integration/pkg/appmanifest"
+	"github.com/repotrackr/github-integration/pkg/config"
 	"github.com/repotrackr/github-integration/pkg/ghapp"
 	"github.com/repotrackr/github-integration/pkg/history"
-	"github.com/repotrackr/github-integration/pkg/metrics"
 	"github.com/repotrackr/github-integration/pkg/processor"
 	"github.com/repotrackr/github-integration/pkg/secrets"
+	"github.com/repotrackr/github-integration/pkg/startup"
 	"github.com/repotrackr/github-integration/pkg/store"
 )
 
-func main() {
-	if err := run(); err != nil {
-		slog.New(slog.NewJSONHandler(os.Stdout, nil)).Error("api stopped", "err", err)
-		os.Exit(1)
+// setup builds the API handler. Only the tables and well-formed variables are needed to
+// start: a missing App, key or state key is logged and its routes answer 503.
+func setup(ctx context.Context, d *startup.Deps) (any, error) {
+	env, log := d.Env, d.Log
+	st := store.NewFromConfig(d.AWS, store.TablesFrom(env.Lookup))
+	apiURL, webURL := env.URL(config.GitHubAPIURL), env.URL(config.GitHubWebURL)
+	keyRef, clientSecretRef := env.Secret(config.GitHubAppPrivateKey), env.Secret(config.GitHubClientSecret)
+	targets := appmanifest.Secrets{
+		PrivateKeyARN:    keyRef.ARN,
+		WebhookSecretARN: env.Secret(config.GitHubWebhookSecret).ARN,
+		ClientSecretARN:  clientSecretRef.ARN,
+		RegistrationARN:  env.ARN(config.GitHubAppRegistration),
 	}
-}
+	app := appSettings{id: env.Int(config.GitHubAppID), slug: env.Text(config.GitHubAppSlug), clientID: env.Text(config.GitHubClientID)}
+	app.load(ctx, d, targets.RegistrationARN, keyRef, clientSecretRef)
 
-func run() error {
-	ctx := context.Background()
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-
-	tables := store.TablesFromEnv()
-	if err := tables.Require(
-		store.EnvProjectsTable, store.EnvSnapshotsTable, store.EnvUpdatesTable, store.EnvEventsTable,
-		store.EnvInstallationsTable, store.EnvUserInstallationsTable, store.EnvStatesTable); err != nil {
-		return err
-	}
-	// The SDK reads region, credentials and AWS_ENDPOINT_URL(_<SERVICE>) itself; the
-	// clients are built once per container.
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return fmt.Errorf("load AWS config: %w", err)
-	}
-	sm := secretsmanager.NewFromConfig(cfg)
-	st := store.NewFromConfig(cfg, tables)
-	em := metrics.New(os.Stdout, os.Getenv("METRICS_NAMESPACE"))
-
-	app := loadApp(ctx, log, sm)
 	var (
 		gh     api.GitHub
 		syncer api.Syncer
 	)
 	if app.id > 0 && appmanifest.IsPEM(app.key) {
 		client, err := ghapp.New(ghapp.Config{
-			AppID: app.id, PrivateKey: []byte(app.key),
-			APIURL: os.Getenv("GITHUB_API_URL"), WebURL: os.Getenv("GITHUB_WEB_URL"),
+			AppID: app.id, PrivateKey: []byte(app.key), APIURL: apiURL, WebURL: webURL,
 			ClientID: app.clientID, ClientSecret: app.clientSecret,
-			Logger: log, Metrics: em,
+			Log: log, Metrics: d.Metrics,
 		})
 		if err != nil {
 			// The registration and read routes still work; the App's routes answer 503.
 			log.Error("GitHub App client not built", "err", err)
 		} else {
 			gh = client
-			syncer = processor.New(st, client, processor.Config{Log: log, Metrics: em})
+			syncer = processor.New(st, client, processor.Config{Log: log, Metrics: d.Metrics})
 		}
 	} else {
 		log.Warn("GitHub App not configured: installation and project registration answer 503 until it is")
 	}
 
-	var stateKeys [][]byte
-	if raw, err := secrets.Load(ctx, sm, "STATE_SIGNING_KEY"); err != nil {
-		log.Error("state signing key unavailable: the installation and manifest flows answer 503", "err", err)
-	} else {
-		// A comma-separated value holds the current key first and older ones after it.
-		for _, k := range strings.Split(raw, ",") {
-			switch k = strings.TrimSpace(k); {
-			case len(k) >= api.MinStateKeyLen:
-				stateKeys = append(stateKeys, []byte(k))
-			case k != "":
-				log.Error("state signing key too short, ignored", "min_bytes", api.MinStateKeyLen)
-			}
-		}
-	}
-	converter, err := appmanifest.NewConverter(os.Getenv("GITHUB_API_URL"), nil)
+	converter, err := appmanifest.NewConverter(apiURL, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
-
 	h, err := api.New(api.Config{
 		Store:             st,
 		GitHub:            gh,
 		Syncer:            syncer,
-		StateKeys:         stateKeys,
-		WebURL:            os.Getenv("GITHUB_WEB_URL"),
+		StateKeys:         stateKeys(ctx, d, env.Secret(config.StateSigningKey)),
+		WebURL:            webURL,
 		AppSlug:           app.slug,
-		InstallSetupURL:   os.Getenv("INSTALL_SETUP_URL"),
-		InstallSuccessURL: os.Getenv("INSTALL_SUCCESS_URL"),
+		InstallSetupURL:   env.URL(config.InstallSetupURL),
+		InstallSuccessURL: env.URL(config.InstallSuccessURL),
 		Converter:         converter,
-		Secrets:           sm,
-		SecretTargets:     appmanifest.SecretsFrom(os.Getenv),
+		Secrets:           d.Secrets,
+		SecretTargets:     targets,
 		AppConfigured:     app.id > 0 || appmanifest.IsPEM(app.key),
-		PublicBaseURL:     os.Getenv("PUBLIC_BASE_URL"),
-		AppName:           os.Getenv("GITHUB_APP_NAME"),
-		History:           history.New(st, history.Config{Admins: history.AdminsFrom(os.Getenv(history.EnvAdmins)), Log: log}).Serve,
+		PublicBaseURL:     env.URL(config.PublicBaseURL),
+		AppName:           env.Text(config.GitHubAppName),
+		History:           history.New(st, history.Config{Admins: env.List(config.HistoryAdminSubjects), Log: log}).Serve,
 		Log:               log,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	lambda.Start(h.Handle)
-	return nil
+	return h.Handle, nil
 }
 
 // appSettings is the App's identity and credentials as far as they are configured.
@@ -126,39 +90,48 @@ type appSettings struct {
 	key, clientSecret string
 }
 
-// loadApp reads the App's settings: each from its environment variable, else from the
-// registration secret the manifest flow writes (so a freshly registered App works
-// before the stack parameters are set). Secrets come from Secrets Manager (NAME_ARN) or
-// the environment (NAME, local runs).
-func loadApp(ctx context.Context, log *slog.Logger, sm *secretsmanager.Client) appSettings {
-	var reg appmanifest.Registration
-	if arn := os.Getenv(appmanifest.EnvRegistrationARN); arn != "" {
-		var err error
-		if reg, err = appmanifest.LoadRegistration(ctx, sm, arn); err != nil {
+// load completes the App's settings: an identity the environment leaves empty comes from
+// the registration secret the manifest flow writes (so a freshly registered App works
+// before the stack parameters are set), and the key and client secret are read. A
+// missing or unreadable one is logged: the routes that need it answer 503.
+func (app *appSettings) load(ctx context.Context, d *startup.Deps, registrationARN string, keyRef, clientSecretRef config.SecretRef) {
+	log := d.Log
+	if registrationARN != "" {
+		reg, err := appmanifest.LoadRegistration(ctx, d.Secrets, registrationARN)
+		if err != nil {
 			log.Error("App registration secret unreadable", "err", err)
 		}
-	}
-	app := appSettings{id: reg.AppID, slug: reg.Slug, clientID: reg.ClientID}
-	if v := strings.TrimSpace(os.Getenv("GITHUB_APP_ID")); v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || id <= 0 {
-			log.Error("GITHUB_APP_ID is not a positive number", "value", v)
-		} else {
-			app.id = id
-		}
-	}
-	if v := os.Getenv("GITHUB_APP_SLUG"); v != "" {
-		app.slug = v
-	}
-	if v := os.Getenv("GITHUB_CLIENT_ID"); v != "" {
-		app.clientID = v
+		app.id = cmp.Or(app.id, reg.AppID)
+		app.slug = cmp.Or(app.slug, reg.Slug)
+		app.clientID = cmp.Or(app.clientID, reg.ClientID)
 	}
 	var err error
-	if app.key, err = secrets.Load(ctx, sm, "GITHUB_APP_PRIVATE_KEY"); err != nil && !errors.Is(err, secrets.ErrMissing) {
+	if app.key, err = keyRef.Load(ctx, d.Secrets); err != nil && !errors.Is(err, secrets.ErrMissing) {
 		log.Error("App private key unreadable", "err", err)
 	}
-	if app.clientSecret, err = secrets.Load(ctx, sm, "GITHUB_CLIENT_SECRET"); err != nil {
+	if app.clientSecret, err = clientSecretRef.Load(ctx, d.Secrets); err != nil {
 		log.Warn("OAuth client secret unavailable: installation callbacks will fail", "err", err)
 	}
-	return app
 }
+
+// stateKeys reads the state signing keys: a comma-separated value holds the current key
+// first and older ones after it. A key that is too short is left out.
+func stateKeys(ctx context.Context, d *startup.Deps, ref config.SecretRef) [][]byte {
+	log := d.Log
+	raw, err := ref.Load(ctx, d.Secrets)
+	if err != nil {
+		log.Error("state signing key unavailable: the installation and manifest flows answer 503", "err", err)
+		return nil
+	}
+	var keys [][]byte
+	for _, k := range config.ParseList(raw) {
+		if len(k) < api.MinStateKeyLen {
+			log.Error("state signing key too short, ignored", "min_bytes", api.MinStateKeyLen)
+			continue
+		}
+		keys = append(keys, []byte(k))
+	}
+	return keys
+}
+
+func main() { startup.Run(config.API, setup) }

@@ -4,62 +4,32 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"os"
-	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/repotrackr/github-integration/pkg/config"
 	"github.com/repotrackr/github-integration/pkg/health"
+	"github.com/repotrackr/github-integration/pkg/startup"
 	"github.com/repotrackr/github-integration/pkg/store"
 )
 
-func main() {
-	if err := run(); err != nil {
-		slog.New(slog.NewJSONHandler(os.Stdout, nil)).Error("health stopped", "err", err)
-		os.Exit(1)
-	}
-}
-
-func run() error {
-	ctx := context.Background()
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-
-	queueURL, dlqURL := os.Getenv(health.EnvQueueURL), os.Getenv(health.EnvDLQURL)
-	if queueURL == "" || dlqURL == "" {
-		return errors.New("QUEUE_URL and DLQ_URL must be set")
-	}
-	tables := store.TablesFromEnv()
-	if tables.Events == "" {
-		return fmt.Errorf("%s is not set", store.EnvEventsTable)
-	}
-	thresholds, err := health.ThresholdsFrom(os.Getenv)
+// setup builds the health handler over CloudWatch, the two queues and the event log.
+func setup(_ context.Context, d *startup.Deps) (any, error) {
+	thresholds, err := health.ThresholdsFrom(d.Env)
 	if err != nil {
-		return fmt.Errorf("health thresholds: %w", err)
-	}
-	cacheTTL, err := health.EnvDuration(os.Getenv, health.EnvCacheTTL, 30*time.Second)
-	if err != nil {
-		return err
-	}
-	// The SDK reads region, credentials and AWS_ENDPOINT_URL(_CLOUDWATCH, _SQS,
-	// _DYNAMODB) itself: the local stack points them at its stand-ins.
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return fmt.Errorf("load AWS config: %w", err)
+		return nil, fmt.Errorf("health thresholds: %w", err)
 	}
 	checker := health.NewChecker(health.Config{
-		Namespace:  os.Getenv(health.EnvNamespace),
-		QueueURL:   queueURL,
-		DLQURL:     dlqURL,
+		Namespace:  d.Metrics.Namespace(),
+		QueueURL:   d.Env.URL(config.QueueURL),
+		DLQURL:     d.Env.URL(config.DLQURL),
 		Thresholds: thresholds,
-		CacheTTL:   cacheTTL,
-		Log:        log,
-	}, cloudwatch.NewFromConfig(cfg), sqs.NewFromConfig(cfg), store.NewFromConfig(cfg, tables))
-	lambda.Start(health.NewHandler(checker, log).Handle)
-	return nil
+		CacheTTL:   d.Env.Duration(config.HealthCacheTTL),
+		Log:        d.Log,
+	}, cloudwatch.NewFromConfig(d.AWS), sqs.NewFromConfig(d.AWS), store.NewFromConfig(d.AWS, store.TablesFrom(d.Env.Lookup)))
+	return health.NewHandler(checker, d.Log).Handle, nil
 }
+
+func main() { startup.Run(config.Health, setup) }

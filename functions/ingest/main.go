@@ -5,68 +5,32 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"log/slog"
-	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/repotrackr/github-integration/pkg/config"
 	"github.com/repotrackr/github-integration/pkg/ingest"
-	"github.com/repotrackr/github-integration/pkg/metrics"
 	"github.com/repotrackr/github-integration/pkg/secrets"
+	"github.com/repotrackr/github-integration/pkg/startup"
 )
 
-func main() {
-	if err := run(); err != nil {
-		slog.New(slog.NewJSONHandler(os.Stdout, nil)).Error("ingest stopped", "err", err)
-		os.Exit(1)
-	}
-}
-
-func run() error {
-	ctx := context.Background()
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-
-	queueURL := os.Getenv("QUEUE_URL")
-	if queueURL == "" {
-		return errors.New("QUEUE_URL is not set")
-	}
-	// The SDK reads region, credentials and AWS_ENDPOINT_URL(_SQS) itself; the clients
-	// are built once per container.
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return fmt.Errorf("load AWS config: %w", err)
-	}
-	var sm secrets.Getter
-	if os.Getenv("GITHUB_WEBHOOK_SECRET_ARN") != "" {
-		sm = secretsmanager.NewFromConfig(cfg)
-	}
-	loadSecret := func(ctx context.Context) (string, error) {
-		return secrets.Load(ctx, sm, "GITHUB_WEBHOOK_SECRET")
-	}
-	secret, err := loadSecret(ctx)
-	var reload func(context.Context) (string, error)
-	if err != nil {
+// setup builds the ingest handler; it starts even without a webhook secret (fail closed).
+func setup(ctx context.Context, d *startup.Deps) (any, error) {
+	cfg := ingest.Config{QueueURL: d.Env.URL(config.QueueURL), Log: d.Log, Metrics: d.Metrics}
+	secretRef := d.Env.Secret(config.GitHubWebhookSecret)
+	loadSecret := func(ctx context.Context) (string, error) { return secretRef.Load(ctx, d.Secrets) }
+	var err error
+	if cfg.Secret, err = loadSecret(ctx); err != nil {
 		// Fail closed: the function starts and refuses every delivery with 401, so that
 		// GitHub records the failures and the redeliver job retries them once fixed. A
 		// configured secret that could not be read is asked for again (once a minute).
-		log.Error("webhook secret unavailable", "err", err)
-		secret = ""
+		d.Log.Error("webhook secret unavailable", "err", err)
+		cfg.Secret = ""
 		if !errors.Is(err, secrets.ErrMissing) {
-			reload = loadSecret
+			cfg.Reload = loadSecret
 		}
 	}
-
-	h := ingest.New(ingest.Config{
-		QueueURL: queueURL,
-		Secret:   secret,
-		Reload:   reload,
-		Log:      log,
-		Metrics:  metrics.New(os.Stdout, os.Getenv("METRICS_NAMESPACE")),
-	}, sqs.NewFromConfig(cfg))
-	lambda.Start(h.Handle)
-	return nil
+	return ingest.New(cfg, sqs.NewFromConfig(d.AWS)).Handle, nil
 }
+
+func main() { startup.Run(config.Ingest, setup) }

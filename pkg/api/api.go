@@ -15,6 +15,7 @@ import (
 	"github.com/repotrackr/github-integration/pkg/appmanifest"
 	"github.com/repotrackr/github-integration/pkg/ghapp"
 	"github.com/repotrackr/github-integration/pkg/httpapi"
+	"github.com/repotrackr/github-integration/pkg/logging"
 	"github.com/repotrackr/github-integration/pkg/store"
 )
 
@@ -139,7 +140,7 @@ type Config struct {
 
 	// PurgeBudget bounds the history a DELETE removes (default DefaultPurgeBudget).
 	PurgeBudget int
-	// Log receives request, error and audit lines; slog.Default() when nil.
+	// Log receives request, error and audit lines; discarded when nil.
 	Log *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -178,9 +179,7 @@ func New(cfg Config) (*API, error) {
 	if cfg.PurgeBudget <= 0 {
 		cfg.PurgeBudget = DefaultPurgeBudget
 	}
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
-	}
+	cfg.Log = logging.OrDiscard(cfg.Log)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

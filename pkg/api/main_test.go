@@ -238,7 +238,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		AppID: env.sb.AppID(), PrivateKey: env.sb.PrivateKeyPEM(),
 		APIURL: env.sbURL, WebURL: env.sbURL,
 		ClientID: env.sb.ClientID(), ClientSecret: env.sb.ClientSecret(),
-		Logger: log, MaxAttempts: 1,
+		Log: log, MaxAttempts: 1,
 	})
 	if err != nil {
 		t.Fatalf("ghapp.New error = %v", err)

@@ -228,14 +228,7 @@ func TestSecretsSaveAndConfigured(t *testing.T) {
 	if IsPEM(placeholder) || !IsPEM(pemKey) {
 		t.Errorf("IsPEM(placeholder) = %v, IsPEM(key) = %v, want false, true", IsPEM(placeholder), IsPEM(pemKey))
 	}
-	if got := SecretsFrom(envMap{EnvPrivateKeyARN: "k", EnvWebhookSecretARN: "w", EnvClientSecretARN: "c", EnvRegistrationARN: "r"}.get); got != targets {
-		t.Errorf("SecretsFrom = %+v, want %+v", got, targets)
-	}
 }
-
-type envMap map[string]string
-
-func (m envMap) get(k string) string { return m[k] }
 
 func TestRenderPages(t *testing.T) {
 	m, err := ForDeployment("https://api.example.com", `Repo"Trackr <b>`)

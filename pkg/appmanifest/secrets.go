@@ -20,30 +20,12 @@ type SecretsManager interface {
 	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
 }
 
-// Environment variables naming the secrets the manifest flow fills.
-const (
-	EnvPrivateKeyARN    = "GITHUB_APP_PRIVATE_KEY_ARN"
-	EnvWebhookSecretARN = "GITHUB_WEBHOOK_SECRET_ARN"
-	EnvClientSecretARN  = "GITHUB_CLIENT_SECRET_ARN"
-	EnvRegistrationARN  = ghapp.EnvAppRegistrationARN
-)
-
 // Secrets names (by ARN) the Secrets Manager secrets that receive the App's credentials.
 type Secrets struct {
 	PrivateKeyARN    string // the PEM key
 	WebhookSecretARN string // the webhook secret
 	ClientSecretARN  string // the OAuth client secret
 	RegistrationARN  string // Registration as JSON: the App's id, slug and client id
-}
-
-// SecretsFrom reads the ARNs through lookup (os.Getenv).
-func SecretsFrom(lookup func(string) string) Secrets {
-	return Secrets{
-		PrivateKeyARN:    lookup(EnvPrivateKeyARN),
-		WebhookSecretARN: lookup(EnvWebhookSecretARN),
-		ClientSecretARN:  lookup(EnvClientSecretARN),
-		RegistrationARN:  lookup(EnvRegistrationARN),
-	}
 }
 
 // Complete reports whether every ARN is set: the manifest flow stores all or nothing.

@@ -5,81 +5,55 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/repotrackr/github-integration/pkg/config"
 	"github.com/repotrackr/github-integration/pkg/secrets"
 )
 
-// Environment variables of the App's identity and GitHub's addresses.
-const (
-	EnvAppID         = "GITHUB_APP_ID"
-	EnvAppPrivateKey = "GITHUB_APP_PRIVATE_KEY" // or GITHUB_APP_PRIVATE_KEY_ARN
-	EnvAPIURL        = "GITHUB_API_URL"
-	EnvWebURL        = "GITHUB_WEB_URL"
-	// EnvAppRegistrationARN names the Secrets Manager secret the manifest flow writes the
-	// registered App's id into (JSON {"app_id": ...}); read when GITHUB_APP_ID is unset.
-	EnvAppRegistrationARN = "GITHUB_APP_REGISTRATION_ARN"
-)
-
-// NewFromEnv is New with the App id, private key and GitHub URLs read from the
-// environment where cfg leaves them empty: GITHUB_APP_ID (or, when it is unset, the App id
-// in the registration secret named by GITHUB_APP_REGISTRATION_ARN, so that an App
-// registered through the manifest flow works without redeploying the stack),
-// GITHUB_APP_PRIVATE_KEY (or the Secrets Manager secret named by
-// GITHUB_APP_PRIVATE_KEY_ARN), GITHUB_API_URL and GITHUB_WEB_URL. Secrets are read
-// through sm. The functions that act as the App share it.
-func NewFromEnv(ctx context.Context, sm secrets.Getter, cfg Config) (*Client, error) {
-	return newFromLookup(ctx, sm, cfg, os.Getenv)
-}
-
-func newFromLookup(ctx context.Context, sm secrets.Getter, cfg Config, getenv func(string) string) (*Client, error) {
+// NewFromEnv is New for the functions that act as the App and cannot work without it
+// (processor, redeliver): the App id, the private key and GitHub's URLs come from env
+// (GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY or its _ARN read through sm, GITHUB_API_URL,
+// GITHUB_WEB_URL) and the rest from cfg. With GITHUB_APP_ID unset the App id is read from
+// the registration secret the manifest flow writes (GITHUB_APP_REGISTRATION_ARN), so an
+// App registered through the manifest flow works without redeploying the stack.
+func NewFromEnv(ctx context.Context, env *config.Env, sm secrets.Getter, cfg Config) (*Client, error) {
+	cfg.AppID = env.Int(config.GitHubAppID)
+	cfg.APIURL = env.URL(config.GitHubAPIURL)
+	cfg.WebURL = env.URL(config.GitHubWebURL)
+	registration := env.ARN(config.GitHubAppRegistration)
+	keyRef := env.Secret(config.GitHubAppPrivateKey)
+	if err := env.Err(); err != nil {
+		return nil, err
+	}
 	if cfg.AppID == 0 {
-		id, err := appID(ctx, sm, getenv)
+		id, err := registeredAppID(ctx, sm, registration)
 		if err != nil {
 			return nil, err
 		}
 		cfg.AppID = id
 	}
-	if len(cfg.PrivateKey) == 0 {
-		key, err := secrets.LoadFrom(ctx, sm, EnvAppPrivateKey, getenv)
-		if err != nil {
-			return nil, fmt.Errorf("app private key: %w", err)
-		}
-		cfg.PrivateKey = []byte(key)
+	key, err := keyRef.Load(ctx, sm)
+	if err != nil {
+		return nil, fmt.Errorf("app private key: %w", err)
 	}
-	if cfg.APIURL == "" {
-		cfg.APIURL = getenv(EnvAPIURL)
-	}
-	if cfg.WebURL == "" {
-		cfg.WebURL = getenv(EnvWebURL)
-	}
+	cfg.PrivateKey = []byte(key)
 	return New(cfg)
 }
 
-// appID is GITHUB_APP_ID when set, else the App id in the registration secret.
-func appID(ctx context.Context, sm secrets.Getter, getenv func(string) string) (int64, error) {
-	if v := strings.TrimSpace(getenv(EnvAppID)); v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || id <= 0 {
-			return 0, errors.New(EnvAppID + " is not set to the App's numeric id")
-		}
-		return id, nil
-	}
-	arn := getenv(EnvAppRegistrationARN)
+// registeredAppID is the App id in the registration secret, when GITHUB_APP_ID is unset.
+func registeredAppID(ctx context.Context, sm secrets.Getter, arn string) (int64, error) {
 	if arn == "" {
-		return 0, errors.New("no App id: set " + EnvAppID + ", or " + EnvAppRegistrationARN + " to the registration secret the manifest flow writes")
+		return 0, errors.New("no App id: set " + config.GitHubAppID + ", or " + config.GitHubAppRegistration + " to the registration secret the manifest flow writes")
 	}
 	id, err := RegisteredAppID(ctx, sm, arn)
 	if err != nil {
 		return 0, err
 	}
 	if id <= 0 {
-		return 0, errors.New("no App id: " + EnvAppID + " is unset and the registration secret names no App yet (register the App through the manifest flow)")
+		return 0, errors.New("no App id: " + config.GitHubAppID + " is unset and the registration secret names no App yet (register the App through the manifest flow)")
 	}
 	return id, nil
 }
@@ -89,7 +63,7 @@ func appID(ctx context.Context, sm secrets.Getter, getenv func(string) string) (
 // placeholder).
 func RegisteredAppID(ctx context.Context, sm secrets.Getter, arn string) (int64, error) {
 	if sm == nil {
-		return 0, errors.New(EnvAppRegistrationARN + " set but no Secrets Manager client")
+		return 0, errors.New(config.GitHubAppRegistration + " set but no Secrets Manager client")
 	}
 	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
 	if err != nil {

@@ -8,9 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
+	"github.com/repotrackr/github-integration/pkg/config"
 	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
-	"github.com/repotrackr/github-integration/pkg/secrets"
 )
 
 func TestNewFromEnv(t *testing.T) {
@@ -19,31 +18,35 @@ func TestNewFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := map[string]string{
-		EnvAppID: " 42 ", EnvAppPrivateKey: string(key),
-		EnvAPIURL: "https://ghe.example.com/api/v3/", EnvWebURL: "https://ghe.example.com/",
+		config.GitHubAppID: " 42 ", config.GitHubAppPrivateKey: string(key),
+		config.GitHubAPIURL: "https://ghe.example.com/api/v3/", config.GitHubWebURL: "https://ghe.example.com/",
 	}
-	c, err := newFromLookup(context.Background(), nil, Config{}, func(k string) string { return full[k] })
+	env := config.NewEnv(config.Processor, func(k string) string { return full[k] })
+	c, err := NewFromEnv(context.Background(), env, nil, Config{})
 	if err != nil {
-		t.Fatalf("newFromLookup(full env) error = %v", err)
+		t.Fatalf("NewFromEnv(full env) error = %v", err)
 	}
-	if c.cfg.AppID != 42 || c.apiBase.String() != full[EnvAPIURL] || c.webBase.String() != full[EnvWebURL] {
-		t.Errorf("newFromLookup(full env) = app %d, api %s, web %s; want 42 and the env URLs", c.cfg.AppID, c.apiBase, c.webBase)
+	if c.cfg.AppID != 42 || c.apiBase.String() != full[config.GitHubAPIURL] || c.webBase.String() != full[config.GitHubWebURL] {
+		t.Errorf("NewFromEnv(full env) = app %d, api %s, web %s; want 42 and the env URLs", c.cfg.AppID, c.apiBase, c.webBase)
 	}
 
 	tests := []struct {
 		name    string
 		env     map[string]string
-		wantErr error
+		wantErr string
 	}{
-		{"no app id", map[string]string{EnvAppPrivateKey: string(key)}, nil},
-		{"bad app id", map[string]string{EnvAppID: "abc", EnvAppPrivateKey: string(key)}, nil},
-		{"no key", map[string]string{EnvAppID: "42"}, secrets.ErrMissing},
+		{"no app id", map[string]string{config.GitHubAppPrivateKey: string(key)}, "no App id: set GITHUB_APP_ID"},
+		{"bad app id", map[string]string{config.GitHubAppID: "abc", config.GitHubAppPrivateKey: string(key)}, `GITHUB_APP_ID="abc"`},
+		{"no key", map[string]string{config.GitHubAppID: "42"}, "GITHUB_APP_PRIVATE_KEY is not set"},
+		{"bad url", map[string]string{config.GitHubAppID: "42", config.GitHubAppPrivateKey: string(key), config.GitHubAPIURL: "api.github.com"}, `GITHUB_API_URL="api.github.com"`},
+		{"unreadable key", map[string]string{config.GitHubAppID: "42", config.GitHubAppPrivateKey + "_ARN": "arn:aws:secretsmanager:r:1:secret:k"}, "app private key: GITHUB_APP_PRIVATE_KEY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := newFromLookup(context.Background(), nil, Config{}, func(k string) string { return tt.env[k] })
-			if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
-				t.Errorf("newFromLookup(%s) error = %v, want an error (%v)", tt.name, err, tt.wantErr)
+			env := config.NewEnv(config.Redeliver, func(k string) string { return tt.env[k] })
+			_, err := NewFromEnv(context.Background(), env, nil, Config{})
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("NewFromEnv(%v) error = %v, want one containing %q", tt.env, err, tt.wantErr)
 			}
 		})
 	}
@@ -68,53 +71,54 @@ func TestNewFromEnvRegistration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const (
+		keyARN         = "arn:aws:secretsmanager:us-east-1:123456789012:secret:key"
+		regARN         = "arn:aws:secretsmanager:us-east-1:123456789012:secret:reg"
+		placeholderARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:placeholder"
+		goneARN        = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone"
+	)
 	sm := secretMap{
-		"arn:key":         string(key),
-		"arn:reg":         `{"app_id":77,"slug":"repotrackr","client_id":"Iv1.x","name":"RepoTrackr"}`,
-		"arn:placeholder": `{"pending":"register the App"}`,
+		keyARN:         string(key),
+		regARN:         `{"app_id":77,"slug":"repotrackr","client_id":"Iv1.x","name":"RepoTrackr"}`,
+		placeholderARN: `{"pending":"register the App"}`,
 	}
-	byARN := map[string]string{EnvAppPrivateKey + "_ARN": "arn:key"}
-	env := func(kv ...string) func(string) string {
-		m := map[string]string{}
-		for k, v := range byARN {
-			m[k] = v
-		}
+	env := func(kv ...string) *config.Env {
+		m := map[string]string{config.GitHubAppPrivateKey + "_ARN": keyARN}
 		for i := 0; i+1 < len(kv); i += 2 {
 			m[kv[i]] = kv[i+1]
 		}
-		return func(k string) string { return m[k] }
+		return config.NewEnv(config.Processor, func(k string) string { return m[k] })
 	}
 	tests := []struct {
 		name    string
-		getenv  func(string) string
+		env     *config.Env
 		wantID  int64
 		wantErr string // substring of the error; empty for success
 	}{
-		{"registration secret", env(EnvAppRegistrationARN, "arn:reg"), 77, ""},
-		{"app id wins over the registration", env(EnvAppID, "42", EnvAppRegistrationARN, "arn:reg"), 42, ""},
-		{"blank app id falls back", env(EnvAppID, " ", EnvAppRegistrationARN, "arn:reg"), 77, ""},
-		{"not registered yet", env(EnvAppRegistrationARN, "arn:placeholder"), 0, "names no App yet"},
-		{"registration unreadable", env(EnvAppRegistrationARN, "arn:gone"), 0, "read App registration secret"},
-		{"neither", env(), 0, EnvAppRegistrationARN},
+		{"registration secret", env(config.GitHubAppRegistration, regARN), 77, ""},
+		{"app id wins over the registration", env(config.GitHubAppID, "42", config.GitHubAppRegistration, regARN), 42, ""},
+		{"not registered yet", env(config.GitHubAppRegistration, placeholderARN), 0, "names no App yet"},
+		{"registration unreadable", env(config.GitHubAppRegistration, goneARN), 0, "read App registration secret"},
+		{"neither", env(), 0, config.GitHubAppRegistration},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := newFromLookup(context.Background(), sm, Config{}, tt.getenv)
+			c, err := NewFromEnv(context.Background(), tt.env, sm, Config{})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("newFromLookup(%s) error = %v, want one containing %q", tt.name, err, tt.wantErr)
+					t.Fatalf("NewFromEnv(%s) error = %v, want one containing %q", tt.name, err, tt.wantErr)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("newFromLookup(%s) error = %v", tt.name, err)
+				t.Fatalf("NewFromEnv(%s) error = %v", tt.name, err)
 			}
 			if c.cfg.AppID != tt.wantID {
-				t.Errorf("newFromLookup(%s) app id = %d, want %d", tt.name, c.cfg.AppID, tt.wantID)
+				t.Errorf("NewFromEnv(%s) app id = %d, want %d", tt.name, c.cfg.AppID, tt.wantID)
 			}
 		})
 	}
-	if _, err := newFromLookup(context.Background(), nil, Config{}, env(EnvAppRegistrationARN, "arn:reg")); err == nil {
-		t.Errorf("newFromLookup(registration ARN, no client) error = nil, want an error")
+	if _, err := NewFromEnv(context.Background(), env(config.GitHubAppRegistration, regARN), nil, Config{}); err == nil {
+		t.Errorf("NewFromEnv(registration ARN, no client) error = nil, want an error")
 	}
 }

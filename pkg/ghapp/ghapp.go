@@ -16,6 +16,7 @@ import (
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-github/v60/github"
+	"github.com/repotrackr/github-integration/pkg/logging"
 	"github.com/repotrackr/github-integration/pkg/metrics"
 )
 
@@ -48,8 +49,8 @@ type Config struct {
 	// HTTPClient supplies the transport and timeout; a client with DefaultHTTPTimeout
 	// over http.DefaultTransport when nil.
 	HTTPClient *http.Client
-	// Logger receives audit lines (audit=true) and retry notes; slog.Default() when nil.
-	Logger *slog.Logger
+	// Log receives audit lines (audit=true) and retry notes; discarded when nil.
+	Log *slog.Logger
 	// Now is the clock for rate limit resets and token expiry times; time.Now when nil.
 	// ghinstallation renews tokens by the real clock whatever this says.
 	Now func() time.Time
@@ -206,7 +207,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		cfg:         cfg,
-		log:         cfg.Logger,
+		log:         logging.OrDiscard(cfg.Log),
 		now:         cfg.Now,
 		apiBase:     apiBase,
 		webBase:     webBase,
@@ -218,9 +219,6 @@ func New(cfg Config) (*Client, error) {
 		maxFile:     cfg.MaxFileSize,
 		sleep:       sleepCtx,
 		insts:       map[int64]*installationClient{},
-	}
-	if c.log == nil {
-		c.log = slog.Default()
 	}
 	if c.now == nil {
 		c.now = time.Now

@@ -80,7 +80,7 @@ func (e *env) client(t *testing.T, mod ...func(*Config)) *Client {
 		WebURL:       e.url,
 		ClientID:     e.sb.ClientID(),
 		ClientSecret: e.sb.ClientSecret(),
-		Logger:       slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Log:          slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	for _, m := range mod {
 		m(&cfg)

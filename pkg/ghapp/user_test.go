@@ -3,7 +3,6 @@ package ghapp
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strconv"
 	"testing"
 	"time"
@@ -160,7 +159,7 @@ func TestConvertManifest(t *testing.T) {
 		t.Errorf("unknown manifest code = %v, want ErrBadCode", err)
 	}
 	// The converted credentials work as the App's.
-	c, err := New(Config{AppID: creds.ID, PrivateKey: creds.PEM, APIURL: e.url, WebURL: e.url, ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, Logger: slog.New(slog.DiscardHandler)})
+	c, err := New(Config{AppID: creds.ID, PrivateKey: creds.PEM, APIURL: e.url, WebURL: e.url, ClientID: creds.ClientID, ClientSecret: creds.ClientSecret})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/repotrackr/github-integration/pkg/logging"
 	"github.com/repotrackr/github-integration/pkg/metrics"
 	"github.com/repotrackr/github-integration/pkg/store"
 )
@@ -144,9 +145,7 @@ func NewChecker(cfg Config, cw MetricReader, q QueueReader, events RecentEvents)
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 4 * time.Second
 	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
+	cfg.Log = logging.OrDiscard(cfg.Log)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/repotrackr/github-integration/pkg/config"
 	"github.com/repotrackr/github-integration/pkg/metrics"
 	"github.com/repotrackr/github-integration/pkg/store"
 )
@@ -359,26 +361,30 @@ func TestThresholdsFrom(t *testing.T) {
 		name    string
 		env     map[string]string
 		want    Thresholds
-		wantErr bool
+		wantErr string
 	}{
-		{"defaults", nil, DefaultThresholds(), false},
+		{"defaults", nil, DefaultThresholds(), ""},
 		{"all set", map[string]string{
-			EnvMinSuccessRate: "0.99", EnvUnhealthySuccessRate: "0.5", EnvMaxQueueAge: "120", EnvUnhealthyQueueAge: "1h", EnvUnhealthyDLQDepth: "3",
-		}, Thresholds{MinSuccessRate: 0.99, UnhealthySuccessRate: 0.5, MaxQueueAge: 2 * time.Minute, UnhealthyQueueAge: time.Hour, UnhealthyDLQDepth: 3}, false},
-		{"not a number", map[string]string{EnvMinSuccessRate: "high"}, Thresholds{}, true},
-		{"unhealthy above healthy", map[string]string{EnvUnhealthySuccessRate: "0.99"}, Thresholds{}, true},
-		{"ages reversed", map[string]string{EnvMaxQueueAge: "2h"}, Thresholds{}, true},
-		{"DLQ depth zero", map[string]string{EnvUnhealthyDLQDepth: "0"}, Thresholds{}, true},
-		{"bad duration", map[string]string{EnvMaxQueueAge: "soon"}, Thresholds{}, true},
+			config.HealthMinSuccessRate: "0.99", config.HealthUnhealthySuccessRate: "0.5", config.HealthMaxQueueAge: "120s",
+			config.HealthUnhealthyQueueAge: "1h", config.HealthUnhealthyDLQDepth: "3",
+		}, Thresholds{MinSuccessRate: 0.99, UnhealthySuccessRate: 0.5, MaxQueueAge: 2 * time.Minute, UnhealthyQueueAge: time.Hour, UnhealthyDLQDepth: 3}, ""},
+		{"not a number", map[string]string{config.HealthMinSuccessRate: "high"}, Thresholds{}, `HEALTH_MIN_SUCCESS_RATE="high": not a number`},
+		{"unhealthy above healthy", map[string]string{config.HealthUnhealthySuccessRate: "0.99"}, Thresholds{}, "success rate thresholds"},
+		{"ages reversed", map[string]string{config.HealthMaxQueueAge: "2h"}, Thresholds{}, "queue age thresholds"},
+		{"DLQ depth zero", map[string]string{config.HealthUnhealthyDLQDepth: "0"}, Thresholds{}, "HEALTH_UNHEALTHY_DLQ_DEPTH"},
+		{"bare seconds", map[string]string{config.HealthMaxQueueAge: "300"}, Thresholds{}, `HEALTH_MAX_QUEUE_AGE="300": not a Go duration`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ThresholdsFrom(func(k string) string { return tt.env[k] })
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("ThresholdsFrom(%v) error = %v, want error %v", tt.env, err, tt.wantErr)
+			got, err := ThresholdsFrom(config.NewEnv(config.Health, func(k string) string { return tt.env[k] }))
+			if tt.wantErr == "" {
+				if err != nil || got != tt.want {
+					t.Errorf("ThresholdsFrom(%v) = %+v, %v, want %+v", tt.env, got, err, tt.want)
+				}
+				return
 			}
-			if !tt.wantErr && got != tt.want {
-				t.Errorf("ThresholdsFrom(%v) = %+v, want %+v", tt.env, got, tt.want)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ThresholdsFrom(%v) error = %v, want one containing %q", tt.env, err, tt.wantErr)
 			}
 		})
 	}

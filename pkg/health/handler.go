@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/repotrackr/github-integration/pkg/httpapi"
+	"github.com/repotrackr/github-integration/pkg/logging"
 )
 
 // Routes.
@@ -31,10 +32,7 @@ type Handler struct {
 
 // NewHandler returns a Handler over the checker.
 func NewHandler(c *Checker, log *slog.Logger) *Handler {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Handler{checker: c, log: log}
+	return &Handler{checker: c, log: logging.OrDiscard(log)}
 }
 
 // pageHeaders keep the public page inert: no scripts, no external loads, no framing.

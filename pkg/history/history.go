@@ -23,12 +23,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/repotrackr/github-integration/pkg/httpapi"
+	"github.com/repotrackr/github-integration/pkg/logging"
 	"github.com/repotrackr/github-integration/pkg/store"
 )
-
-// EnvAdmins names the environment variable listing, comma-separated, the JWT subjects
-// that see every delivery.
-const EnvAdmins = "HISTORY_ADMIN_SUBJECTS"
 
 // Stats bounds, in hours.
 const (
@@ -45,7 +42,7 @@ type DeliveryHistory interface {
 
 // Config configures a Handler.
 type Config struct {
-	// Admins are the JWT subjects that see every delivery (AdminsFrom(os.Getenv(EnvAdmins))).
+	// Admins are the JWT subjects that see every delivery (HISTORY_ADMIN_SUBJECTS).
 	Admins []string
 	Log    *slog.Logger
 	Now    func() time.Time
@@ -61,28 +58,14 @@ type Handler struct {
 
 // New returns a Handler over the event log.
 func New(log DeliveryHistory, cfg Config) *Handler {
-	h := &Handler{eventLog: log, admins: map[string]bool{}, logger: cfg.Log, now: cfg.Now}
+	h := &Handler{eventLog: log, admins: map[string]bool{}, logger: logging.OrDiscard(cfg.Log), now: cfg.Now}
 	for _, a := range cfg.Admins {
 		h.admins[a] = true
-	}
-	if h.logger == nil {
-		h.logger = slog.New(slog.DiscardHandler)
 	}
 	if h.now == nil {
 		h.now = time.Now
 	}
 	return h
-}
-
-// AdminsFrom splits a comma-separated list of subjects, dropping blanks.
-func AdminsFrom(value string) []string {
-	var out []string
-	for _, s := range strings.Split(value, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // Routes.

@@ -118,7 +118,7 @@ func request(sub string, params map[string]string) events.APIGatewayV2HTTPReques
 }
 
 func newHandler() *Handler {
-	return New(testStore, Config{Admins: AdminsFrom(" ops-1 , ,ops-2"), Now: func() time.Time { return now }})
+	return New(testStore, Config{Admins: []string{"ops-1", "ops-2"}, Now: func() time.Time { return now }})
 }
 
 // expected is the fixture ids keep passes, newest first.

@@ -27,6 +27,7 @@ import (
 
 	"github.com/repotrackr/github-integration/pkg/envelope"
 	"github.com/repotrackr/github-integration/pkg/httpapi"
+	"github.com/repotrackr/github-integration/pkg/logging"
 	"github.com/repotrackr/github-integration/pkg/metrics"
 	"github.com/repotrackr/github-integration/pkg/webhook"
 )
@@ -129,7 +130,7 @@ func New(cfg Config, q sender) *Handler {
 		reload:     cfg.Reload,
 		reloadGap:  cfg.ReloadEvery,
 		queue:      q,
-		log:        cfg.Log,
+		log:        logging.OrDiscard(cfg.Log),
 		metrics:    cfg.Metrics,
 		now:        cfg.Now,
 		maxBody:    cfg.MaxBodyBytes,
@@ -138,9 +139,6 @@ func New(cfg Config, q sender) *Handler {
 	h.verifier.Store(webhook.NewVerifier(cfg.Secret))
 	if h.reloadGap <= 0 {
 		h.reloadGap = time.Minute
-	}
-	if h.log == nil {
-		h.log = slog.New(slog.DiscardHandler)
 	}
 	if h.now == nil {
 		h.now = time.Now

@@ -14,6 +14,7 @@ import (
 
 	"github.com/repotrackr/github-integration/pkg/envelope"
 	"github.com/repotrackr/github-integration/pkg/ghapp"
+	"github.com/repotrackr/github-integration/pkg/logging"
 	"github.com/repotrackr/github-integration/pkg/metrics"
 	"github.com/repotrackr/github-integration/pkg/store"
 )
@@ -24,7 +25,7 @@ const (
 	// shorter than the queue's visibility timeout (180 s): a message retried after a
 	// worker died always finds the lease expired.
 	DefaultLease = 2 * time.Minute
-	// DefaultRetention is how long event log entries live (EVENT_LOG_RETENTION_DAYS).
+	// DefaultRetention is how long event log entries live (EVENT_LOG_RETENTION).
 	DefaultRetention = 30 * 24 * time.Hour
 	// DefaultConcurrency is how many repositories of one batch are processed at once.
 	DefaultConcurrency = 4
@@ -93,7 +94,7 @@ type Config struct {
 	Retention      time.Duration
 	Concurrency    int
 	DeadlineMargin time.Duration
-	// Log receives one line per delivery (and warnings); slog.Default() when nil.
+	// Log receives one line per delivery (and warnings); discarded when nil.
 	Log *slog.Logger
 	// Metrics receives the EMF lines; none when nil.
 	Metrics *metrics.Emitter
@@ -126,10 +127,7 @@ func New(st Store, gh GitHub, cfg Config) *Processor {
 	if cfg.DeadlineMargin <= 0 {
 		cfg.DeadlineMargin = DefaultDeadlineMargin
 	}
-	p := &Processor{store: st, gh: gh, cfg: cfg, log: cfg.Log, now: cfg.Now}
-	if p.log == nil {
-		p.log = slog.Default()
-	}
+	p := &Processor{store: st, gh: gh, cfg: cfg, log: logging.OrDiscard(cfg.Log), now: cfg.Now}
 	if p.now == nil {
 		p.now = time.Now
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/repotrackr/github-integration/pkg/ghapp"
+	"github.com/repotrackr/github-integration/pkg/logging"
 	"github.com/repotrackr/github-integration/pkg/metrics"
 )
 
@@ -38,9 +39,10 @@ type Config struct {
 	MaxAttempts int
 	// MaxPerRun bounds the redeliveries requested in one run (oldest first).
 	MaxPerRun int
-	Logger    *slog.Logger
-	Metrics   *metrics.Emitter
-	Now       func() time.Time
+	// Log receives one line per run and per redelivery; discarded when nil.
+	Log     *slog.Logger
+	Metrics *metrics.Emitter
+	Now     func() time.Time
 }
 
 // Job is the redelivery job.
@@ -75,9 +77,7 @@ func New(gh deliveries, cfg Config) *Job {
 	if cfg.MaxPerRun <= 0 {
 		cfg.MaxPerRun = DefaultMaxPerRun
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.Log = logging.OrDiscard(cfg.Log)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -134,7 +134,7 @@ func (j *Job) Run(ctx context.Context) (Result, error) {
 			res.Refused++
 		case g.attempts >= j.cfg.MaxAttempts:
 			res.Abandoned++
-			j.cfg.Logger.WarnContext(ctx, "delivery abandoned after repeated failures",
+			j.cfg.Log.WarnContext(ctx, "delivery abandoned after repeated failures",
 				"github_delivery_id", g.guid, "github_event_type", g.latest.Event,
 				"github_installation_id", g.latest.InstallationID, "attempts", g.attempts,
 				"last_status", g.latest.Status)
@@ -154,7 +154,7 @@ func (j *Job) Run(ctx context.Context) (Result, error) {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		log := j.cfg.Logger.With("github_delivery_id", g.guid, "github_event_type", g.latest.Event,
+		log := j.cfg.Log.With("github_delivery_id", g.guid, "github_event_type", g.latest.Event,
 			"github_installation_id", g.latest.InstallationID, "hook_delivery_id", g.latest.ID, "attempts", g.attempts)
 		if err := j.gh.Redeliver(ctx, g.latest.ID); err != nil {
 			res.Errors++
@@ -168,7 +168,7 @@ func (j *Job) Run(ctx context.Context) (Result, error) {
 		metrics.Count(metrics.DeliveriesRedelivered, float64(res.Redelivered)),
 		metrics.Count(metrics.RedeliveriesAbandoned, float64(res.Abandoned)),
 		metrics.Count(metrics.RedeliveryErrors, float64(res.Errors)))
-	j.cfg.Logger.InfoContext(ctx, "redelivery run done", "attempts_listed", res.Attempts, "failed", res.Failed,
+	j.cfg.Log.InfoContext(ctx, "redelivery run done", "attempts_listed", res.Attempts, "failed", res.Failed,
 		"redelivered", res.Redelivered, "pending", res.Pending, "abandoned", res.Abandoned, "errors", res.Errors)
 	if res.Errors > 0 && res.Redelivered == 0 && len(due) > 0 {
 		return res, errors.New("every redelivery request failed")

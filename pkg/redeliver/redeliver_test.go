@@ -48,7 +48,7 @@ func TestRunRedeliversFailedGUIDs(t *testing.T) {
 
 	var logs bytes.Buffer
 	var emf bytes.Buffer
-	job := New(client, Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Metrics: metrics.New(&emf, "")})
+	job := New(client, Config{Log: slog.New(slog.NewJSONHandler(&logs, nil)), Metrics: metrics.New(&emf, "")})
 	res, err := job.Run(context.Background())
 	if err != nil {
 		t.Fatalf("Run() error = %v", err)

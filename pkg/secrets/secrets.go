@@ -1,6 +1,6 @@
-// Package secrets reads a function's secrets: from AWS Secrets Manager when the
-// environment names an ARN (NAME_ARN), as in AWS, or from the value itself (NAME), as the
-// local stack and tests do. Read once at init, never logged.
+// Package secrets reads a function's secrets from AWS Secrets Manager. Where a secret
+// comes from (its value given directly, or the ARN of a Secrets Manager secret) is
+// configuration: config.SecretRef. Read once at start, never logged.
 package secrets
 
 import (
@@ -8,14 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
-// ErrMissing means neither NAME nor NAME_ARN is set.
+// ErrMissing means a secret is not configured, or is configured but empty.
 var ErrMissing = errors.New("secret not configured")
 
 // Getter is the one Secrets Manager call used.
@@ -23,29 +22,16 @@ type Getter interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
-// Load returns the secret named by the environment variable name: the value of name
-// itself, or else the Secrets Manager secret whose ARN is in name+"_ARN". A JSON object
-// secret with a "value" key yields that key (the console's key/value form). sm may be nil
-// when no ARN is configured.
-func Load(ctx context.Context, sm Getter, name string) (string, error) {
-	return LoadFrom(ctx, sm, name, os.Getenv)
-}
-
-// LoadFrom is Load with an explicit environment lookup.
-func LoadFrom(ctx context.Context, sm Getter, name string, getenv func(string) string) (string, error) {
-	if v := getenv(name); v != "" {
-		return v, nil
-	}
-	arn := getenv(name + "_ARN")
-	if arn == "" {
-		return "", fmt.Errorf("%s: %w", name, ErrMissing)
-	}
+// Get returns the value of the Secrets Manager secret arn. A JSON object secret with a
+// "value" key yields that key (the console's key/value form); an empty secret is
+// ErrMissing.
+func Get(ctx context.Context, sm Getter, arn string) (string, error) {
 	if sm == nil {
-		return "", fmt.Errorf("%s_ARN set but no Secrets Manager client", name)
+		return "", errors.New("no Secrets Manager client")
 	}
 	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
 	if err != nil {
-		return "", fmt.Errorf("read secret %s: %w", name, err)
+		return "", fmt.Errorf("read secret: %w", err)
 	}
 	v := aws.ToString(out.SecretString)
 	if strings.HasPrefix(strings.TrimSpace(v), "{") {
@@ -57,7 +43,7 @@ func LoadFrom(ctx context.Context, sm Getter, name string, getenv func(string) s
 		}
 	}
 	if v == "" {
-		return "", fmt.Errorf("%s: %w (empty secret)", name, ErrMissing)
+		return "", fmt.Errorf("%w (empty secret)", ErrMissing)
 	}
 	return v, nil
 }

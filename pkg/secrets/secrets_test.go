@@ -19,29 +19,29 @@ func (f fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretVa
 	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(v)}, nil
 }
 
-func TestLoadFrom(t *testing.T) {
-	sm := fakeSM{"arn:plain": "s3cret", "arn:json": `{"value":"fromjson"}`, "arn:empty": ""}
+func TestGet(t *testing.T) {
+	sm := fakeSM{"arn:plain": "s3cret", "arn:json": `{"value":"fromjson"}`, "arn:other": `{"key":"x"}`, "arn:empty": ""}
 	tests := []struct {
-		name    string
-		env     map[string]string
+		arn     string
 		want    string
-		wantErr error
+		wantErr bool
+		isMiss  bool
 	}{
-		{"value wins", map[string]string{"S": "direct", "S_ARN": "arn:plain"}, "direct", nil},
-		{"arn", map[string]string{"S_ARN": "arn:plain"}, "s3cret", nil},
-		{"json value", map[string]string{"S_ARN": "arn:json"}, "fromjson", nil},
-		{"missing", map[string]string{}, "", ErrMissing},
-		{"empty secret", map[string]string{"S_ARN": "arn:empty"}, "", ErrMissing},
+		{"arn:plain", "s3cret", false, false},
+		{"arn:json", "fromjson", false, false},
+		{"arn:other", `{"key":"x"}`, false, false},
+		{"arn:empty", "", true, true},
+		{"arn:nope", "", true, false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := LoadFrom(context.Background(), sm, "S", func(k string) string { return tt.env[k] })
-			if got != tt.want || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) || (tt.wantErr == nil && err != nil) {
-				t.Errorf("LoadFrom(S) = %q, %v, want %q, %v", got, err, tt.want, tt.wantErr)
+		t.Run(tt.arn, func(t *testing.T) {
+			got, err := Get(context.Background(), sm, tt.arn)
+			if got != tt.want || (err != nil) != tt.wantErr || errors.Is(err, ErrMissing) != tt.isMiss {
+				t.Errorf("Get(%s) = %q, %v, want %q (error %v, missing %v)", tt.arn, got, err, tt.want, tt.wantErr, tt.isMiss)
 			}
 		})
 	}
-	if _, err := LoadFrom(context.Background(), sm, "S", func(k string) string { return map[string]string{"S_ARN": "arn:nope"}[k] }); err == nil {
-		t.Errorf("LoadFrom(unknown arn) error = nil, want an error")
+	if _, err := Get(context.Background(), nil, "arn:plain"); err == nil {
+		t.Errorf("Get(nil client) error = nil, want an error")
 	}
 }

@@ -5,21 +5,9 @@
 package store
 
 import (
-	"fmt"
-	"os"
-	"strings"
 	"time"
-)
 
-// Environment variables naming each table (set by template.yaml and the local stack).
-const (
-	EnvProjectsTable          = "PROJECTS_TABLE"
-	EnvSnapshotsTable         = "SNAPSHOTS_TABLE"
-	EnvUpdatesTable           = "UPDATES_TABLE"
-	EnvEventsTable            = "EVENTS_TABLE"
-	EnvInstallationsTable     = "INSTALLATIONS_TABLE"
-	EnvUserInstallationsTable = "USER_INSTALLATIONS_TABLE"
-	EnvStatesTable            = "STATES_TABLE"
+	"github.com/repotrackr/github-integration/pkg/config"
 )
 
 // Index names (global secondary indexes).
@@ -44,41 +32,18 @@ type Tables struct {
 	States            string
 }
 
-// TablesFromEnv reads the table names from the environment.
-func TablesFromEnv() Tables { return TablesFrom(os.Getenv) }
-
-// TablesFrom reads the table names through lookup (os.Getenv, or a map in tests).
+// TablesFrom reads the table names through lookup: config.Env.Lookup in a function,
+// which gives each function the tables the registry lists for it, or a map in tests.
 func TablesFrom(lookup func(string) string) Tables {
 	return Tables{
-		Projects:          lookup(EnvProjectsTable),
-		Snapshots:         lookup(EnvSnapshotsTable),
-		Updates:           lookup(EnvUpdatesTable),
-		Events:            lookup(EnvEventsTable),
-		Installations:     lookup(EnvInstallationsTable),
-		UserInstallations: lookup(EnvUserInstallationsTable),
-		States:            lookup(EnvStatesTable),
+		Projects:          lookup(config.ProjectsTable),
+		Snapshots:         lookup(config.SnapshotsTable),
+		Updates:           lookup(config.UpdatesTable),
+		Events:            lookup(config.EventsTable),
+		Installations:     lookup(config.InstallationsTable),
+		UserInstallations: lookup(config.UserInstallationsTable),
+		States:            lookup(config.StatesTable),
 	}
-}
-
-// Require returns an error naming every table variable among envNames (EnvProjectsTable
-// and the rest) whose table name is empty, so that a function refuses to start half
-// configured.
-func (t Tables) Require(envNames ...string) error {
-	byEnv := map[string]string{
-		EnvProjectsTable: t.Projects, EnvSnapshotsTable: t.Snapshots, EnvUpdatesTable: t.Updates,
-		EnvEventsTable: t.Events, EnvInstallationsTable: t.Installations,
-		EnvUserInstallationsTable: t.UserInstallations, EnvStatesTable: t.States,
-	}
-	var missing []string
-	for _, n := range envNames {
-		if byEnv[n] == "" {
-			missing = append(missing, n)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("table variables not set: %s", strings.Join(missing, ", "))
-	}
-	return nil
 }
 
 // Project statuses.

@@ -69,6 +69,7 @@ type tableOp struct {
 type callSite struct {
 	callee string
 	args   []ast.Expr
+	recv   ast.Expr // the receiver of a method call
 	res    *resolver
 }
 
@@ -102,7 +103,15 @@ const (
 	symStr symKind = iota
 	symEnv
 	symParam
+	// symSecretRecv: the resource is the ARN of the config.SecretRef the function is a
+	// method of; symSecretParam: of the SecretRef that comes in as parameter param.
+	symSecretRecv
+	symSecretParam
 )
+
+// configPkg is where config.SecretRef and config.Env live: a SecretRef made by
+// env.Secret(NAME) reads its secret from the ARN in NAME_ARN.
+const configPkg = modulePath + "/pkg/config"
 
 type fieldVal struct {
 	x   ast.Expr
@@ -255,7 +264,11 @@ func (ix *sdkIndex) walk(p *packages.Package, n *funcNode, root ast.Node, r *res
 				return true
 			}
 			if strings.HasPrefix(pkgPath(f), modulePath) {
-				n.calls = append(n.calls, callSite{callee: funcKey(f), args: e.Args, res: r})
+				c := callSite{callee: funcKey(f), args: e.Args, res: r}
+				if s := info.Selections[sel]; s != nil && s.Kind() == types.MethodVal {
+					c.recv = sel.X
+				}
+				n.calls = append(n.calls, c)
 			}
 			if s := info.Selections[sel]; s != nil && types.IsInterface(s.Recv()) {
 				if it, ok := s.Recv().Underlying().(*types.Interface); ok {
@@ -690,6 +703,10 @@ func (ix *sdkIndex) resolvePending(work []pend, reached map[string]bool, env map
 					callers++
 					where := ix.pos(c.args[p.sym.param].Pos())
 					args := c.res.str(c.args[p.sym.param], 0)
+					if len(args) == 0 && c.res.isRecvSecretARN(c.args[p.sym.param]) {
+						work = append(work, pend{fn: k, use: p.use, sym: sym{kind: symSecretRecv}})
+						continue
+					}
 					if len(args) == 0 {
 						unresolved = append(unresolved, fmt.Sprintf("%s: %s on a resource that %s passes in a form not told from the code", p.use.Where, p.use.Action, where))
 					}
@@ -705,6 +722,41 @@ func (ix *sdkIndex) resolvePending(work []pend, reached map[string]bool, env map
 			}
 			if callers == 0 {
 				unresolved = append(unresolved, fmt.Sprintf("%s: %s on a parameter of %s, which no reached code calls", p.use.Where, p.use.Action, p.fn))
+			}
+		case symSecretRecv, symSecretParam:
+			callers := 0
+			for k := range reached {
+				for _, c := range ix.funcs[k].calls {
+					if c.callee != p.fn {
+						continue
+					}
+					x := c.recv
+					if p.sym.kind == symSecretParam {
+						if p.sym.param >= len(c.args) {
+							continue
+						}
+						x = c.args[p.sym.param]
+					}
+					if x == nil {
+						continue
+					}
+					callers++
+					refs := c.res.secretRef(x, 0)
+					if len(refs) == 0 {
+						unresolved = append(unresolved, fmt.Sprintf("%s: %s on the secret of a config.SecretRef that %s passes in a form not told from the code", p.use.Where, p.use.Action, ix.pos(x.Pos())))
+					}
+					for _, a := range refs {
+						switch a.kind {
+						case symStr:
+							work = append(work, pend{fn: k, use: p.use, sym: sym{kind: symEnv, s: a.s + "_ARN"}})
+						case symParam:
+							work = append(work, pend{fn: k, use: p.use, sym: sym{kind: symSecretParam, param: a.param}})
+						}
+					}
+				}
+			}
+			if callers == 0 {
+				unresolved = append(unresolved, fmt.Sprintf("%s: %s on a config.SecretRef of %s, which no reached code calls", p.use.Where, p.use.Action, p.fn))
 			}
 		}
 	}
@@ -840,6 +892,18 @@ func (r *resolver) str(x ast.Expr, depth int) []sym {
 			return r.str(rhs, depth+1)
 		}
 	case *ast.SelectorExpr:
+		// ref.ARN of a config.SecretRef made by env.Secret(NAME) is the value of NAME_ARN.
+		if e.Sel.Name == "ARN" && isSecretRef(r.info.TypeOf(e.X)) {
+			var out []sym
+			for _, a := range r.secretRef(e.X, depth+1) {
+				if a.kind == symStr {
+					out = append(out, sym{kind: symEnv, s: a.s + "_ARN"})
+				}
+			}
+			if len(out) > 0 {
+				return out
+			}
+		}
 		s := r.info.Selections[e]
 		if s == nil || s.Kind() != types.FieldVal {
 			return nil
@@ -888,6 +952,64 @@ func (r *resolver) str(x ast.Expr, depth int) []sym {
 			}
 		}
 		return out
+	}
+	return nil
+}
+
+// isRecvSecretARN tells whether x is recv.ARN, recv being the config.SecretRef receiver
+// of the function r resolves in.
+func (r *resolver) isRecvSecretARN(x ast.Expr) bool {
+	sel, ok := ast.Unparen(x).(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != "ARN" || r.fn == nil || r.fn.Recv == nil || len(r.fn.Recv.List) == 0 {
+		return false
+	}
+	id, ok := ast.Unparen(sel.X).(*ast.Ident)
+	if !ok || len(r.fn.Recv.List[0].Names) == 0 || r.info.Uses[id] != r.info.Defs[r.fn.Recv.List[0].Names[0]] {
+		return false
+	}
+	return isSecretRef(r.info.TypeOf(id))
+}
+
+func isSecretRef(t types.Type) bool {
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	named, ok := types.Unalias(t).(*types.Named)
+	return ok && named.Obj().Pkg() != nil && named.Obj().Pkg().Path() == configPkg && named.Obj().Name() == "SecretRef"
+}
+
+// secretRef returns the variable names a config.SecretRef expression was made from
+// (env.Secret(NAME)), or the parameter it comes in through.
+func (r *resolver) secretRef(x ast.Expr, depth int) []sym {
+	if depth > 12 {
+		return nil
+	}
+	switch e := ast.Unparen(x).(type) {
+	case *ast.CallExpr:
+		sel, ok := ast.Unparen(e.Fun).(*ast.SelectorExpr)
+		if !ok || len(e.Args) != 1 {
+			return nil
+		}
+		if f, ok := r.info.Uses[sel.Sel].(*types.Func); ok && pkgPath(f) == configPkg && f.Name() == "Secret" {
+			var out []sym
+			for _, a := range r.str(e.Args[0], depth+1) {
+				if a.kind == symStr {
+					out = append(out, a)
+				}
+			}
+			return out
+		}
+	case *ast.Ident:
+		obj := r.info.Uses[e]
+		if obj == nil || r.fn == nil {
+			return nil
+		}
+		if i := r.paramIndex(obj); i >= 0 {
+			return []sym{{kind: symParam, param: i}}
+		}
+		if rhs := r.assigned(obj); rhs != nil {
+			return r.secretRef(rhs, depth+1)
+		}
 	}
 	return nil
 }

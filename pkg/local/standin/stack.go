@@ -24,7 +24,7 @@ func LoadTemplate() (*samtemplate.Template, error) {
 
 // CreateTables creates every table of template.yaml in the DynamoDB stand-in, each named
 // prefix+LogicalID, and returns the functions' table environment variables
-// (PROJECTS_TABLE and the rest, as template.yaml's Globals name them) mapped to those names.
+// (PROJECTS_TABLE and the rest, as template.yaml's functions name them) mapped to those names.
 func CreateTables(ctx context.Context, db *dynamodb.Client, prefix string) (map[string]string, error) {
 	tpl, err := LoadTemplate()
 	if err != nil {
@@ -39,13 +39,15 @@ func CreateTables(ctx context.Context, db *dynamodb.Client, prefix string) (map[
 	for _, id := range tpl.IDs("AWS::DynamoDB::Table") {
 		tables[id] = true
 	}
-	for k, v := range tpl.GlobalEnv {
-		if ref, ok := v.(samtemplate.Ref); ok && tables[ref.Name] {
-			env[k] = name(ref.Name)
+	for _, fn := range tpl.Functions() {
+		for k, v := range fn.Env {
+			if ref, ok := v.(samtemplate.Ref); ok && tables[ref.Name] {
+				env[k] = name(ref.Name)
+			}
 		}
 	}
 	if len(env) == 0 {
-		return nil, fmt.Errorf("template.yaml Globals name no table variables")
+		return nil, fmt.Errorf("template.yaml's functions name no table variables")
 	}
 	return env, nil
 }
