@@ -115,6 +115,8 @@ type Sandbox struct {
 	redelivered    []int64
 	faults         []*fault
 	calls          []*Call
+	rateWindows    map[string]*rateWindow
+	rateLimits     map[int64]RateLimit
 }
 
 // New returns a Sandbox serving the repositories under opts.Root (created if missing),
@@ -167,6 +169,8 @@ func New(opts Options) (*Sandbox, error) {
 		manifestCodes:  map[string]*manifestCode{},
 		minted:         map[int64]int{},
 		pins:           map[string]pin{},
+		rateWindows:    map[string]*rateWindow{},
+		rateLimits:     map[int64]RateLimit{},
 		nextDeliveryID: 12_000_000_001,
 	}
 	if s.now == nil {
