@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/repotrackr/github-integration/pkg/ghapp"
 	"github.com/repotrackr/github-integration/pkg/metrics"
@@ -47,7 +48,7 @@ func run() error {
 		retention = time.Duration(days) * 24 * time.Hour
 	}
 
-	// The SDK reads region, credentials and AWS_ENDPOINT_URL(_DYNAMODB) itself; the
+	// The SDK reads region, credentials and AWS_ENDPOINT_URL(_DYNAMODB, _SQS) itself; the
 	// clients are built once per container.
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
@@ -66,6 +67,7 @@ func run() error {
 		Retention: retention,
 		Log:       log,
 		Metrics:   em,
+		Queue:     sqs.NewFromConfig(cfg),
 	})
 	lambda.Start(p.Handle)
 	return nil
