@@ -396,27 +396,38 @@ func (c *Client) retry(ctx context.Context, op string, p policy, fn func(context
 func (c *Client) retryIn(ctx context.Context, lim *limiter, installationID int64, op string, p policy, fn func(context.Context) error) error {
 	slept := false // waited out a rate limit just now: lim's wait has passed
 	for attempt := 1; ; attempt++ {
+		release, err := lim.acquire(ctx)
+		if err != nil {
+			return fmt.Errorf("github %s: %w", op, err)
+		}
 		if wait := lim.remaining(c.now()); wait > 0 && !slept {
 			if wait > c.maxWait || p != readPolicy {
+				release()
 				return &RateLimitError{Op: op, InstallationID: installationID, Wait: wait, Until: c.now().Add(wait), Local: true}
 			}
 			if err := c.sleep(ctx, wait); err != nil {
+				release()
 				return fmt.Errorf("github %s: %w", op, err)
 			}
 		}
 		slept = false
-		err := fn(ctx)
+		err = fn(ctx)
 		if err == nil {
 			lim.succeeded()
+			release()
 			return nil
 		}
 		e := classify(op, err, c.now()) // also closes an unread token-mint answer
+		now := c.now()
+		var wait time.Duration
+		if e.rate.limited {
+			wait = lim.limited(e.rate, now) // before the next caller is let go
+		}
+		release()
 		if ctx.Err() != nil {
 			return fmt.Errorf("github %s: %w", op, ctx.Err())
 		}
 		if e.rate.limited {
-			now := c.now()
-			wait := lim.limited(e.rate, now)
 			if installationID != 0 {
 				c.freshREST(installationID)
 			}
@@ -437,7 +448,7 @@ func (c *Client) retryIn(ctx context.Context, lim *limiter, installationID int64
 		if attempt >= c.maxAttempts || !p.allows(e) {
 			return e
 		}
-		wait := c.backoff(attempt)
+		wait = c.backoff(attempt)
 		if e.RetryAfter > 0 {
 			if e.RetryAfter > c.maxWait {
 				return e

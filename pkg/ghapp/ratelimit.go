@@ -1,6 +1,7 @@
 package ghapp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -120,6 +121,34 @@ type limiter struct {
 	// strikes counts secondary limits without a wait of GitHub's own since the last
 	// success; each doubles the next backoff.
 	strikes int
+	// recovering is set from a rate limit answer to the next success: meanwhile one
+	// call at a time (holding probe) finds out whether the limit is over, so that the
+	// callers held back by a wait do not all ask GitHub at once when it ends.
+	recovering bool
+	probe      chan struct{}
+}
+
+// newLimiter returns a limiter with no limit in force.
+func newLimiter() *limiter { return &limiter{probe: make(chan struct{}, 1)} }
+
+// acquire waits, while the limiter is recovering, until the caller may call GitHub, and
+// returns the function that lets the next caller go.
+func (l *limiter) acquire(ctx context.Context) (release func(), err error) {
+	if l == nil {
+		return func() {}, nil
+	}
+	l.mu.Lock()
+	recovering := l.recovering
+	l.mu.Unlock()
+	if !recovering {
+		return func() {}, nil
+	}
+	select {
+	case l.probe <- struct{}{}:
+		return func() { <-l.probe }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // remaining is how long calls must still wait.
@@ -144,6 +173,7 @@ func (l *limiter) limited(rl rateLimit, now time.Time) time.Duration {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.recovering = true
 	wait := rl.wait
 	if wait <= 0 {
 		l.strikes++
@@ -165,7 +195,7 @@ func (l *limiter) succeeded() {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.strikes = 0
+	l.strikes, l.recovering = 0, false
 }
 
 // limiterOf returns the installation's limiter, creating it on first use. It outlives
@@ -175,7 +205,7 @@ func (c *Client) limiterOf(installationID int64) *limiter {
 	defer c.mu.Unlock()
 	l, ok := c.limits[installationID]
 	if !ok {
-		l = &limiter{}
+		l = newLimiter()
 		c.limits[installationID] = l
 	}
 	return l

@@ -205,3 +205,49 @@ func TestLimiterBackoffIsCapped(t *testing.T) {
 		}
 	}
 }
+
+// TestOneProbeAfterAWait: when a wait ends, callers held back do not all ask GitHub at
+// once; one finds out whether the limit is over, and the others follow its answer.
+func TestOneProbeAfterAWait(t *testing.T) {
+	ctx := context.Background()
+	e, clk := clockEnv(t)
+	e.sb.SetRateLimit(1, ghsandbox.RateLimit{Shape: ghsandbox.SecondaryForbidden, Until: clk.now().Add(20 * time.Minute)})
+	_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "")
+	rateLimited(t, err, 1, time.Minute, false)
+	calls := func() int { return e.sb.CountCalls("GET", "/repos/o/r/contents/f") }
+
+	concurrently := func(n int) []error {
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = e.c.FileContent(ctx, 1, "o", "r", "f", "")
+			}()
+		}
+		wg.Wait()
+		return errs
+	}
+	clk.advance(time.Minute)
+	local := 0
+	for _, err := range concurrently(5) {
+		var rl *RateLimitError
+		if !errors.As(err, &rl) {
+			t.Fatalf("call after the wait = %v, want rate limited", err)
+		}
+		if rl.Local {
+			local++
+		}
+	}
+	if n := calls(); n != 2 || local != 4 {
+		t.Errorf("calls = %d, refused locally %d; want 2 (one probe after the wait) and 4", n, local)
+	}
+	clk.advance(2 * time.Minute)
+	e.sb.SetRateLimit(1, ghsandbox.RateLimit{})
+	for _, err := range concurrently(5) {
+		if err != nil {
+			t.Errorf("call after the limit = %v, want success", err)
+		}
+	}
+}
