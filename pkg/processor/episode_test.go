@@ -247,6 +247,9 @@ func TestRateLimitEpisode(t *testing.T) {
 	<-done
 	t.Logf("all %d deliveries processed %s (simulated) after the episode began", len(deliveries), clk.now().Sub(episodeEnd.Add(-20*time.Minute)).Round(time.Second))
 
+	if logs := base.logs.String(); strings.Contains(logs, "not deferred") || !strings.Contains(logs, "delivery deferred: GitHub rate limit") {
+		t.Errorf("rate-limited deliveries were not given back through ChangeMessageVisibility; logs:\n%s", logs)
+	}
 	// Installation 2's delivery went through during installation 1's episode.
 	if ev := status(deliveries[len(deliveries)-1]); ev.ProcessedAt == nil || !ev.ProcessedAt.Before(episodeEnd) {
 		t.Errorf("installation 2's delivery processed at %v, want during the episode (before %s)", ev.ProcessedAt, episodeEnd)
