@@ -422,8 +422,11 @@ func (c *Client) retryIn(ctx context.Context, lim *limiter, installationID int64
 		e := classify(op, err, c.now()) // also closes an unread token-mint answer
 		now := c.now()
 		var wait time.Duration
-		if e.rate.limited {
+		switch {
+		case e.rate.limited:
 			wait = lim.limited(e.rate, now) // before the next caller is let go
+		case e.Status != 0:
+			lim.succeeded() // any other answer (a 404, a 502) means the limit is over
 		}
 		release()
 		if ctx.Err() != nil {

@@ -188,7 +188,7 @@ func (l *limiter) limited(rl rateLimit, now time.Time) time.Duration {
 	return l.until.Sub(now)
 }
 
-// succeeded forgets the repeats after a call went through.
+// succeeded forgets the repeats after GitHub answered a call without a rate limit.
 func (l *limiter) succeeded() {
 	if l == nil {
 		return

@@ -251,3 +251,24 @@ func TestOneProbeAfterAWait(t *testing.T) {
 		}
 	}
 }
+
+// TestLimitOverOnAnyOtherAnswer: an answer that is not a rate limit (here a 404) ends
+// the recovery, so calls are no longer sent one at a time and repeats are forgotten.
+func TestLimitOverOnAnyOtherAnswer(t *testing.T) {
+	ctx := context.Background()
+	e, clk := clockEnv(t)
+	e.sb.SecondaryRateLimitNext("GET", "/repos/o/r/contents/f", 1, 403, 0)
+	_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "")
+	rateLimited(t, err, 1, time.Minute, false)
+	clk.advance(time.Minute)
+	if _, err := e.c.FileContent(ctx, 1, "o", "r", "missing", ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("FileContent(missing) = %v, want ErrNotFound", err)
+	}
+	l := e.c.limiterOf(1)
+	l.mu.Lock()
+	recovering, strikes := l.recovering, l.strikes
+	l.mu.Unlock()
+	if recovering || strikes != 0 {
+		t.Errorf("after a 404: recovering %v, strikes %d; want false, 0", recovering, strikes)
+	}
+}
