@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/repotrackr/github-integration/pkg/config"
 	"github.com/repotrackr/github-integration/pkg/ghapp"
 	"github.com/repotrackr/github-integration/pkg/processor"
@@ -25,6 +27,8 @@ func setup(ctx context.Context, d *startup.Deps) (any, error) {
 		Retention: retention,
 		Log:       d.Log,
 		Metrics:   d.Metrics,
+		Queue:     sqs.NewFromConfig(d.AWS),
+		QueueURL:  d.Env.URL(config.QueueURL),
 	})
 	return p.Handle, nil
 }

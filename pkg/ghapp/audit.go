@@ -191,6 +191,8 @@ func errorReason(err error) string {
 		return "not_found"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return "canceled"
+	case errors.Is(err, ErrRateLimited):
+		return "rate_limited"
 	case IsRetryable(err):
 		return "retryable"
 	}

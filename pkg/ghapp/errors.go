@@ -59,6 +59,7 @@ type APIError struct {
 	// Mint is set when the failure happened minting the installation token.
 	Mint bool
 
+	rate  rateLimit // what the answer says about a rate limit
 	kind  error
 	cause error
 	dial  bool
@@ -102,7 +103,7 @@ func (e *APIError) Unwrap() []error {
 // (the client already retried idempotent calls a few times).
 func IsRetryable(err error) bool {
 	var e *APIError
-	return errors.As(err, &e) && e.Retryable
+	return errors.Is(err, ErrRateLimited) || (errors.As(err, &e) && e.Retryable)
 }
 
 // StatusCode returns the HTTP status of a GitHub failure, 0 when there is none.
@@ -144,6 +145,7 @@ func classify(op string, err error, now time.Time) *APIError {
 			e.Message = drainMessage(he.Response)
 			e.Retryable = retryableStatus(e.Status, he.Response.Header)
 			e.RetryAfter = retryAfter(he.Response.Header, now)
+			e.rate = rateLimitOf(e.Status, he.Response.Header, e.Message, now)
 		} else if he.RootCause != nil {
 			e.Retryable, e.dial = networkFailure(he.RootCause)
 		}
@@ -153,23 +155,31 @@ func classify(op string, err error, now time.Time) *APIError {
 			e.Status = rle.Response.StatusCode
 		}
 		e.Message, e.Retryable = rle.Message, true
-		e.RetryAfter = max(0, rle.Rate.Reset.Sub(now))
+		e.rate = rateLimit{limited: true, wait: max(time.Second, rle.Rate.Reset.Sub(now))}
+		e.RetryAfter = e.rate.wait
 	case errors.As(err, &abuse):
+		// go-github's own RetryAfter falls back to X-RateLimit-Reset, which GitHub sends
+		// on every answer; rateLimitOf reads the headers as GitHub documents them.
 		e.Status = http.StatusForbidden
+		var h http.Header
 		if abuse.Response != nil {
-			e.Status = abuse.Response.StatusCode
+			e.Status, h = abuse.Response.StatusCode, abuse.Response.Header
 		}
 		e.Message, e.Retryable = abuse.Message, true
-		if abuse.RetryAfter != nil {
-			e.RetryAfter = max(0, *abuse.RetryAfter)
-		}
+		e.rate = rateLimitOf(e.Status, h, e.Message, now)
+		e.rate.limited = true
+		e.RetryAfter = e.rate.wait
 	case errors.As(err, &er) && er.Response != nil:
 		e.Status, e.Message = er.Response.StatusCode, er.Message
 		e.Retryable = retryableStatus(e.Status, er.Response.Header)
 		e.RetryAfter = retryAfter(er.Response.Header, now)
+		e.rate = rateLimitOf(e.Status, er.Response.Header, e.Message, now)
 	case errors.Is(err, context.Canceled):
 	default:
 		e.Retryable, e.dial = networkFailure(err)
+	}
+	if e.rate.limited {
+		e.Retryable = true
 	}
 	switch {
 	case e.Mint && !e.Retryable && (e.Status == http.StatusForbidden || e.Status == http.StatusNotFound):
@@ -194,6 +204,10 @@ func statusError(op string, resp *http.Response, body []byte, now time.Time) *AP
 	}
 	e.Retryable = retryableStatus(resp.StatusCode, resp.Header)
 	e.RetryAfter = retryAfter(resp.Header, now)
+	e.rate = rateLimitOf(resp.StatusCode, resp.Header, e.Message, now)
+	if e.rate.limited {
+		e.Retryable = true
+	}
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
 		e.kind = ErrUnauthorized

@@ -65,8 +65,9 @@ type Config struct {
 	Metrics *metrics.Emitter
 	// MaxAttempts bounds the attempts of one call (default 3).
 	MaxAttempts int
-	// MaxRetryWait is the longest wait honoured before a retry (Retry-After or rate limit
-	// reset); when GitHub asks for longer, the call fails at once with a retryable error.
+	// MaxRetryWait is the longest wait slept in-process before a retry (Retry-After, a
+	// rate limit reset or a rate limit backoff); a longer rate limit wait ends the call
+	// with a *RateLimitError carrying the wait, any other with a retryable *APIError.
 	// Default 5s.
 	MaxRetryWait time.Duration
 	// MaxFileSize bounds FileContent (default 25 MiB).
@@ -94,8 +95,9 @@ type Client struct {
 	// sleep waits between attempts; tests replace it.
 	sleep func(context.Context, time.Duration) error
 
-	mu    sync.Mutex
-	insts map[int64]*installationClient
+	mu     sync.Mutex
+	insts  map[int64]*installationClient
+	limits map[int64]*limiter // rate limit state per installation
 }
 
 // installationClient is the cached transport (holding the installation token) and REST
@@ -219,6 +221,7 @@ func New(cfg Config) (*Client, error) {
 		maxFile:     cfg.MaxFileSize,
 		sleep:       sleepCtx,
 		insts:       map[int64]*installationClient{},
+		limits:      map[int64]*limiter{},
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -319,11 +322,10 @@ func (c *Client) ForgetInstallation(installationID int64) {
 // token is missing or within a minute of expiry. Treat it as an opaque string of any
 // length, and never log it.
 func (c *Client) InstallationToken(ctx context.Context, installationID int64) (string, error) {
-	ic := c.installation(installationID)
 	var tok string
-	err := c.retry(ctx, opMint, readPolicy, func(ctx context.Context) error {
+	err := c.retryIn(ctx, c.limiterOf(installationID), installationID, opMint, readPolicy, func(ctx context.Context) error {
 		var err error
-		tok, err = ic.tr.Token(ctx)
+		tok, err = c.installation(installationID).tr.Token(ctx)
 		return err
 	})
 	if err != nil {
@@ -336,13 +338,13 @@ func (c *Client) InstallationToken(ctx context.Context, installationID int64) (s
 // means GitHub revoked the cached token early: the client is rebuilt and fn tried once
 // more with a fresh token.
 func (c *Client) instCall(ctx context.Context, installationID int64, op string, fn func(context.Context, *github.Client) error) error {
-	ic := c.installation(installationID)
-	err := c.retry(ctx, op, readPolicy, func(ctx context.Context) error { return fn(ctx, ic.gh) })
+	lim := c.limiterOf(installationID)
+	call := func(ctx context.Context) error { return fn(ctx, c.installation(installationID).gh) }
+	err := c.retryIn(ctx, lim, installationID, op, readPolicy, call)
 	var e *APIError
 	if errors.As(err, &e) && e.Status == http.StatusUnauthorized && !e.Mint {
 		c.ForgetInstallation(installationID)
-		ic = c.installation(installationID)
-		err = c.retry(ctx, op, readPolicy, func(ctx context.Context) error { return fn(ctx, ic.gh) })
+		err = c.retryIn(ctx, lim, installationID, op, readPolicy, call)
 	}
 	return err
 }
@@ -367,23 +369,76 @@ func (p policy) allows(e *APIError) bool {
 	return p == readPolicy || e.Status >= 500 || (e.Status == 0 && e.dial)
 }
 
-// retry runs fn up to maxAttempts times with exponential backoff (250ms, 500ms, ...),
-// waiting at least what GitHub asked for; a requested wait over maxWait ends the retries.
-// The returned error is an *APIError or the context's error.
+// retry runs fn (an App or user call) under retryIn without remembered rate limits.
 func (c *Client) retry(ctx context.Context, op string, p policy, fn func(context.Context) error) error {
+	return c.retryIn(ctx, nil, 0, op, p, fn)
+}
+
+// retryIn runs fn up to maxAttempts times with exponential backoff (250ms, 500ms, ...),
+// waiting at least what GitHub asked for. Rate limits follow GitHub's rules (doc.go):
+// lim (nil for App and user calls) remembers them per installation; a wait up to
+// maxWait is slept here (reads only), a longer one ends the call with a
+// *RateLimitError, and while lim's wait lasts no call is sent at all. The returned error
+// is an *APIError, a *RateLimitError or the context's error.
+func (c *Client) retryIn(ctx context.Context, lim *limiter, installationID int64, op string, p policy, fn func(context.Context) error) error {
+	slept := false // waited out a rate limit just now: lim's wait has passed
 	for attempt := 1; ; attempt++ {
-		err := fn(ctx)
+		release, err := lim.acquire(ctx)
+		if err != nil {
+			return fmt.Errorf("github %s: %w", op, err)
+		}
+		if wait := lim.remaining(c.now()); wait > 0 && !slept {
+			if wait > c.maxWait || p != readPolicy {
+				release()
+				return &RateLimitError{Op: op, InstallationID: installationID, Wait: wait, Until: c.now().Add(wait), Local: true}
+			}
+			if err := c.sleep(ctx, wait); err != nil {
+				release()
+				return fmt.Errorf("github %s: %w", op, err)
+			}
+		}
+		slept = false
+		err = fn(ctx)
 		if err == nil {
+			lim.succeeded()
+			release()
 			return nil
 		}
 		e := classify(op, err, c.now()) // also closes an unread token-mint answer
+		now := c.now()
+		var wait time.Duration
+		switch {
+		case e.rate.limited:
+			wait = lim.limited(e.rate, now) // before the next caller is let go
+		case e.Status != 0:
+			lim.succeeded() // any other answer (a 404, a 502) means the limit is over
+		}
+		release()
 		if ctx.Err() != nil {
 			return fmt.Errorf("github %s: %w", op, ctx.Err())
+		}
+		if e.rate.limited {
+			if installationID != 0 {
+				c.freshREST(installationID)
+			}
+			if wait > c.maxWait || attempt >= c.maxAttempts || p != readPolicy {
+				c.log.LogAttrs(ctx, slog.LevelWarn, "github rate limit",
+					slog.String("op", op), slog.Int("status", e.Status), slog.Int64("installation_id", installationID),
+					slog.String("wait", wait.String()))
+				return &RateLimitError{Op: op, InstallationID: installationID, Wait: wait, Until: now.Add(wait), answer: e}
+			}
+			c.log.LogAttrs(ctx, slog.LevelDebug, "github rate limit, waiting",
+				slog.String("op", op), slog.Int("status", e.Status), slog.Int("attempt", attempt), slog.String("wait", wait.String()))
+			if err := c.sleep(ctx, wait); err != nil {
+				return fmt.Errorf("github %s: %w", op, err)
+			}
+			slept = true
+			continue
 		}
 		if attempt >= c.maxAttempts || !p.allows(e) {
 			return e
 		}
-		wait := c.backoff(attempt)
+		wait = c.backoff(attempt)
 		if e.RetryAfter > 0 {
 			if e.RetryAfter > c.maxWait {
 				return e

@@ -281,10 +281,11 @@ func TestRateLimits(t *testing.T) {
 		if len(e.sleeps.list()) != 0 {
 			t.Errorf("waited %v, want no wait beyond MaxRetryWait", e.sleeps.list())
 		}
-		// go-github now knows the limit is exhausted and refuses without a call.
+		// The installation is locked out until the reset: refused without a call.
 		_, err = e.c.FileContent(ctx, 1, "o", "r", "f", "")
-		if !IsRetryable(err) {
-			t.Errorf("second FileContent = %v, want retryable", err)
+		var rl *RateLimitError
+		if !IsRetryable(err) || !errors.As(err, &rl) || !rl.Local {
+			t.Errorf("second FileContent = %v, want retryable, refused locally", err)
 		}
 		if n := e.sb.CountCalls("GET", "/repos/o/r/contents/**"); n != 1 {
 			t.Errorf("contents calls = %d, want 1", n)

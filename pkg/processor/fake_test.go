@@ -143,7 +143,7 @@ func errGone(what string) error     { return fmt.Errorf("fake: %s: %w", what, gh
 func errNoAccess(what string) error { return fmt.Errorf("fake: %s: %w", what, ghapp.ErrNoAccess) }
 func errRetryable(op string) error  { return &ghapp.APIError{Op: op, Status: 502, Retryable: true} }
 func errRateLimited(op string) error {
-	return &ghapp.APIError{Op: op, Status: 403, Retryable: true, Message: "API rate limit exceeded"}
+	return &ghapp.RateLimitError{Op: op, InstallationID: 1, Wait: 10 * time.Minute}
 }
 func (f *fakeGitHub) ForgetInstallation(id int64) {
 	f.mu.Lock()

@@ -100,6 +100,14 @@ type Config struct {
 	Metrics *metrics.Emitter
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Queue, when set, gives rate-limited records back to SQS for GitHub's wait
+	// (ChangeMessageVisibility); without it they return after the queue's visibility
+	// timeout.
+	Queue Queue
+	// QueueURL is the events queue's URL (QUEUE_URL), whose messages Queue gives back.
+	// Configured rather than derived from the record's event source, so that the grant
+	// names the one queue the function may change.
+	QueueURL string
 }
 
 // Processor handles batches of queued deliveries. Safe for concurrent use.
@@ -150,7 +158,8 @@ type record struct {
 // Handle processes a batch. Records of the same repository (or, for installation
 // events, of the same installation) run one after another in batch order; different
 // repositories run concurrently. A record that fails is returned in BatchItemFailures
-// and SQS delivers it again (to the DLQ after maxReceiveCount). Later records of the
+// and SQS delivers it again (to the DLQ after maxReceiveCount); one that GitHub
+// rate-limited is first given back for the wait (see giveBack). Later records of the
 // same repository still run after a failure: every handler is order-independent (it
 // re-reads GitHub, or keeps the newer state), so holding them back would only delay
 // them. The error result is always nil: a nil error with failures is how a partial
@@ -182,6 +191,9 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSE
 			defer func() { <-sem }()
 			for _, r := range recs {
 				if err := p.processRecord(ctx, r); err != nil {
+					if wait, ok := ghapp.RetryAfter(err); ok {
+						p.giveBack(ctx, r.msg, wait)
+					}
 					mu.Lock()
 					failed[r.msg.MessageId] = true
 					mu.Unlock()

@@ -86,20 +86,21 @@ func (s *Sandbox) RateLimitNext(method, path string, n, status int, reset time.T
 	h.Set("X-RateLimit-Resource", "core")
 	s.InjectFault(Fault{
 		Method: method, Path: path, Status: status, Times: n, Header: h,
-		Message:          "API rate limit exceeded for installation.",
-		DocumentationURL: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-primary-rate-limits",
+		Message: primaryLimitMessage, DocumentationURL: primaryLimitDocs,
 	})
 }
 
 // SecondaryRateLimitNext makes the next n matching requests answer a secondary rate
-// limit refusal (status 403 or 429 with retry-after).
+// limit refusal: status 403 or 429, with Retry-After when retryAfter > 0 and without it
+// (GitHub sends both) when 0.
 func (s *Sandbox) SecondaryRateLimitNext(method, path string, n, status int, retryAfter time.Duration) {
 	h := http.Header{}
-	h.Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
+	if retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
+	}
 	s.InjectFault(Fault{
 		Method: method, Path: path, Status: status, Times: n, Header: h,
-		Message:          "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-		DocumentationURL: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+		Message: secondaryLimitMessage, DocumentationURL: secondaryLimitDocs,
 	})
 }
 
@@ -194,7 +195,8 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 }
 
 // record logs every call (before answering, so a client that has its answer finds the
-// call logged), serves injected faults and adds GitHub's rate limit headers.
+// call logged), adds GitHub's rate limit headers to every REST answer (injected faults
+// and refusals included), serves injected faults and rate limits.
 func (s *Sandbox) record(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		call := &Call{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, At: s.now()}
@@ -207,6 +209,9 @@ func (s *Sandbox) record(next http.Handler) http.Handler {
 		s.calls = append(s.calls, call)
 		s.mu.Unlock()
 		rec := &statusRecorder{ResponseWriter: w, s: s, call: call}
+		if isAPIPath(r.URL.Path) {
+			s.countCall(rec.Header(), rateBucket(call.Credential, call.InstallationID, r))
+		}
 		if hasDotSegment(r.URL.Path) {
 			// ServeMux would redirect to the cleaned path; GitHub does not resolve dots.
 			writeError(rec, http.StatusNotFound, "Not Found")
@@ -223,15 +228,9 @@ func (s *Sandbox) record(next http.Handler) http.Handler {
 				doc = docsURL
 			}
 			writeJSON(rec, f.Status, map[string]string{"message": msg, "documentation_url": doc, "status": strconv.Itoa(f.Status)})
+		} else if call.Credential == CredInstallationToken && s.rateLimited(rec, call.InstallationID) {
+			return
 		} else {
-			if isAPIPath(r.URL.Path) && call.Credential != CredNone {
-				h := rec.Header()
-				h.Set("X-RateLimit-Limit", "5000")
-				h.Set("X-RateLimit-Remaining", "4999")
-				h.Set("X-RateLimit-Used", "1")
-				h.Set("X-RateLimit-Reset", strconv.FormatInt(s.now().Add(time.Hour).Unix(), 10))
-				h.Set("X-RateLimit-Resource", "core")
-			}
 			next.ServeHTTP(rec, r)
 		}
 	})
@@ -250,7 +249,7 @@ func isAPIPath(p string) bool {
 	if p == "/app" || p == "/user" {
 		return true
 	}
-	for _, prefix := range []string{"/app/", "/installation/", "/repos/", "/user/"} {
+	for _, prefix := range []string{"/app/", "/app-manifests/", "/installation/", "/repos/", "/user/"} {
 		if strings.HasPrefix(p, prefix) {
 			return true
 		}

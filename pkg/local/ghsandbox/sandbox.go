@@ -107,6 +107,8 @@ type Sandbox struct {
 	// perms are explicit repository permissions: lower-case full name, then login.
 	perms        map[string]map[string]string
 	deletedUsers map[string]bool
+	rateWindows  map[string]*rateWindow
+	rateLimits   map[int64]RateLimit
 }
 
 // New returns a Sandbox serving the repositories under opts.Root (created if missing),
@@ -161,6 +163,8 @@ func New(opts Options) (*Sandbox, error) {
 		pins:           map[string]pin{},
 		perms:          map[string]map[string]string{},
 		deletedUsers:   map[string]bool{},
+		rateWindows:    map[string]*rateWindow{},
+		rateLimits:     map[int64]RateLimit{},
 		nextDeliveryID: 12_000_000_001,
 	}
 	if s.now == nil {
