@@ -234,7 +234,7 @@ func TestInstallationGitHubFailureRetried(t *testing.T) {
 	if failed := e.handle(m); len(failed) != 1 {
 		t.Fatalf("failed = %v, want the message", failed)
 	}
-	e.clock.advance(time.Minute)
+	e.clock.Advance(time.Minute)
 	e.mustHandle(m)
 	if in, err := e.st.GetInstallation(e.ctx, e.inst); err != nil || in.Status != store.InstallationActive {
 		t.Errorf("installation = %+v, %v, want active after the retry", in, err)
