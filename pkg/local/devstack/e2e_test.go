@@ -70,6 +70,7 @@ func buildFunctions(t *testing.T, ctx context.Context, root string, tpl *samtemp
 // TestEndToEnd starts the whole stack on free ports, from the real function binaries,
 // and drives it over HTTP as a user and as GitHub would.
 func TestEndToEnd(t *testing.T) {
+	standin.SkipShort(t)
 	// Cleanups run after the parallel subtests, so the context lives until they end.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)

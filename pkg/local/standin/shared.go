@@ -58,9 +58,7 @@ func stopShared() {
 // once is not tried again).
 func sharedStandin(t testing.TB, name string, start func(context.Context, Options) (*Server, error)) *Server {
 	t.Helper()
-	if testing.Short() {
-		t.Skipf("needs the %s stand-in (Node.js): skipped under -short", name)
-	}
+	SkipShort(t)
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	if !shared.inMain {
@@ -81,6 +79,15 @@ func sharedStandin(t testing.TB, name string, start func(context.Context, Option
 		t.Fatalf("start %s: %v", name, s.err)
 	}
 	return s.srv
+}
+
+// SkipShort skips t under -short: a test that needs the stand-ins (Node.js), directly or
+// through the local stack, is not a pure test.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the local stand-ins dynalite and fauxqs (Node.js): skipped under -short")
+	}
 }
 
 // Dynalite returns the dynalite shared by the test binary's tests (see Main).
