@@ -1,7 +1,8 @@
 // Package ghapp is RepoTrackr's GitHub App client: App JWT and installation tokens
-// (through ghinstallation), repository reads, installations, the OAuth code exchange, the
-// App manifest conversion and webhook redelivery, against github.com, GitHub Enterprise
-// Server or the local sandbox (pkg/local/ghsandbox).
+// (through ghinstallation), repository reads, installations, the OAuth code exchange and
+// webhook redelivery, against github.com, GitHub Enterprise Server or the local sandbox
+// (pkg/local/ghsandbox). The App manifest conversion, which needs no App credentials,
+// is pkg/appmanifest's Converter.
 //
 // One Client serves a whole process: it keeps one ghinstallation transport (and its
 // token) per installation, so a warm Lambda container reuses installation tokens, which
@@ -96,7 +97,6 @@ type Client struct {
 	meter     http.RoundTripper
 	plain     *http.Client   // metered, no credentials (OAuth exchange)
 	app       *github.Client // App JWT
-	anon      *github.Client // no credentials (manifest conversion)
 
 	maxAttempts int
 	maxWait     time.Duration
@@ -157,8 +157,8 @@ func (t UserToken) LogValue() slog.Value {
 	return slog.GroupValue(slog.Time("expires_at", t.ExpiresAt), slog.String("token", "redacted"))
 }
 
-// AppCredentials is what the manifest conversion returns. Its String and LogValue hide
-// the secrets.
+// AppCredentials is what the manifest conversion (appmanifest.Converter) returns. Its
+// String and LogValue hide the secrets.
 type AppCredentials struct {
 	ID            int64
 	Slug          string
@@ -260,7 +260,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	appTr.BaseURL = c.apiRoot()
 	c.app = c.restClient(appTr)
-	c.anon = c.restClient(c.meter)
 	return c, nil
 }
 
@@ -366,7 +365,7 @@ type policy int
 const (
 	// readPolicy: idempotent calls (GETs, minting a token) retry every retryable failure.
 	readPolicy policy = iota
-	// writePolicy: calls with effects (code exchange, manifest conversion, redelivery)
+	// writePolicy: calls with effects (code exchange, redelivery)
 	// retry only on 5xx answers and on failures to connect, where GitHub cannot have
 	// acted or said it failed. A replayed code that GitHub had in fact consumed then
 	// yields ErrBadCode, which is what the caller would see without the retry.

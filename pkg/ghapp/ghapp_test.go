@@ -388,25 +388,15 @@ func TestSecretsNeverLogged(t *testing.T) {
 	if _, err := e.c.UserInstallations(ctx, userTok.AccessToken); err != nil {
 		t.Fatal(err)
 	}
-	e.sb.AddManifestCode("manifest-code-456")
-	creds, err := e.c.ConvertManifest(ctx, "manifest-code-456")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = e.c.ConvertManifest(ctx, "manifest-code-456")
-	if !errors.Is(err, ErrBadCode) {
-		t.Fatalf("replayed manifest code = %v, want ErrBadCode", err)
-	}
-	if strings.Contains(err.Error(), "manifest-code-456") {
-		t.Errorf("error %q holds the code", err)
-	}
+	// The App's credentials as the manifest conversion (pkg/appmanifest) returns them.
+	creds := AppCredentials{ID: e.sb.AppID(), PEM: e.sb.PrivateKeyPEM(), ClientID: e.sb.ClientID(), ClientSecret: e.sb.ClientSecret(), WebhookSecret: e.sb.WebhookSecret()}
 	e.c.log.Info("values", "user_token", userTok, "creds", creds)
 
 	out := e.logs.String()
 	keyLine := strings.Split(string(e.sb.PrivateKeyPEM()), "\n")[1]
 	for name, secret := range map[string]string{
 		"installation token": instTok, "user token": userTok.AccessToken, "refresh token": userTok.RefreshToken,
-		"oauth code": "code-secret-123", "manifest code": "manifest-code-456", "client secret": e.sb.ClientSecret(),
+		"oauth code": "code-secret-123", "client secret": e.sb.ClientSecret(),
 		"webhook secret": creds.WebhookSecret, "private key": keyLine,
 	} {
 		if secret == "" {
@@ -429,7 +419,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	}
 	want := map[string]int{
 		"repository_access_validated": 2, "token_minted": 3, "installation_repositories_listed": 1,
-		"oauth_code_exchanged": 2, "user_installations_listed": 1, "manifest_converted": 2,
+		"oauth_code_exchanged": 2, "user_installations_listed": 1,
 	}
 	for action, n := range want {
 		if len(actions[action]) != n {
@@ -451,8 +441,8 @@ func TestSecretsNeverLogged(t *testing.T) {
 
 	mu.Lock()
 	defer mu.Unlock()
-	if calls[opMint] != 3 || calls[opOAuth] != 2 || calls[opManifest] != 2 || calls[opContents] != 1 || calls[opRepo] != 2 {
-		t.Errorf("OnAPICall counts = %v, want 3 mints, 2 exchanges, 2 conversions, 1 contents, 2 repos", calls)
+	if calls[opMint] != 3 || calls[opOAuth] != 2 || calls[opContents] != 1 || calls[opRepo] != 2 {
+		t.Errorf("OnAPICall counts = %v, want 3 mints, 2 exchanges, 1 contents, 2 repos", calls)
 	}
 }
 
@@ -464,7 +454,6 @@ func TestEndpointName(t *testing.T) {
 		{"GET", "/repos/o/r/commits/heads/main", opCommit},
 		{"GET", "/repos/o/r/git/trees/heads/main", opTree},
 		{"GET", "/repos/o/r", opRepo},
-		{"POST", "/app-manifests/abc/conversions", opManifest},
 		{"DELETE", "/repos/o/r", "DELETE other"},
 	}
 	for _, tt := range tests {
