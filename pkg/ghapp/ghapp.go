@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	smithytime "github.com/aws/smithy-go/time"
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-github/v60/github"
@@ -227,7 +228,7 @@ func New(cfg Config) (*Client, error) {
 		maxAttempts: cfg.MaxAttempts,
 		maxWait:     cfg.MaxRetryWait,
 		maxFile:     cfg.MaxFileSize,
-		sleep:       sleepCtx,
+		sleep:       smithytime.SleepWithContext,
 		insts:       map[int64]*installationClient{},
 	}
 	if c.log == nil {
@@ -415,17 +416,6 @@ func (c *Client) retry(ctx context.Context, op string, p policy, fn func(context
 func (c *Client) backoff(n int) time.Duration {
 	d := min(baseBackoff<<(n-1), c.maxWait)
 	return d + time.Duration(rand.Int64N(int64(d)/5+1))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // allPages collects every page of a list endpoint: fetch reads one page (with its own

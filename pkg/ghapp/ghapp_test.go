@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	smithytime "github.com/aws/smithy-go/time"
 	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
 	"github.com/repotrackr/github-integration/pkg/metrics"
 )
@@ -339,7 +340,7 @@ func TestContextCancelled(t *testing.T) {
 	// Cancelled while waiting to retry.
 	ctx, cancel = context.WithCancel(context.Background())
 	e.sb.FailNext("GET", "/repos/o/r", 1, 502)
-	e.c.sleep = func(ctx context.Context, d time.Duration) error { cancel(); return sleepCtx(ctx, d) }
+	e.c.sleep = func(ctx context.Context, d time.Duration) error { cancel(); return smithytime.SleepWithContext(ctx, d) }
 	_, err = e.c.Repository(ctx, 1, "o", "r")
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Repository cancelled during backoff = %v, want context.Canceled", err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	smithytime "github.com/aws/smithy-go/time"
 	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
 )
 
@@ -41,7 +42,7 @@ func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
 	s.waits = append(s.waits, d)
 	s.mu.Unlock()
 	if s.real {
-		return sleepCtx(ctx, d)
+		return smithytime.SleepWithContext(ctx, d)
 	}
 	return ctx.Err()
 }
