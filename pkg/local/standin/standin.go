@@ -16,13 +16,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/repotrackr/github-integration/pkg/local/child"
 )
 
 // Region is the region every local client uses.
@@ -48,10 +47,7 @@ type Server struct {
 	URL  string
 	Port int
 
-	cmd  *exec.Cmd
-	done chan struct{}
-	once sync.Once
-	err  error
+	proc *child.Process
 }
 
 // Dir returns the directory holding package.json and node_modules.
@@ -150,15 +146,11 @@ func start(ctx context.Context, name, node string, args, env []string, port int,
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout = log
 	cmd.Stderr = log
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
+	proc, err := child.Start(cmd, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	s := &Server{Name: name, URL: "http://127.0.0.1:" + strconv.Itoa(port), Port: port, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		s.err = cmd.Wait()
-		close(s.done)
-	}()
+	s := &Server{Name: name, URL: "http://127.0.0.1:" + strconv.Itoa(port), Port: port, proc: proc}
 	if err := s.waitReady(ctx, 30*time.Second); err != nil {
 		_ = s.Stop()
 		return nil, err
@@ -171,8 +163,8 @@ func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 	client := &http.Client{Timeout: time.Second}
 	for {
 		select {
-		case <-s.done:
-			return fmt.Errorf("%s exited before it was ready: %v", s.Name, s.err)
+		case <-s.proc.Done():
+			return fmt.Errorf("%s exited before it was ready: %v", s.Name, s.proc.Err())
 		case <-ctx.Done():
 			return fmt.Errorf("%s: %w", s.Name, ctx.Err())
 		default:
@@ -190,22 +182,11 @@ func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 }
 
 // Done is closed when the process has exited.
-func (s *Server) Done() <-chan struct{} { return s.done }
+func (s *Server) Done() <-chan struct{} { return s.proc.Done() }
 
 // Stop ends the process (SIGTERM, then SIGKILL after two seconds) and waits for it.
 func (s *Server) Stop() error {
-	s.once.Do(func() {
-		if s.cmd.Process == nil {
-			return
-		}
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(2 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-s.done
-		}
-	})
+	s.proc.Stop(2 * time.Second)
 	return nil
 }
 

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package lambdarie
+package child
 
 import "syscall"
 
