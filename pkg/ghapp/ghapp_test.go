@@ -16,8 +16,10 @@ import (
 	"time"
 
 	smithytime "github.com/aws/smithy-go/time"
+
 	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
 	"github.com/repotrackr/github-integration/pkg/metrics"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
 func TestNewValidatesConfig(t *testing.T) {
@@ -475,7 +477,7 @@ func TestRedactedValues(t *testing.T) {
 }
 
 func TestMetricsEmitted(t *testing.T) {
-	buf := &logBuffer{}
+	buf := &testkit.LogBuffer{}
 	e := newEnv(t, ghsandbox.Options{}, func(c *Config) { c.Metrics = metrics.New(buf, "") })
 	e.write(t, "o", "r", "f", "x")
 	e.sb.FailNext("GET", "/repos/o/r/contents/f", 1, 502)

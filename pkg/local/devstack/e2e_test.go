@@ -1,7 +1,6 @@
 package devstack
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,25 +20,8 @@ import (
 	"github.com/repotrackr/github-integration/pkg/local/samtemplate"
 	"github.com/repotrackr/github-integration/pkg/local/standin"
 	"github.com/repotrackr/github-integration/pkg/store"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
-
-// syncBuffer collects the stack's console for the failure report.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // buildFunctions builds every function of the template, and the emulator, into dir with
 // the flags of `make build`, laid out as bin/<function>/bootstrap. The test always builds
@@ -74,17 +55,10 @@ func TestEndToEnd(t *testing.T) {
 	// Cleanups run after the parallel subtests, so the context lives until they end.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
-	root, err := standin.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, tpl := projectTemplate(t)
 	binDir, rie := buildFunctions(t, ctx, root, tpl)
 
-	console := &syncBuffer{}
+	console := &testkit.LogBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("stack console:\n%s", console.String())
