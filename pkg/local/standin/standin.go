@@ -87,34 +87,35 @@ func nodeBinary(dir string) (string, error) {
 
 // StartDynalite starts dynalite and waits until it answers.
 func StartDynalite(ctx context.Context, opts Options) (*Server, error) {
-	dir, err := Dir()
-	if err != nil {
-		return nil, err
-	}
-	node, err := nodeBinary(dir)
-	if err != nil {
-		return nil, err
-	}
-	port, err := pickPort(opts.Port)
-	if err != nil {
-		return nil, err
-	}
-	args := []string{filepath.Join(dir, "node_modules", "dynalite", "cli.js"),
-		"--host", "127.0.0.1", "--port", strconv.Itoa(port),
-		// Tables become ACTIVE at once instead of after dynalite's simulated delay.
-		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0"}
-	if opts.DataDir != "" {
-		if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
-			return nil, fmt.Errorf("dynalite data dir: %w", err)
+	return start(ctx, "dynalite", opts, func(dir string, port int, dataDir string) (args, env []string) {
+		args = []string{filepath.Join(dir, "node_modules", "dynalite", "cli.js"),
+			"--host", "127.0.0.1", "--port", strconv.Itoa(port),
+			// Tables become ACTIVE at once instead of after dynalite's simulated delay.
+			"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0"}
+		if dataDir != "" {
+			args = append(args, "--path", dataDir)
 		}
-		args = append(args, "--path", opts.DataDir)
-	}
-	return start(ctx, "dynalite", node, args, nil, port, opts.Log)
+		return args, nil
+	})
 }
 
 // StartFauxqs starts fauxqs (through fauxqs.mjs, which keeps it on loopback) and waits
 // until it answers.
 func StartFauxqs(ctx context.Context, opts Options) (*Server, error) {
+	return start(ctx, "fauxqs", opts, func(dir string, port int, dataDir string) (args, env []string) {
+		env = []string{"FAUXQS_PORT=" + strconv.Itoa(port), "FAUXQS_HOST=localhost", "FAUXQS_LOGGER=false"}
+		if dataDir != "" {
+			env = append(env, "FAUXQS_DATA_DIR="+filepath.Join(dataDir, "fauxqs.db"))
+		}
+		// --no-warnings hides Node's "SQLite is experimental" notice.
+		return []string{"--no-warnings", filepath.Join(dir, "fauxqs.mjs")}, env
+	})
+}
+
+// start runs a stand-in with Node and waits until it answers. command gives its Node
+// arguments and environment for the package directory, the port and the data directory
+// ("" keeps the data in memory).
+func start(ctx context.Context, name string, opts Options, command func(dir string, port int, dataDir string) (args, env []string)) (*Server, error) {
 	dir, err := Dir()
 	if err != nil {
 		return nil, err
@@ -127,18 +128,13 @@ func StartFauxqs(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := []string{"FAUXQS_PORT=" + strconv.Itoa(port), "FAUXQS_HOST=localhost", "FAUXQS_LOGGER=false"}
 	if opts.DataDir != "" {
 		if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
-			return nil, fmt.Errorf("fauxqs data dir: %w", err)
+			return nil, fmt.Errorf("%s data dir: %w", name, err)
 		}
-		env = append(env, "FAUXQS_DATA_DIR="+filepath.Join(opts.DataDir, "fauxqs.db"))
 	}
-	// --no-warnings hides Node's "SQLite is experimental" notice.
-	return start(ctx, "fauxqs", node, []string{"--no-warnings", filepath.Join(dir, "fauxqs.mjs")}, env, port, opts.Log)
-}
-
-func start(ctx context.Context, name, node string, args, env []string, port int, log io.Writer) (*Server, error) {
+	args, env := command(dir, port, opts.DataDir)
+	log := opts.Log
 	if log == nil {
 		log = io.Discard
 	}
