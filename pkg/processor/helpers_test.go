@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -177,6 +178,15 @@ func (e *testEnv) mustHandle(msgs ...events.SQSMessage) {
 	e.t.Helper()
 	if failed := e.handle(msgs...); len(failed) != 0 {
 		e.t.Fatalf("Handle() failed %v; logs:\n%s", failed, e.logs.String())
+	}
+}
+
+// mustFail runs m alone and checks that it is reported failed, to come back; why says
+// why it should fail.
+func (e *testEnv) mustFail(m events.SQSMessage, why string) {
+	e.t.Helper()
+	if failed := e.handle(m); !slices.Equal(failed, []string{m.MessageId}) {
+		e.t.Fatalf("failed = %v, want [%s]: %s", failed, m.MessageId, why)
 	}
 }
 

@@ -65,9 +65,7 @@ func TestListingFailureFailsTheRecord(t *testing.T) {
 	e.gh.failNext(opList, errRetryable("GET /repos/{owner}/{repo}/git/trees/{sha}"))
 	d := e.push("main", "docs/plan.md")
 	m := d.msg()
-	if failed := e.handle(m); !slices.Equal(failed, []string{m.MessageId}) {
-		t.Fatalf("failed = %v, want the record whose listing failed", failed)
-	}
+	e.mustFail(m, "its listing failed")
 	if ev := e.event(d.env.DeliveryID); ev.Status != store.EventFailed || !strings.Contains(ev.Error, "list files") {
 		t.Errorf("event = %s %q, want failed naming the listing", ev.Status, ev.Error)
 	}

@@ -254,9 +254,7 @@ func TestPushGitHubFailureIsRetried(t *testing.T) {
 			e.gh.failNext(tt.op, tt.err)
 			d := e.push("main", "docs/plan.md")
 			m := d.msg()
-			if failed := e.handle(m); !slices.Equal(failed, []string{m.MessageId}) {
-				t.Fatalf("failed = %v, want [%s]", failed, m.MessageId)
-			}
+			e.mustFail(m, tt.name)
 			ev := e.event(d.env.DeliveryID)
 			if ev.Status != store.EventFailed || ev.Error == "" || ev.Attempts != 1 || ev.LeaseUntil != nil {
 				t.Errorf("event = %+v, want failed with error", ev)
@@ -402,9 +400,7 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 	}
 	m := d.msg()
 	// While its lease is live, the delivery is busy: the message fails, to come back.
-	if failed := e.handle(m); !slices.Equal(failed, []string{m.MessageId}) {
-		t.Fatalf("failed = %v, want the busy message", failed)
-	}
+	e.mustFail(m, "another worker holds the delivery")
 	if e.project(pr.ID).LatestSnapshot != nil {
 		t.Fatal("processed a delivery another worker holds")
 	}
