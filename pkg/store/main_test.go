@@ -9,7 +9,9 @@ package store
 // files; do not add a second TestMain.
 
 import (
+	"errors"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/repotrackr/github-integration/pkg/local/standin"
@@ -28,4 +30,50 @@ func newTestStore(t testing.TB) *Store {
 func sharedTestStore(t testing.TB) *Store {
 	t.Helper()
 	return New(standin.DynamoDB(t), TablesFrom(standin.SharedTables(t, "shared-")))
+}
+
+// exactlyOnce makes n calls at once and checks that one of them succeeds and every other
+// fails with want: the guard of a write that may happen only once.
+func exactlyOnce(t *testing.T, name string, n int, want error, call func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { errs[i] = call(i) })
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, want):
+			t.Errorf("%s error = %v, want nil or %v", name, err, want)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%s succeeded %d times out of %d, want exactly once", name, ok, n)
+	}
+}
+
+// listPages follows a paged listing from its first page to its last and returns the
+// pages.
+func listPages[T any](t *testing.T, list func(cursor string) ([]T, string, error)) [][]T {
+	t.Helper()
+	var pages [][]T
+	cursor := ""
+	for {
+		if len(pages) > 100 {
+			t.Fatalf("list did not end after 100 pages")
+		}
+		page, next, err := list(cursor)
+		if err != nil {
+			t.Fatalf("list(%q) error = %v", cursor, err)
+		}
+		pages = append(pages, page)
+		if next == "" {
+			return pages
+		}
+		cursor = next
+	}
 }
