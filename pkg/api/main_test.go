@@ -32,8 +32,6 @@ import (
 	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
-var reqSeq atomic.Int64
-
 func TestMain(m *testing.M) { os.Exit(standin.Main(m)) }
 
 // The sandbox's GitHub users and the test's RepoTrackr users (JWT subjects).
@@ -208,6 +206,9 @@ func (a answer) str(key string) string {
 	s, _ := a.json[key].(string)
 	return s
 }
+
+// reqSeq numbers the requests and OAuth codes of the tests.
+var reqSeq atomic.Int64
 
 func (e *env) do(c call) answer {
 	e.t.Helper()

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -28,10 +27,6 @@ import (
 // These tests run the checker the way the local stack does: the real SDK clients,
 // CloudWatch answered by pkg/local/cwlocal from EMF lines, SQS by fauxqs.
 
-var queueSeq atomic.Int64
-
-func TestMain(m *testing.M) { os.Exit(standin.Main(m)) }
-
 // localStack is one test's queues (from template.yaml, fresh names) and CloudWatch
 // stand-in, with a record of the CloudWatch requests as sent on the wire.
 type localStack struct {
@@ -49,6 +44,9 @@ type recorded struct {
 	path, protocol string
 	body           cbor.Map
 }
+
+// queueSeq numbers the tests' queues.
+var queueSeq atomic.Int64
 
 func newLocalStack(t *testing.T, now time.Time) *localStack {
 	t.Helper()

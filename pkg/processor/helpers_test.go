@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -23,12 +22,10 @@ import (
 	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
-// The package's tests share one dynalite and one set of tables (created once: table
-// creation can take seconds); each test keeps apart by using its own repository names,
-// project ids and delivery ids.
+// testSeq numbers what the tests create: the package's tests share one set of tables
+// (created once: table creation can take seconds), and each test keeps apart by using its
+// own repository names, project ids and delivery ids.
 var testSeq atomic.Int64
-
-func TestMain(m *testing.M) { os.Exit(standin.Main(m)) }
 
 func uniq(prefix string) string { return fmt.Sprintf("%s-%d", prefix, testSeq.Add(1)) }
 
