@@ -72,8 +72,9 @@ func TestSharedAndNewTables(t *testing.T) {
 	if c(store.EnvProjectsTable) == d(store.EnvProjectsTable) || c(store.EnvProjectsTable) == a(store.EnvProjectsTable) {
 		t.Errorf("NewTables() twice = %q and %q, want fresh tables each time", c(store.EnvProjectsTable), d(store.EnvProjectsTable))
 	}
-	if Dynalite(t) != Dynalite(t) || Fauxqs(t) != Fauxqs(t) {
-		t.Errorf("Dynalite() or Fauxqs() started a second server in one test binary")
+	first, again := Dynalite(t), Dynalite(t)
+	if first != again {
+		t.Errorf("Dynalite() twice = %s and %s, want one server per test binary", first.URL, again.URL)
 	}
 }
 
