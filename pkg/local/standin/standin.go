@@ -2,6 +2,11 @@
 // for SQS — as child processes on 127.0.0.1, for the tests and for the local stack. Both
 // are npm packages pinned by package.json and package-lock.json beside this file; fauxqs
 // needs Node.js 22, which the npm package "node" provides without touching the system Node.
+//
+// Tests get them through DynamoDB, SQS (and Dynalite, Fauxqs, SharedTables, NewTables):
+// one of each per test binary, started on first use and stopped by Main, which the
+// package's TestMain calls. Under -short those tests are skipped, so that `make
+// test-short` needs neither Node nor the npm packages.
 package standin
 
 import (
