@@ -104,17 +104,7 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := PushDelivery(template, Push{Repo: DemoRepo, Before: head, After: head, At: at, Modified: []string{DemoPlanPath}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := c.Deliver(ctx, d, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Status != http.StatusUnauthorized {
-			t.Fatalf("forged delivery answered %d %s, want 401", res.Status, res.Body)
-		}
+		d := deliverPush(t, ctx, c, template, Push{Repo: DemoRepo, Before: head, After: head, At: at, Modified: []string{DemoPlanPath}}, true, http.StatusUnauthorized)
 		if n, err := stack.QueueDepth(ctx, "EventsQueue"); err != nil || n != 0 {
 			t.Errorf("EventsQueue depth after a forged delivery = %d (%v), want 0", n, err)
 		}
@@ -149,17 +139,7 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := PushDelivery(template, Push{Repo: DemoRepo, Before: head, After: after, At: at, Modified: []string{DemoPlanPath}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := c.Deliver(ctx, d, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Status != http.StatusAccepted {
-			t.Fatalf("signed push answered %d %s, want 202", res.Status, res.Body)
-		}
+		d := deliverPush(t, ctx, c, template, Push{Repo: DemoRepo, Before: head, After: after, At: at, Modified: []string{DemoPlanPath}}, false, http.StatusAccepted)
 		p, err := c.WaitProject(ctx, demo.ID, 30*time.Second, func(p *Project) bool { return snapshotAt(p, after) })
 		if err != nil {
 			t.Fatalf("GET /projects/%s never showed commit %s: %v", demo.ID, after, err)
@@ -188,17 +168,7 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := PushDelivery(template, Push{Repo: repo, Before: strings.Repeat("0", 40), After: head, At: at, Modified: []string{DemoPlanPath}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := c.Deliver(ctx, d, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Status != http.StatusAccepted {
-			t.Fatalf("push answered %d %s, want 202", res.Status, res.Body)
-		}
+		d := deliverPush(t, ctx, c, template, Push{Repo: repo, Before: strings.Repeat("0", 40), After: head, At: at, Modified: []string{DemoPlanPath}}, false, http.StatusAccepted)
 		dlq := stack.QueueURL(deadLetterQueue(t, tpl))
 		deadline := time.Now().Add(90 * time.Second)
 		var found bool
@@ -264,4 +234,22 @@ func maxReceiveCount(t *testing.T, tpl *samtemplate.Template) int {
 	}
 	t.Fatal("no EventsQueue in template.yaml")
 	return 0
+}
+
+// deliverPush sends the push p to the stack as GitHub would, or forged (signed with
+// another secret), and checks the status of the answer.
+func deliverPush(t *testing.T, ctx context.Context, c *Client, template []byte, p Push, forged bool, want int) Delivery {
+	t.Helper()
+	d, err := PushDelivery(template, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Deliver(ctx, d, forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != want {
+		t.Fatalf("push %s (forged %t) answered %d %s, want %d", d.ID, forged, res.Status, res.Body, want)
+	}
+	return d
 }
