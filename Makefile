@@ -10,7 +10,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 # apt-get needs root: sudo unless make already runs as root.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all deps build test lint lint-template fmt bench dev dev-reset demo invoke status-page clean FORCE
+.PHONY: all deps build test test-short lint lint-template fmt bench dev dev-reset demo invoke status-page clean FORCE
 
 all: lint test
 
@@ -31,6 +31,10 @@ bin/%/bootstrap: FORCE
 ## test: the whole suite, offline, with the stand-ins it needs
 test: deps
 	go test $(GOTEST_FLAGS) ./...
+
+## test-short: the pure tests only, skipping those that need the stand-ins: no Node, no network
+test-short:
+	go test -short -count=1 ./...
 
 ## lint: gofmt, go vet, staticcheck, go mod tidy unchanged, cfn-lint (informational checks on) on template.yaml and its SAM transform
 lint: lint-template

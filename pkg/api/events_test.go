@@ -113,7 +113,7 @@ func TestTemplateDeclaresRoutes(t *testing.T) {
 		}
 		declared = append(declared, routeString(Route{Method: ev.Method, Path: ev.Path, Authenticated: auth}))
 	}
-	a, err := New(Config{Store: store.New(testDDB, store.Tables{})})
+	a, err := New(Config{Store: store.New(nil, store.Tables{})})
 	if err != nil {
 		t.Fatal(err)
 	}

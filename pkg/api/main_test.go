@@ -4,13 +4,11 @@ package api
 // (a unique prefix), a GitHub sandbox, the real ghapp client and the real processor.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,7 +20,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/repotrackr/github-integration/pkg/appmanifest"
@@ -32,29 +29,10 @@ import (
 	"github.com/repotrackr/github-integration/pkg/local/standin"
 	"github.com/repotrackr/github-integration/pkg/processor"
 	"github.com/repotrackr/github-integration/pkg/store"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
-var (
-	testDDB  *dynamodb.Client
-	tableSeq atomic.Int64
-)
-
-func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	ddb, stop, err := standin.StartDynamoDB(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "api tests:", err)
-		return 1
-	}
-	defer stop()
-	testDDB = ddb
-	return m.Run()
-}
+func TestMain(m *testing.M) { os.Exit(standin.Main(m)) }
 
 // The sandbox's GitHub users and the test's RepoTrackr users (JWT subjects).
 const (
@@ -77,65 +55,6 @@ const testPlan = `# Plan
 ## Ship
 - [x] docs
 `
-
-// testClock is a settable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// syncBuffer is a log sink safe for the concurrent writes of a test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// lines returns the JSON log lines.
-func (s *syncBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q is not JSON: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
 
 // fakeSecrets is an in-memory Secrets Manager.
 type fakeSecrets struct {
@@ -192,8 +111,8 @@ type env struct {
 	sb      *ghsandbox.Sandbox
 	sbURL   string
 	gh      *ghapp.Client
-	clock   *testClock
-	logs    *syncBuffer
+	clock   *testkit.Clock
+	logs    *testkit.LogBuffer
 	secrets *fakeSecrets
 	cfg     Config
 }
@@ -204,9 +123,8 @@ type envOption func(*Config)
 // creates the tables and builds the API over the real ghapp client and processor.
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	env := &env{t: t, clock: &testClock{t: time.Now().UTC()}, logs: &syncBuffer{}, secrets: newFakeSecrets()}
+	ddb := standin.DynamoDB(t)
+	env := &env{t: t, clock: testkit.NewClock(time.Now().UTC()), logs: &testkit.LogBuffer{}, secrets: newFakeSecrets()}
 	env.sb, env.sbURL = ghsandbox.NewServer(t, ghsandbox.Options{SandboxUser: aliceGH, StrictOAuthCodes: true})
 	for _, in := range []ghsandbox.Installation{
 		{ID: 1, Account: aliceGH, Repos: []string{alphaRepo}, Users: []string{aliceGH}},
@@ -227,13 +145,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	}
 	env.sb.SetSetupURL("https://api.example.test" + pathInstall)
 
-	prefix := fmt.Sprintf("a%d-", tableSeq.Add(1))
-	tables, err := standin.CreateTables(ctx, testDDB, prefix)
-	if err != nil {
-		t.Fatalf("CreateTables(%q) error = %v", prefix, err)
-	}
-	env.store = store.New(testDDB, store.TablesFrom(func(k string) string { return tables[k] }))
-	log := slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	env.store = store.New(ddb, store.TablesFrom(standin.NewTables(t)))
+	log := env.logs.Logger()
+	var err error
 	env.gh, err = ghapp.New(ghapp.Config{
 		AppID: env.sb.AppID(), PrivateKey: env.sb.PrivateKeyPEM(),
 		APIURL: env.sbURL, WebURL: env.sbURL,
@@ -295,6 +209,9 @@ func (a answer) str(key string) string {
 	return s
 }
 
+// reqSeq numbers the requests and OAuth codes of the tests.
+var reqSeq atomic.Int64
+
 func (e *env) do(c call) answer {
 	e.t.Helper()
 	return doRequest(e.t, e.api, buildRequest(c))
@@ -310,7 +227,7 @@ func buildRequest(c call) events.APIGatewayV2HTTPRequest {
 		Body:           c.body,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			DomainName: "api.example.test",
-			RequestID:  fmt.Sprintf("req-%d", tableSeq.Add(1)),
+			RequestID:  fmt.Sprintf("req-%d", reqSeq.Add(1)),
 			HTTP:       events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: c.method, Path: c.path},
 		},
 	}
@@ -365,7 +282,7 @@ func (e *env) callback(user string, q url.Values, headers map[string]string) ans
 func (e *env) install(user, ghLogin string, installationID int64) {
 	e.t.Helper()
 	_, state := e.startInstall(user)
-	code := fmt.Sprintf("code-%s-%d", ghLogin, tableSeq.Add(1))
+	code := fmt.Sprintf("code-%s-%d", ghLogin, reqSeq.Add(1))
 	e.sb.AddOAuthCode(code, ghLogin)
 	a := e.callback(user, url.Values{"installation_id": {fmt.Sprint(installationID)}, "setup_action": {"install"}, "state": {state}, "code": {code}}, nil)
 	if a.status != http.StatusOK {

@@ -101,7 +101,7 @@ func TestAuditTrail(t *testing.T) {
 
 	type key struct{ action, outcome string }
 	seen := map[key]map[string]any{}
-	for _, l := range e.logs.lines(t) {
+	for _, l := range e.logs.Lines(t) {
 		if l["audit"] == true {
 			seen[key{fmt.Sprint(l["action"]), fmt.Sprint(l["outcome"])}] = l
 		}

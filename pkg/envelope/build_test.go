@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -13,74 +11,23 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/repotrackr/github-integration/pkg/local/standin"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
 var received = time.Date(2026, 5, 4, 10, 30, 0, 0, time.UTC)
 
-// payloadsDir is ../shared/github-payloads relative to the module root.
-func payloadsDir(t testing.TB) string {
-	t.Helper()
-	root, err := standin.ModuleRoot()
-	if err != nil {
-		t.Fatalf("ModuleRoot() error = %v", err)
-	}
-	return filepath.Join(root, "..", "shared", "github-payloads")
-}
-
 // readPayload returns a real payload file's bytes and its decoded object.
-func readPayload(t testing.TB, rel string) ([]byte, map[string]any) {
+func readPayload(t testing.TB, rel string) ([]byte, testkit.Object) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(payloadsDir(t), rel))
-	if err != nil {
-		t.Fatalf("read payload: %v", err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("decode %s: %v", rel, err)
-	}
-	return raw, m
+	return testkit.PayloadBytes(t, rel), testkit.PayloadObject(t, rel)
 }
 
 // edit returns the payload file rel, changed by fn and encoded again.
 func edit(t testing.TB, rel string, fn func(m map[string]any)) []byte {
 	t.Helper()
-	_, m := readPayload(t, rel)
+	m := testkit.PayloadObject(t, rel)
 	fn(m)
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatalf("encode edited %s: %v", rel, err)
-	}
-	return b
-}
-
-func path(m map[string]any, keys ...string) any {
-	var v any = m
-	for _, k := range keys {
-		mm, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = mm[k]
-	}
-	return v
-}
-
-func str(m map[string]any, keys ...string) string { s, _ := path(m, keys...).(string); return s }
-func num(m map[string]any, keys ...string) int64  { f, _ := path(m, keys...).(float64); return int64(f) }
-func flag(m map[string]any, keys ...string) bool  { b, _ := path(m, keys...).(bool); return b }
-
-func stampOf(m map[string]any, keys ...string) *time.Time {
-	s := str(m, keys...)
-	if s == "" {
-		return nil
-	}
-	tm, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return nil
-	}
-	tm = tm.UTC()
-	return &tm
+	return m.JSON(t)
 }
 
 func mustBuild(t testing.TB, event string, payload []byte) *Envelope {
@@ -108,10 +55,10 @@ func TestBuildCommonFields(t *testing.T) {
 			raw, m := readPayload(t, tt.file)
 			e := mustBuild(t, tt.event, raw)
 			want := Envelope{Version: Version, DeliveryID: "d-1", EventType: tt.event, ReceivedAt: received,
-				Action: str(m, "action"), InstallationID: num(m, "installation", "id"), Sender: str(m, "sender", "login")}
-			if path(m, "repository") != nil {
-				want.Repository = &Repo{ID: num(m, "repository", "id"), FullName: str(m, "repository", "full_name"),
-					DefaultBranch: str(m, "repository", "default_branch"), Private: flag(m, "repository", "private")}
+				Action: m.Str("action"), InstallationID: m.Num("installation.id"), Sender: m.Str("sender.login")}
+			if m.Get("repository") != nil {
+				want.Repository = &Repo{ID: m.Num("repository.id"), FullName: m.Str("repository.full_name"),
+					DefaultBranch: m.Str("repository.default_branch"), Private: m.Bool("repository.private")}
 			}
 			got := *e
 			got.Push, got.PullRequest, got.Issue, got.Installation = nil, nil, nil, nil
@@ -125,9 +72,9 @@ func TestBuildCommonFields(t *testing.T) {
 func TestBuildPush(t *testing.T) {
 	raw, m := readPayload(t, "push/with-new-branch.payload.json")
 	e := mustBuild(t, "push", raw)
-	want := &Push{Ref: str(m, "ref"), Before: str(m, "before"), After: str(m, "after"),
-		Created: flag(m, "created"), Deleted: flag(m, "deleted"), Forced: flag(m, "forced"),
-		HeadCommitAt: stampOf(m, "head_commit", "timestamp"), Paths: []string{"README.md"}}
+	want := &Push{Ref: m.Str("ref"), Before: m.Str("before"), After: m.Str("after"),
+		Created: m.Bool("created"), Deleted: m.Bool("deleted"), Forced: m.Bool("forced"),
+		HeadCommitAt: m.Time("head_commit.timestamp"), Paths: []string{"README.md"}}
 	if !reflect.DeepEqual(e.Push, want) {
 		t.Errorf("Build(push).Push = %+v, want %+v", e.Push, want)
 	}
@@ -203,13 +150,13 @@ func TestBuildPullRequest(t *testing.T) {
 		t.Run(file, func(t *testing.T) {
 			raw, m := readPayload(t, file)
 			e := mustBuild(t, "pull_request", raw)
-			pr := func(k ...string) []string { return append([]string{"pull_request"}, k...) }
-			want := &PullRequest{Number: int(num(m, pr("number")...)), State: str(m, pr("state")...), Draft: flag(m, pr("draft")...),
-				Merged: flag(m, pr("merged")...), Title: str(m, pr("title")...), Milestone: str(m, pr("milestone", "title")...),
-				Author: str(m, pr("user", "login")...), HeadRef: str(m, pr("head", "ref")...), BaseRef: str(m, pr("base", "ref")...),
-				CreatedAt: stampOf(m, pr("created_at")...), UpdatedAt: stampOf(m, pr("updated_at")...),
-				ClosedAt: stampOf(m, pr("closed_at")...), MergedAt: stampOf(m, pr("merged_at")...)}
-			for _, l := range path(m, pr("labels")...).([]any) {
+			pr := func(k string) string { return "pull_request." + k }
+			want := &PullRequest{Number: int(m.Num(pr("number"))), State: m.Str(pr("state")), Draft: m.Bool(pr("draft")),
+				Merged: m.Bool(pr("merged")), Title: m.Str(pr("title")), Milestone: m.Str(pr("milestone.title")),
+				Author: m.Str(pr("user.login")), HeadRef: m.Str(pr("head.ref")), BaseRef: m.Str(pr("base.ref")),
+				CreatedAt: m.Time(pr("created_at")), UpdatedAt: m.Time(pr("updated_at")),
+				ClosedAt: m.Time(pr("closed_at")), MergedAt: m.Time(pr("merged_at"))}
+			for _, l := range m.List(pr("labels")) {
 				want.Labels = append(want.Labels, l.(map[string]any)["name"].(string))
 			}
 			if !reflect.DeepEqual(e.PullRequest, want) {
@@ -222,10 +169,10 @@ func TestBuildPullRequest(t *testing.T) {
 func TestBuildIssue(t *testing.T) {
 	raw, m := readPayload(t, "issues/milestoned.payload.json")
 	e := mustBuild(t, "issues", raw)
-	want := &Issue{Number: int(num(m, "issue", "number")), State: str(m, "issue", "state"), Title: str(m, "issue", "title"),
-		Milestone: str(m, "issue", "milestone", "title"), CreatedAt: stampOf(m, "issue", "created_at"),
-		UpdatedAt: stampOf(m, "issue", "updated_at"), ClosedAt: stampOf(m, "issue", "closed_at")}
-	for _, l := range path(m, "issue", "labels").([]any) {
+	want := &Issue{Number: int(m.Num("issue.number")), State: m.Str("issue.state"), Title: m.Str("issue.title"),
+		Milestone: m.Str("issue.milestone.title"), CreatedAt: m.Time("issue.created_at"),
+		UpdatedAt: m.Time("issue.updated_at"), ClosedAt: m.Time("issue.closed_at")}
+	for _, l := range m.List("issue.labels") {
 		want.Labels = append(want.Labels, l.(map[string]any)["name"].(string))
 	}
 	if want.Milestone == "" {
@@ -250,13 +197,13 @@ func TestBuildInstallation(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) {
 			raw, m := readPayload(t, tt.file)
 			e := mustBuild(t, tt.event, raw)
-			selection := str(m, "repository_selection")
+			selection := m.Str("repository_selection")
 			if selection == "" {
-				selection = str(m, "installation", "repository_selection")
+				selection = m.Str("installation.repository_selection")
 			}
-			want := &Installation{ID: num(m, "installation", "id"), AccountLogin: str(m, "installation", "account", "login"),
-				AccountType: str(m, "installation", "account", "type"), AccountID: num(m, "installation", "account", "id"),
-				RepositorySelection: selection, SuspendedAt: stampOf(m, "installation", "suspended_at"),
+			want := &Installation{ID: m.Num("installation.id"), AccountLogin: m.Str("installation.account.login"),
+				AccountType: m.Str("installation.account.type"), AccountID: m.Num("installation.account.id"),
+				RepositorySelection: selection, SuspendedAt: m.Time("installation.suspended_at"),
 				Repositories: tt.repos, RepositoriesRemoved: tt.remove}
 			if !reflect.DeepEqual(e.Installation, want) {
 				t.Errorf("Build(%s).Installation = %+v, want %+v", tt.file, e.Installation, want)
@@ -312,30 +259,6 @@ func TestBuildRejects(t *testing.T) {
 	}
 }
 
-// bigPush is a push built from a real payload: its one commit repeated n times, each
-// adding perCommit distinct paths of about pathLen bytes.
-func bigPush(t testing.TB, n, perCommit, pathLen int) []byte {
-	t.Helper()
-	return edit(t, "push/with-new-branch.payload.json", func(m map[string]any) {
-		tmpl := m["commits"].([]any)[0].(map[string]any)
-		commits := make([]any, n)
-		for i := range commits {
-			c := make(map[string]any, len(tmpl))
-			for k, v := range tmpl {
-				c[k] = v
-			}
-			added := make([]string, perCommit)
-			for j := range added {
-				p := fmt.Sprintf("src/module-%04d/file-%02d-", i, j)
-				added[j] = p + strings.Repeat("x", max(0, pathLen-len(p)-3)) + ".go"
-			}
-			c["added"], c["id"] = added, fmt.Sprintf("%040x", i)
-			commits[i] = c
-		}
-		m["created"], m["before"], m["commits"] = false, "6113728f27ae82c7b1a177c8d03f9e96e0adf245", commits
-	})
-}
-
 func TestMarshalBudget(t *testing.T) {
 	tests := []struct {
 		name                        string
@@ -350,7 +273,7 @@ func TestMarshalBudget(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			payload := bigPush(t, tt.commits, tt.perCommit, tt.pathLen)
+			payload := testkit.BigPush(t, tt.commits, tt.perCommit, tt.pathLen)
 			e := mustBuild(t, "push", payload)
 			b, err := e.Marshal(MaxBodyBytes)
 			if err != nil {

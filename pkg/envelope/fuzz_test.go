@@ -2,23 +2,21 @@ package envelope
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
 // FuzzBuild checks that Build and Marshal never panic on any payload and event type,
 // and that a marshalled envelope always fits the budget and decodes again.
 func FuzzBuild(f *testing.F) {
-	dir := payloadsDir(f)
 	for _, event := range []string{"push", "pull_request", "issues", "installation", "installation_repositories", "ping"} {
-		files, _ := filepath.Glob(filepath.Join(dir, event, "*.json"))
-		for _, file := range files {
-			raw, _ := readPayload(f, mustRel(f, dir, file))
-			f.Add(event, raw)
+		for _, p := range testkit.Payloads(f, event) {
+			f.Add(event, p.Body)
 		}
 	}
-	f.Add("push", bigPush(f, 300, 4, 250))
+	f.Add("push", testkit.BigPush(f, 300, 4, 250))
 	f.Add("issues", []byte(`{"issue":{"title":"\uffff","created_at":"0000-01-01T00:00:00+01:00"}}`))
 	f.Add("star", []byte(`{}`))
 	f.Fuzz(func(t *testing.T, event string, payload []byte) {
@@ -42,12 +40,4 @@ func FuzzBuild(f *testing.F) {
 			t.Fatalf("decode Marshal() = %q %q, want %q delivery", back.EventType, back.DeliveryID, event)
 		}
 	})
-}
-
-func mustRel(t testing.TB, dir, file string) string {
-	rel, err := filepath.Rel(dir, file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.ToSlash(rel)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -49,45 +48,6 @@ func (c *Client) Installations(ctx context.Context) ([]Installation, error) {
 	}
 	c.audit(ctx, "installations_listed", 0, "", nil, slog.Int("count", len(out)))
 	return out, nil
-}
-
-// ConvertManifest completes the App manifest flow: it trades the code GitHub sent to the
-// manifest's redirect_url for the new App's credentials. Codes are single-use and last an
-// hour: an unknown, used or expired code is ErrBadCode.
-func (c *Client) ConvertManifest(ctx context.Context, code string) (AppCredentials, error) {
-	if code == "" {
-		err := fmt.Errorf("convert manifest: %w: empty code", ErrBadCode)
-		c.audit(ctx, "manifest_converted", 0, "", err)
-		return AppCredentials{}, err
-	}
-	var cfg *github.AppConfig
-	err := c.retry(ctx, opManifest, writePolicy, func(ctx context.Context) error {
-		var err error
-		cfg, _, err = c.anon.Apps.CompleteAppManifest(ctx, url.PathEscape(code))
-		return err
-	})
-	if err != nil {
-		var e *APIError
-		if errors.As(err, &e) && e.Status == 404 {
-			e.kind = ErrBadCode
-		}
-		err = fmt.Errorf("convert manifest: %w", err)
-		c.audit(ctx, "manifest_converted", 0, "", err)
-		return AppCredentials{}, err
-	}
-	creds := AppCredentials{
-		ID:            cfg.GetID(),
-		Slug:          cfg.GetSlug(),
-		Name:          cfg.GetName(),
-		OwnerLogin:    cfg.GetOwner().GetLogin(),
-		HTMLURL:       cfg.GetHTMLURL(),
-		PEM:           []byte(cfg.GetPEM()),
-		WebhookSecret: cfg.GetWebhookSecret(),
-		ClientID:      cfg.GetClientID(),
-		ClientSecret:  cfg.GetClientSecret(),
-	}
-	c.audit(ctx, "manifest_converted", 0, "", nil, slog.Int64("app_id", creds.ID), slog.String("slug", creds.Slug))
-	return creds, nil
 }
 
 // HookDeliveries lists the App's webhook delivery attempts delivered at or after since,

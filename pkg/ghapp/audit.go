@@ -33,7 +33,6 @@ const (
 	opUserInstallations = "GET /user/installations"
 	opUserInstRepos     = "GET /user/installations/{id}/repositories"
 	opOAuth             = "POST /login/oauth/access_token"
-	opManifest          = "POST /app-manifests/{code}/conversions"
 )
 
 // endpoints maps request shapes to templates: "*" is one path segment, a final "**" the
@@ -58,7 +57,6 @@ var endpoints = []struct{ method, pattern, name string }{
 	{"GET", "/user/installations", opUserInstallations},
 	{"GET", "/user/installations/*/repositories", opUserInstRepos},
 	{"POST", "/login/oauth/access_token", opOAuth},
-	{"POST", "/app-manifests/*/conversions", opManifest},
 }
 
 // endpointName is the template of a request path (API prefix removed).

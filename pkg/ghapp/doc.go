@@ -1,7 +1,8 @@
 // Package ghapp is RepoTrackr's GitHub App client: App JWT and installation tokens
-// (through ghinstallation), repository reads, installations, the OAuth code exchange, the
-// App manifest conversion and webhook redelivery, against github.com, GitHub Enterprise
-// Server or the local sandbox (pkg/local/ghsandbox).
+// (through ghinstallation), repository reads, installations, the OAuth code exchange and
+// webhook redelivery, against github.com, GitHub Enterprise Server or the local sandbox
+// (pkg/local/ghsandbox). The App manifest conversion, which needs no App credentials,
+// is pkg/appmanifest's Converter.
 //
 // One Client serves a whole process: it keeps one ghinstallation transport (and its
 // token) per installation, so a warm Lambda container reuses installation tokens, which

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	smithytime "github.com/aws/smithy-go/time"
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-github/v60/github"
@@ -87,7 +88,6 @@ type Client struct {
 	meter     http.RoundTripper
 	plain     *http.Client   // metered, no credentials (OAuth exchange)
 	app       *github.Client // App JWT
-	anon      *github.Client // no credentials (manifest conversion)
 
 	maxAttempts int
 	maxWait     time.Duration
@@ -149,8 +149,8 @@ func (t UserToken) LogValue() slog.Value {
 	return slog.GroupValue(slog.Time("expires_at", t.ExpiresAt), slog.String("token", "redacted"))
 }
 
-// AppCredentials is what the manifest conversion returns. Its String and LogValue hide
-// the secrets.
+// AppCredentials is what the manifest conversion (appmanifest.Converter) returns. Its
+// String and LogValue hide the secrets.
 type AppCredentials struct {
 	ID            int64
 	Slug          string
@@ -219,7 +219,7 @@ func New(cfg Config) (*Client, error) {
 		maxAttempts: cfg.MaxAttempts,
 		maxWait:     cfg.MaxRetryWait,
 		maxFile:     cfg.MaxFileSize,
-		sleep:       sleepCtx,
+		sleep:       smithytime.SleepWithContext,
 		insts:       map[int64]*installationClient{},
 		limits:      map[int64]*limiter{},
 	}
@@ -250,7 +250,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	appTr.BaseURL = c.apiRoot()
 	c.app = c.restClient(appTr)
-	c.anon = c.restClient(c.meter)
 	return c, nil
 }
 
@@ -355,7 +354,7 @@ type policy int
 const (
 	// readPolicy: idempotent calls (GETs, minting a token) retry every retryable failure.
 	readPolicy policy = iota
-	// writePolicy: calls with effects (code exchange, manifest conversion, redelivery)
+	// writePolicy: calls with effects (code exchange, redelivery)
 	// retry only on 5xx answers and on failures to connect, where GitHub cannot have
 	// acted or said it failed. A replayed code that GitHub had in fact consumed then
 	// yields ErrBadCode, which is what the caller would see without the retry.
@@ -458,17 +457,6 @@ func (c *Client) retryIn(ctx context.Context, lim *limiter, installationID int64
 func (c *Client) backoff(n int) time.Duration {
 	d := min(baseBackoff<<(n-1), c.maxWait)
 	return d + time.Duration(rand.Int64N(int64(d)/5+1))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // allPages collects every page of a list endpoint: fetch reads one page (with its own

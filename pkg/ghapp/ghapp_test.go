@@ -15,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	smithytime "github.com/aws/smithy-go/time"
+
 	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
 	"github.com/repotrackr/github-integration/pkg/metrics"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
 func TestNewValidatesConfig(t *testing.T) {
@@ -340,7 +343,7 @@ func TestContextCancelled(t *testing.T) {
 	// Cancelled while waiting to retry.
 	ctx, cancel = context.WithCancel(context.Background())
 	e.sb.FailNext("GET", "/repos/o/r", 1, 502)
-	e.c.sleep = func(ctx context.Context, d time.Duration) error { cancel(); return sleepCtx(ctx, d) }
+	e.c.sleep = func(ctx context.Context, d time.Duration) error { cancel(); return smithytime.SleepWithContext(ctx, d) }
 	_, err = e.c.Repository(ctx, 1, "o", "r")
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Repository cancelled during backoff = %v, want context.Canceled", err)
@@ -389,25 +392,15 @@ func TestSecretsNeverLogged(t *testing.T) {
 	if _, err := e.c.UserInstallations(ctx, userTok.AccessToken); err != nil {
 		t.Fatal(err)
 	}
-	e.sb.AddManifestCode("manifest-code-456")
-	creds, err := e.c.ConvertManifest(ctx, "manifest-code-456")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = e.c.ConvertManifest(ctx, "manifest-code-456")
-	if !errors.Is(err, ErrBadCode) {
-		t.Fatalf("replayed manifest code = %v, want ErrBadCode", err)
-	}
-	if strings.Contains(err.Error(), "manifest-code-456") {
-		t.Errorf("error %q holds the code", err)
-	}
+	// The App's credentials as the manifest conversion (pkg/appmanifest) returns them.
+	creds := AppCredentials{ID: e.sb.AppID(), PEM: e.sb.PrivateKeyPEM(), ClientID: e.sb.ClientID(), ClientSecret: e.sb.ClientSecret(), WebhookSecret: e.sb.WebhookSecret()}
 	e.c.log.Info("values", "user_token", userTok, "creds", creds)
 
 	out := e.logs.String()
 	keyLine := strings.Split(string(e.sb.PrivateKeyPEM()), "\n")[1]
 	for name, secret := range map[string]string{
 		"installation token": instTok, "user token": userTok.AccessToken, "refresh token": userTok.RefreshToken,
-		"oauth code": "code-secret-123", "manifest code": "manifest-code-456", "client secret": e.sb.ClientSecret(),
+		"oauth code": "code-secret-123", "client secret": e.sb.ClientSecret(),
 		"webhook secret": creds.WebhookSecret, "private key": keyLine,
 	} {
 		if secret == "" {
@@ -430,7 +423,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	}
 	want := map[string]int{
 		"repository_access_validated": 2, "token_minted": 3, "installation_repositories_listed": 1,
-		"oauth_code_exchanged": 2, "user_installations_listed": 1, "manifest_converted": 2,
+		"oauth_code_exchanged": 2, "user_installations_listed": 1,
 	}
 	for action, n := range want {
 		if len(actions[action]) != n {
@@ -452,8 +445,8 @@ func TestSecretsNeverLogged(t *testing.T) {
 
 	mu.Lock()
 	defer mu.Unlock()
-	if calls[opMint] != 3 || calls[opOAuth] != 2 || calls[opManifest] != 2 || calls[opContents] != 1 || calls[opRepo] != 2 {
-		t.Errorf("OnAPICall counts = %v, want 3 mints, 2 exchanges, 2 conversions, 1 contents, 2 repos", calls)
+	if calls[opMint] != 3 || calls[opOAuth] != 2 || calls[opContents] != 1 || calls[opRepo] != 2 {
+		t.Errorf("OnAPICall counts = %v, want 3 mints, 2 exchanges, 1 contents, 2 repos", calls)
 	}
 }
 
@@ -465,7 +458,6 @@ func TestEndpointName(t *testing.T) {
 		{"GET", "/repos/o/r/commits/heads/main", opCommit},
 		{"GET", "/repos/o/r/git/trees/heads/main", opTree},
 		{"GET", "/repos/o/r", opRepo},
-		{"POST", "/app-manifests/abc/conversions", opManifest},
 		{"DELETE", "/repos/o/r", "DELETE other"},
 	}
 	for _, tt := range tests {
@@ -486,7 +478,7 @@ func TestRedactedValues(t *testing.T) {
 }
 
 func TestMetricsEmitted(t *testing.T) {
-	buf := &logBuffer{}
+	buf := &testkit.LogBuffer{}
 	e := newEnv(t, ghsandbox.Options{}, func(c *Config) { c.Metrics = metrics.New(buf, "") })
 	e.write(t, "o", "r", "f", "x")
 	e.sb.FailNext("GET", "/repos/o/r/contents/f", 1, 502)

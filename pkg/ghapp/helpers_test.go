@@ -1,33 +1,15 @@
 package ghapp
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
+	smithytime "github.com/aws/smithy-go/time"
 	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
-
-// logBuffer collects log output from concurrent writers.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // sleeps records the waits between attempts.
 type sleeps struct {
@@ -41,7 +23,7 @@ func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
 	s.waits = append(s.waits, d)
 	s.mu.Unlock()
 	if s.real {
-		return sleepCtx(ctx, d)
+		return smithytime.SleepWithContext(ctx, d)
 	}
 	return ctx.Err()
 }
@@ -57,7 +39,7 @@ type env struct {
 	sb     *ghsandbox.Sandbox
 	url    string
 	c      *Client
-	logs   *logBuffer
+	logs   *testkit.LogBuffer
 	sleeps *sleeps
 }
 
@@ -65,7 +47,7 @@ type env struct {
 func newEnv(t *testing.T, opts ghsandbox.Options, mod ...func(*Config)) *env {
 	t.Helper()
 	sb, u := ghsandbox.NewServer(t, opts)
-	e := &env{sb: sb, url: u, logs: &logBuffer{}, sleeps: &sleeps{}}
+	e := &env{sb: sb, url: u, logs: &testkit.LogBuffer{}, sleeps: &sleeps{}}
 	e.c = e.client(t, mod...)
 	return e
 }
@@ -80,7 +62,7 @@ func (e *env) client(t *testing.T, mod ...func(*Config)) *Client {
 		WebURL:       e.url,
 		ClientID:     e.sb.ClientID(),
 		ClientSecret: e.sb.ClientSecret(),
-		Log:          slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Log:          e.logs.Logger(),
 	}
 	for _, m := range mod {
 		m(&cfg)

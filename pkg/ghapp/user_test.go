@@ -140,39 +140,6 @@ func TestInstallations(t *testing.T) {
 	}
 }
 
-func TestConvertManifest(t *testing.T) {
-	e := newEnv(t, ghsandbox.Options{})
-	ctx := context.Background()
-	e.sb.AddManifestCode("m-code")
-	creds, err := e.c.ConvertManifest(ctx, "m-code")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if creds.ID != e.sb.AppID() || creds.Slug != e.sb.AppSlug() || string(creds.PEM) != string(e.sb.PrivateKeyPEM()) ||
-		creds.WebhookSecret != e.sb.WebhookSecret() || creds.ClientID != e.sb.ClientID() || creds.ClientSecret != e.sb.ClientSecret() || creds.OwnerLogin == "" {
-		t.Errorf("ConvertManifest = %+v, want the sandbox App's credentials", creds)
-	}
-	if _, err := e.c.ConvertManifest(ctx, "m-code"); !errors.Is(err, ErrBadCode) {
-		t.Errorf("replayed manifest code = %v, want ErrBadCode", err)
-	}
-	if _, err := e.c.ConvertManifest(ctx, "unknown"); !errors.Is(err, ErrBadCode) {
-		t.Errorf("unknown manifest code = %v, want ErrBadCode", err)
-	}
-	// The converted credentials work as the App's.
-	c, err := New(Config{AppID: creds.ID, PrivateKey: creds.PEM, APIURL: e.url, WebURL: e.url, ClientID: creds.ClientID, ClientSecret: creds.ClientSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Installation(ctx, 1); err != nil {
-		t.Errorf("Installation with converted credentials = %v, want success", err)
-	}
-	e.sb.AddManifestCode("m-502")
-	e.sb.FailNext("POST", "/app-manifests/*/conversions", 1, 502)
-	if _, err := e.c.ConvertManifest(ctx, "m-502"); err != nil {
-		t.Errorf("ConvertManifest after a 502 = %v, want success on retry", err)
-	}
-}
-
 func TestHookDeliveriesAndRedeliver(t *testing.T) {
 	e := newEnv(t, ghsandbox.Options{})
 	now := time.Now().UTC().Truncate(time.Second)

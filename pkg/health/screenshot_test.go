@@ -22,9 +22,12 @@ func newPageServer(t *testing.T, h *Handler) string {
 
 // TestStatusPageScreenshot renders the page in a real headless Chromium and checks that
 // it drew something: the right size and more than a blank page's few colours. It needs
-// Debian's chromium package, which `make status-page` installs; without it the test is
-// skipped.
+// Debian's chromium package, which `make status-page` installs; without it, and under
+// -short, the test is skipped.
 func TestStatusPageScreenshot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a headless Chromium: skipped under -short")
+	}
 	bin, err := chromium.Find()
 	if err != nil {
 		t.Skipf("%v; `make status-page` installs it", err)

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -29,39 +27,10 @@ import (
 // These tests run the checker the way the local stack does: the real SDK clients,
 // CloudWatch answered by pkg/local/cwlocal from EMF lines, SQS by fauxqs.
 
-var (
-	fauxqs   *standin.Server
-	sqsLocal *sqs.Client
-	queueSeq atomic.Int64
-)
-
-func TestMain(m *testing.M) { os.Exit(runTests(m)) }
-
-func runTests(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var err error
-	fauxqs, err = standin.StartFauxqs(ctx, standin.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "health tests: start fauxqs:", err)
-		if errors.Is(err, standin.ErrNotInstalled) {
-			fmt.Fprintln(os.Stderr, "run `make deps` first")
-		}
-		return 1
-	}
-	defer fauxqs.Stop()
-	cfg, err := fauxqs.AWSConfig(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "health tests:", err)
-		return 1
-	}
-	sqsLocal = sqs.NewFromConfig(cfg)
-	return m.Run()
-}
-
 // localStack is one test's queues (from template.yaml, fresh names) and CloudWatch
 // stand-in, with a record of the CloudWatch requests as sent on the wire.
 type localStack struct {
+	sqs              *sqs.Client
 	queueURL, dlqURL string
 	cw               *cwlocal.Server
 	cwURL            string
@@ -76,16 +45,20 @@ type recorded struct {
 	body           cbor.Map
 }
 
+// queueSeq numbers the tests' queues.
+var queueSeq atomic.Int64
+
 func newLocalStack(t *testing.T, now time.Time) *localStack {
 	t.Helper()
 	ctx := context.Background()
-	urls, err := standin.CreateQueues(ctx, sqsLocal, fmt.Sprintf("h%d-", queueSeq.Add(1)))
+	client := standin.SQS(t)
+	urls, err := standin.CreateQueues(ctx, client, fmt.Sprintf("h%d-", queueSeq.Add(1)))
 	if err != nil {
 		t.Fatalf("CreateQueues() error = %v", err)
 	}
-	ls := &localStack{queueURL: urls["EventsQueue"], dlqURL: urls["EventsDLQ"], cw: cwlocal.New(), now: now}
+	ls := &localStack{sqs: client, queueURL: urls["EventsQueue"], dlqURL: urls["EventsDLQ"], cw: cwlocal.New(), now: now}
 	ls.cw.SetClock(func() time.Time { return ls.now })
-	ls.cw.WatchFauxqs(fauxqs.URL)
+	ls.cw.WatchFauxqs(standin.Fauxqs(t).URL)
 	h := ls.cw.Handler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
@@ -111,7 +84,7 @@ func (ls *localStack) checker(t *testing.T, cwEndpoint string) *Checker {
 		t.Fatal(err)
 	}
 	cw := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.RetryMaxAttempts = 1 })
-	return NewChecker(Config{QueueURL: ls.queueURL, DLQURL: ls.dlqURL, Now: func() time.Time { return ls.now }, CallTimeout: 5 * time.Second}, cw, sqsLocal, nil)
+	return NewChecker(Config{QueueURL: ls.queueURL, DLQURL: ls.dlqURL, Now: func() time.Time { return ls.now }, CallTimeout: 5 * time.Second}, cw, ls.sqs, nil)
 }
 
 // emit feeds the stand-in EMF lines as the functions print them, stamped at.
@@ -131,7 +104,7 @@ func (ls *localStack) emit(t *testing.T, at time.Time, dimName, dimValue string,
 func (ls *localStack) send(t *testing.T, queueURL string, n int) {
 	t.Helper()
 	for i := range n {
-		if _, err := sqsLocal.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String(fmt.Sprint("m", i))}); err != nil {
+		if _, err := ls.sqs.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String(fmt.Sprint("m", i))}); err != nil {
 			t.Fatalf("SendMessage() error = %v", err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,8 +22,14 @@ import (
 // store's own write path (the processor's claim/complete/fail calls).
 
 var (
-	testStore *store.Store
-	fixture   []fixtureEvent
+	// filled is the store over the package's tables, filled once by fill; fixture is
+	// what fill wrote.
+	filled struct {
+		once  sync.Once
+		store *store.Store
+		err   error
+	}
+	fixture []fixtureEvent
 )
 
 // base is the receipt time of the oldest fixture delivery.
@@ -37,28 +44,24 @@ type fixtureEvent struct {
 	at                    time.Time
 }
 
-func TestMain(m *testing.M) { os.Exit(runTests(m)) }
+func TestMain(m *testing.M) { os.Exit(standin.Main(m)) }
 
-func runTests(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	ddb, stop, err := standin.StartDynamoDB(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "history tests:", err)
-		return 1
+// testStore returns the store over the tables of template.yaml in the shared dynalite,
+// filled by fill on first use.
+func testStore(t *testing.T) *store.Store {
+	t.Helper()
+	ddb := standin.DynamoDB(t)
+	tables := store.TablesFrom(standin.SharedTables(t, "hist-"))
+	filled.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		filled.store = store.New(ddb, tables)
+		filled.err = fill(ctx, filled.store)
+	})
+	if filled.err != nil {
+		t.Fatalf("fill the event log: %v", filled.err)
 	}
-	defer stop()
-	env, err := standin.CreateTables(ctx, ddb, "hist-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "history tests: create tables:", err)
-		return 1
-	}
-	testStore = store.New(ddb, store.TablesFrom(func(k string) string { return env[k] }))
-	if err := fill(ctx, testStore); err != nil {
-		fmt.Fprintln(os.Stderr, "history tests: fill:", err)
-		return 1
-	}
-	return m.Run()
+	return filled.store
 }
 
 // fill writes 30 deliveries a few minutes apart: push, issues and pull_request events of
@@ -117,8 +120,9 @@ func request(sub string, params map[string]string) events.APIGatewayV2HTTPReques
 	return req
 }
 
-func newHandler() *Handler {
-	return New(testStore, Config{Admins: []string{"ops-1", "ops-2"}, Now: func() time.Time { return now }})
+func newHandler(t *testing.T) *Handler {
+	t.Helper()
+	return New(testStore(t), Config{Admins: []string{"ops-1", "ops-2"}, Now: func() time.Time { return now }})
 }
 
 // expected is the fixture ids keep passes, newest first.
@@ -172,7 +176,7 @@ func maps(m map[string]string) map[string]string {
 }
 
 func TestEventsFiltersAndPages(t *testing.T) {
-	h := newHandler()
+	h := newHandler(t)
 	since := base.Add(45 * time.Minute)
 	all := func(fixtureEvent) bool { return true }
 	tests := []struct {
@@ -209,7 +213,7 @@ func TestEventsFiltersAndPages(t *testing.T) {
 }
 
 func TestEventsEntry(t *testing.T) {
-	resp, _ := newHandler().Events(context.Background(), request("ops-1", map[string]string{"status": "failed", "limit": "1"}))
+	resp, _ := newHandler(t).Events(context.Background(), request("ops-1", map[string]string{"status": "failed", "limit": "1"}))
 	var p struct {
 		Events []map[string]any `json:"events"`
 	}
@@ -231,7 +235,7 @@ func TestEventsEntry(t *testing.T) {
 }
 
 func TestEventsRefusals(t *testing.T) {
-	h := newHandler()
+	h := newHandler(t)
 	first, _ := h.Events(context.Background(), request("ops-1", map[string]string{"limit": "2"}))
 	var p Page
 	_ = json.Unmarshal([]byte(first.Body), &p)
@@ -269,7 +273,7 @@ func TestEventsRefusals(t *testing.T) {
 }
 
 func TestStats(t *testing.T) {
-	h := newHandler()
+	h := newHandler(t)
 	tests := []struct {
 		name  string
 		sub   string
@@ -326,7 +330,7 @@ func TestStats(t *testing.T) {
 }
 
 func TestServeRoutes(t *testing.T) {
-	h := newHandler()
+	h := newHandler(t)
 	tests := []struct {
 		path string
 		want int

@@ -1,14 +1,11 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/repotrackr/github-integration/pkg/envelope"
-	"github.com/repotrackr/github-integration/pkg/local/standin"
 	"github.com/repotrackr/github-integration/pkg/metrics"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 	"github.com/repotrackr/github-integration/pkg/webhook"
 )
 
@@ -56,13 +53,13 @@ func (f *fakeSender) sent() []*sqs.SendMessageInput {
 type rig struct {
 	h       *Handler
 	queue   *fakeSender
-	logs    *bytes.Buffer
-	metrics *bytes.Buffer
+	logs    *testkit.LogBuffer
+	metrics *testkit.LogBuffer
 }
 
 func newRig(t testing.TB, cfg Config) *rig {
 	t.Helper()
-	r := &rig{queue: &fakeSender{}, logs: &bytes.Buffer{}, metrics: &bytes.Buffer{}}
+	r := &rig{queue: &fakeSender{}, logs: &testkit.LogBuffer{}, metrics: &testkit.LogBuffer{}}
 	if cfg.QueueURL == "" {
 		cfg.QueueURL = "https://sqs.us-east-1.amazonaws.com/123456789012/events"
 	}
@@ -82,21 +79,6 @@ func (r *rig) handle(t testing.TB, req events.APIGatewayV2HTTPRequest) events.AP
 		t.Fatalf("Handle() error = %v, want nil (errors are answers)", err)
 	}
 	return resp
-}
-
-// lines decodes the JSON lines written to buf.
-func lines(t testing.TB, buf *bytes.Buffer) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	dec := json.NewDecoder(bytes.NewReader(buf.Bytes()))
-	for dec.More() {
-		var m map[string]any
-		if err := dec.Decode(&m); err != nil {
-			t.Fatalf("decode log line: %v", err)
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 // request is an API Gateway v2 event for POST /webhooks/github as API Gateway builds it:
@@ -131,16 +113,6 @@ func signed(event, delivery string, body []byte, secret string) events.APIGatewa
 
 func guid(i int) string { return fmt.Sprintf("%08x-cc78-11e3-81ab-%012x", i, i) }
 
-// payloadsDir is ../shared/github-payloads relative to the module root.
-func payloadsDir(t testing.TB) string {
-	t.Helper()
-	root, err := standin.ModuleRoot()
-	if err != nil {
-		t.Fatalf("ModuleRoot() error = %v", err)
-	}
-	return filepath.Join(root, "..", "shared", "github-payloads")
-}
-
 func readFile(t testing.TB, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -170,35 +142,4 @@ func answer(t testing.TB, resp events.APIGatewayV2HTTPResponse) map[string]strin
 		t.Errorf("answer Content-Type = %q, want application/json", ct)
 	}
 	return m
-}
-
-// bigPush is the real push payload with-new-branch with its one commit repeated n
-// times, each adding perCommit distinct paths of about pathLen bytes.
-func bigPush(t testing.TB, n, perCommit, pathLen int) []byte {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(readFile(t, filepath.Join(payloadsDir(t), "push", "with-new-branch.payload.json")), &m); err != nil {
-		t.Fatal(err)
-	}
-	tmpl := m["commits"].([]any)[0].(map[string]any)
-	commits := make([]any, n)
-	for i := range commits {
-		c := make(map[string]any, len(tmpl))
-		for k, v := range tmpl {
-			c[k] = v
-		}
-		added := make([]string, perCommit)
-		for j := range added {
-			p := fmt.Sprintf("src/module-%04d/file-%02d-", i, j)
-			added[j] = p + strings.Repeat("x", max(0, pathLen-len(p)-3)) + ".go"
-		}
-		c["added"], c["id"] = added, fmt.Sprintf("%040x", i)
-		commits[i] = c
-	}
-	m["created"], m["before"], m["commits"] = false, "6113728f27ae82c7b1a177c8d03f9e96e0adf245", commits
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

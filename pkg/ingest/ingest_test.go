@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,12 +13,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/repotrackr/github-integration/pkg/envelope"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 	"github.com/repotrackr/github-integration/pkg/webhook"
 )
 
 func pushBody(t testing.TB) []byte {
 	t.Helper()
-	return readFile(t, filepath.Join(payloadsDir(t), "push", "with-new-branch.payload.json"))
+	return testkit.PayloadBytes(t, "push/with-new-branch.payload.json")
 }
 
 func formBody(payload []byte) []byte {
@@ -158,12 +158,12 @@ func TestHandleRejects(t *testing.T) {
 			if sent := r.queue.sent(); len(sent) > 0 && tt.sendErr == nil {
 				t.Errorf("Handle() sent %d messages for a refused delivery, want 0", len(sent))
 			}
-			logs := lines(t, r.logs)
+			logs := r.logs.Lines(t)
 			last := logs[len(logs)-1]
 			if last["reason"] != tt.wantReason || last["status"] != float64(tt.wantStatus) {
 				t.Errorf("Handle() logged reason %v status %v, want %s %d", last["reason"], last["status"], tt.wantReason, tt.wantStatus)
 			}
-			emf := lines(t, r.metrics)
+			emf := r.metrics.Lines(t)
 			if len(emf) != 1 || emf[0]["Reason"] != tt.wantReason || emf[0]["DeliveriesRejected"] != 1.0 || emf[0]["DeliveriesReceived"] != 1.0 {
 				t.Errorf("Handle() metrics = %v, want one line with Reason %s, DeliveriesRejected 1", emf, tt.wantReason)
 			}
@@ -270,7 +270,7 @@ func TestHandleLogsAndMetrics(t *testing.T) {
 	r.handle(t, signed("push", guid(8), push, "wrong"))
 	r.handle(t, signed("ping", guid(9), []byte(`{"zen":"Design for failure.","hook_id":1}`), testSecret))
 
-	logs := lines(t, r.logs)
+	logs := r.logs.Lines(t)
 	if len(logs) != 3 {
 		t.Fatalf("Handle() x3 logged %d lines, want 3: %s", len(logs), r.logs)
 	}
@@ -297,7 +297,7 @@ func TestHandleLogsAndMetrics(t *testing.T) {
 		}
 	}
 
-	emf := lines(t, r.metrics)
+	emf := r.metrics.Lines(t)
 	if len(emf) != 3 {
 		t.Fatalf("Handle() x3 wrote %d EMF lines, want 3", len(emf))
 	}
@@ -328,7 +328,7 @@ func TestNewLogsMissingSecretOnce(t *testing.T) {
 		r.handle(t, signed("push", guid(i), pushBody(t), ""))
 	}
 	n := 0
-	for _, l := range lines(t, r.logs) {
+	for _, l := range r.logs.Lines(t) {
 		if strings.HasPrefix(l["msg"].(string), "no webhook secret configured") {
 			n++
 		} else if l["reason"] != ReasonNoSecret || l["level"] != "WARN" {
@@ -355,7 +355,7 @@ func TestHandleKeepsTimeToAnswer(t *testing.T) {
 }
 
 func TestHandlePush2048Commits(t *testing.T) {
-	body := bigPush(t, 2048, 4, 150)
+	body := testkit.BigPush(t, 2048, 4, 150)
 	if len(body) > MaxBodyBytes {
 		t.Fatalf("synthetic push is %d bytes, over the %d limit", len(body), MaxBodyBytes)
 	}

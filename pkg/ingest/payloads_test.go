@@ -2,45 +2,13 @@ package ingest
 
 import (
 	"encoding/json"
-	"io/fs"
 	"net/http"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/repotrackr/github-integration/pkg/envelope"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
-
-// obj reads the payload values the tests compare envelopes with.
-type obj map[string]any
-
-func (o obj) get(keys ...string) any {
-	var v any = map[string]any(o)
-	for _, k := range keys {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
-}
-
-func (o obj) str(keys ...string) string { s, _ := o.get(keys...).(string); return s }
-func (o obj) num(keys ...string) int64  { f, _ := o.get(keys...).(float64); return int64(f) }
-func (o obj) flag(keys ...string) bool  { b, _ := o.get(keys...).(bool); return b }
-func (o obj) list(keys ...string) []any { l, _ := o.get(keys...).([]any); return l }
-
-func (o obj) time(keys ...string) *time.Time {
-	t, err := time.Parse(time.RFC3339, o.str(keys...))
-	if err != nil {
-		return nil
-	}
-	t = t.UTC()
-	return &t
-}
 
 // names collects key of each object of a list.
 func names(l []any, key string) []string {
@@ -55,17 +23,17 @@ func names(l []any, key string) []string {
 
 // wantEnvelope is the envelope of a payload as the tests read the payload: what the
 // issue asks the envelope to carry, taken from the decoded file.
-func wantEnvelope(event, delivery string, o obj) envelope.Envelope {
+func wantEnvelope(event, delivery string, o testkit.Object) envelope.Envelope {
 	e := envelope.Envelope{Version: envelope.Version, DeliveryID: delivery, EventType: event, ReceivedAt: fixedNow,
-		Action: o.str("action"), InstallationID: o.num("installation", "id"), Sender: o.str("sender", "login")}
-	if o.get("repository") != nil {
-		e.Repository = &envelope.Repo{ID: o.num("repository", "id"), FullName: o.str("repository", "full_name"),
-			DefaultBranch: o.str("repository", "default_branch"), Private: o.flag("repository", "private")}
+		Action: o.Str("action"), InstallationID: o.Num("installation.id"), Sender: o.Str("sender.login")}
+	if o.Get("repository") != nil {
+		e.Repository = &envelope.Repo{ID: o.Num("repository.id"), FullName: o.Str("repository.full_name"),
+			DefaultBranch: o.Str("repository.default_branch"), Private: o.Bool("repository.private")}
 	}
 	switch event {
 	case "push":
 		var paths []string
-		commits := o.list("commits")
+		commits := o.List("commits")
 		for _, c := range commits {
 			for _, k := range []string{"added", "modified", "removed"} {
 				for _, p := range c.(map[string]any)[k].([]any) {
@@ -74,36 +42,36 @@ func wantEnvelope(event, delivery string, o obj) envelope.Envelope {
 			}
 		}
 		slices.Sort(paths)
-		before, after := o.str("before"), o.str("after")
-		e.Push = &envelope.Push{Ref: o.str("ref"), Before: before, After: after,
-			Created: o.flag("created"), Deleted: o.flag("deleted"), Forced: o.flag("forced"),
-			HeadCommitAt: o.time("head_commit", "timestamp"), Paths: slices.Compact(paths),
-			PathsIncomplete: len(commits) >= 2048 || !o.flag("deleted") && (o.flag("forced") || len(commits) == 0 && before != after)}
+		before, after := o.Str("before"), o.Str("after")
+		e.Push = &envelope.Push{Ref: o.Str("ref"), Before: before, After: after,
+			Created: o.Bool("created"), Deleted: o.Bool("deleted"), Forced: o.Bool("forced"),
+			HeadCommitAt: o.Time("head_commit.timestamp"), Paths: slices.Compact(paths),
+			PathsIncomplete: len(commits) >= 2048 || !o.Bool("deleted") && (o.Bool("forced") || len(commits) == 0 && before != after)}
 	case "pull_request":
-		pr := func(k ...string) []string { return append([]string{"pull_request"}, k...) }
-		e.PullRequest = &envelope.PullRequest{Number: int(o.num(pr("number")...)), State: o.str(pr("state")...),
-			Draft: o.flag(pr("draft")...), Merged: o.flag(pr("merged")...), Title: o.str(pr("title")...),
-			Labels: names(o.list(pr("labels")...), "name"), Milestone: o.str(pr("milestone", "title")...),
-			Author: o.str(pr("user", "login")...), HeadRef: o.str(pr("head", "ref")...), BaseRef: o.str(pr("base", "ref")...),
-			CreatedAt: o.time(pr("created_at")...), UpdatedAt: o.time(pr("updated_at")...),
-			ClosedAt: o.time(pr("closed_at")...), MergedAt: o.time(pr("merged_at")...)}
+		pr := func(k string) string { return "pull_request." + k }
+		e.PullRequest = &envelope.PullRequest{Number: int(o.Num(pr("number"))), State: o.Str(pr("state")),
+			Draft: o.Bool(pr("draft")), Merged: o.Bool(pr("merged")), Title: o.Str(pr("title")),
+			Labels: names(o.List(pr("labels")), "name"), Milestone: o.Str(pr("milestone.title")),
+			Author: o.Str(pr("user.login")), HeadRef: o.Str(pr("head.ref")), BaseRef: o.Str(pr("base.ref")),
+			CreatedAt: o.Time(pr("created_at")), UpdatedAt: o.Time(pr("updated_at")),
+			ClosedAt: o.Time(pr("closed_at")), MergedAt: o.Time(pr("merged_at"))}
 	case "issues":
-		e.Issue = &envelope.Issue{Number: int(o.num("issue", "number")), State: o.str("issue", "state"), Title: o.str("issue", "title"),
-			Labels: names(o.list("issue", "labels"), "name"), Milestone: o.str("issue", "milestone", "title"),
-			CreatedAt: o.time("issue", "created_at"), UpdatedAt: o.time("issue", "updated_at"), ClosedAt: o.time("issue", "closed_at")}
+		e.Issue = &envelope.Issue{Number: int(o.Num("issue.number")), State: o.Str("issue.state"), Title: o.Str("issue.title"),
+			Labels: names(o.List("issue.labels"), "name"), Milestone: o.Str("issue.milestone.title"),
+			CreatedAt: o.Time("issue.created_at"), UpdatedAt: o.Time("issue.updated_at"), ClosedAt: o.Time("issue.closed_at")}
 	case "installation", "installation_repositories":
-		in := &envelope.Installation{ID: o.num("installation", "id"), AccountLogin: o.str("installation", "account", "login"),
-			AccountType: o.str("installation", "account", "type"), AccountID: o.num("installation", "account", "id"),
-			RepositorySelection: o.str("installation", "repository_selection"), SuspendedAt: o.time("installation", "suspended_at")}
+		in := &envelope.Installation{ID: o.Num("installation.id"), AccountLogin: o.Str("installation.account.login"),
+			AccountType: o.Str("installation.account.type"), AccountID: o.Num("installation.account.id"),
+			RepositorySelection: o.Str("installation.repository_selection"), SuspendedAt: o.Time("installation.suspended_at")}
 		if event == "installation" && e.Action == "created" {
-			in.Repositories = names(o.list("repositories"), "full_name")
+			in.Repositories = names(o.List("repositories"), "full_name")
 		}
 		if event == "installation_repositories" {
-			if s := o.str("repository_selection"); s != "" {
+			if s := o.Str("repository_selection"); s != "" {
 				in.RepositorySelection = s
 			}
-			in.Repositories = names(o.list("repositories_added"), "full_name")
-			in.RepositoriesRemoved = names(o.list("repositories_removed"), "full_name")
+			in.Repositories = names(o.List("repositories_added"), "full_name")
+			in.RepositoriesRemoved = names(o.List("repositories_removed"), "full_name")
 		}
 		e.Installation = in
 	}
@@ -121,64 +89,50 @@ func jsonOf(t *testing.T, v any) string {
 
 // TestHandleEveryPayload sends every real payload, signed, through the handler.
 func TestHandleEveryPayload(t *testing.T) {
-	dir := payloadsDir(t)
-	type file struct{ event, path string }
-	var files []file
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if rel, _ := filepath.Rel(dir, path); !d.IsDir() && strings.Count(filepath.ToSlash(rel), "/") == 1 {
-			files = append(files, file{event: filepath.Base(filepath.Dir(path)), path: path})
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("walk %s: %v", dir, err)
-	}
-	if len(files) < 273 {
-		t.Fatalf("found %d payload files under %s, want all 273", len(files), dir)
+	payloads := testkit.Payloads(t, "")
+	if len(payloads) != testkit.PayloadCount {
+		t.Fatalf("found %d payload files, want all %d", len(payloads), testkit.PayloadCount)
 	}
 	specific := map[string]int{}
-	for i, f := range files {
-		rel, _ := filepath.Rel(dir, f.path)
-		t.Run(filepath.ToSlash(rel), func(t *testing.T) {
-			body := readFile(t, f.path)
-			var o obj
+	for i, f := range payloads {
+		rel := f.Path
+		t.Run(rel, func(t *testing.T) {
+			body := f.Body
+			var o testkit.Object
 			if err := json.Unmarshal(body, &o); err != nil {
 				t.Fatalf("decode %s: %v", rel, err)
 			}
 			r := newRig(t, Config{Secret: testSecret})
 			id := guid(i)
-			resp := r.handle(t, signed(f.event, id, body, testSecret))
+			resp := r.handle(t, signed(f.Event, id, body, testSecret))
 			sent := r.queue.sent()
 
-			if f.event == "ping" {
+			if f.Event == "ping" {
 				if resp.StatusCode != http.StatusOK || answer(t, resp)["status"] != "pong" || len(sent) != 0 {
 					t.Errorf("Handle(ping) = %d %s with %d sent, want 200 pong, nothing sent", resp.StatusCode, resp.Body, len(sent))
 				}
 				return
 			}
-			want := map[string]string{"status": "queued", "delivery_id": id, "event_type": f.event}
+			want := map[string]string{"status": "queued", "delivery_id": id, "event_type": f.Event}
 			if got := answer(t, resp); resp.StatusCode != http.StatusAccepted || jsonOf(t, got) != jsonOf(t, want) {
 				t.Fatalf("Handle(%s) = %d %s, want 202 %v", rel, resp.StatusCode, resp.Body, want)
 			}
 			if len(sent) != 1 {
 				t.Fatalf("Handle(%s) sent %d messages, want 1", rel, len(sent))
 			}
-			got, wantEnv := queued(t, sent[0]), wantEnvelope(f.event, id, o)
+			got, wantEnv := queued(t, sent[0]), wantEnvelope(f.Event, id, o)
 			if g, w := jsonOf(t, got), jsonOf(t, wantEnv); g != w {
 				t.Errorf("Handle(%s) queued envelope\n got %s\nwant %s", rel, g, w)
 			}
 			if got.Push != nil || got.PullRequest != nil || got.Issue != nil || got.Installation != nil {
-				specific[f.event]++
+				specific[f.Event]++
 			}
 			attrs := sent[0].MessageAttributes
 			if v := attrs[envelope.AttrDeliveryID].StringValue; v == nil || *v != id {
 				t.Errorf("Handle(%s) attribute %s = %v, want %s", rel, envelope.AttrDeliveryID, v, id)
 			}
-			if v := attrs[envelope.AttrEventType].StringValue; v == nil || *v != f.event {
-				t.Errorf("Handle(%s) attribute %s = %v, want %s", rel, envelope.AttrEventType, v, f.event)
+			if v := attrs[envelope.AttrEventType].StringValue; v == nil || *v != f.Event {
+				t.Errorf("Handle(%s) attribute %s = %v, want %s", rel, envelope.AttrEventType, v, f.Event)
 			}
 			if *sent[0].QueueUrl != r.h.queueURL {
 				t.Errorf("Handle(%s) queue = %s, want %s", rel, *sent[0].QueueUrl, r.h.queueURL)

@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"testing"
@@ -14,39 +13,15 @@ import (
 
 	"github.com/repotrackr/github-integration/pkg/envelope"
 	"github.com/repotrackr/github-integration/pkg/local/standin"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
-// fauxqs is the SQS stand-in the tests send to through the real SDK.
-var fauxqs *standin.Server
-
-func TestMain(m *testing.M) { os.Exit(testMain(m)) }
-
-func testMain(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	srv, err := standin.StartFauxqs(ctx, standin.Options{})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "start fauxqs: %v\n", err)
-		return 1
-	}
-	defer srv.Stop()
-	fauxqs = srv
-	return m.Run()
-}
-
-func sqsClient(t *testing.T) *sqs.Client {
-	t.Helper()
-	cfg, err := fauxqs.AWSConfig(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sqs.NewFromConfig(cfg)
-}
+func TestMain(m *testing.M) { os.Exit(standin.Main(m)) }
 
 func TestHandleThroughSQS(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client := sqsClient(t)
+	client := standin.SQS(t)
 	urls, err := standin.CreateQueues(ctx, client, "ingest-test-")
 	if err != nil {
 		t.Fatalf("CreateQueues() error = %v", err)
@@ -64,8 +39,8 @@ func TestHandleThroughSQS(t *testing.T) {
 		wantPaths int
 	}{
 		{"push", pushBody(t), 0, 1},
-		{"2048 commits whose paths just fit the budget", bigPush(t, 2048, 1, 122), envelope.MaxBodyBytes - 16*1024, 2048},
-		{"2048 commits whose paths do not fit", bigPush(t, 2048, 4, 150), 0, 0},
+		{"2048 commits whose paths just fit the budget", testkit.BigPush(t, 2048, 1, 122), envelope.MaxBodyBytes - 16*1024, 2048},
+		{"2048 commits whose paths do not fit", testkit.BigPush(t, 2048, 4, 150), 0, 0},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,7 +69,7 @@ func TestHandleThroughSQS(t *testing.T) {
 			if err := json.Unmarshal([]byte(body), &got); err != nil {
 				t.Fatalf("decode received envelope: %v", err)
 			}
-			var o obj
+			var o testkit.Object
 			if err := json.Unmarshal(tt.body, &o); err != nil {
 				t.Fatal(err)
 			}
@@ -120,8 +95,8 @@ func TestHandleThroughSQS(t *testing.T) {
 
 // A queue that does not exist fails SendMessage through the real SDK: GitHub gets a 503.
 func TestHandleThroughSQSFailure(t *testing.T) {
-	client := sqsClient(t)
-	h := New(Config{QueueURL: fauxqs.URL + "/000000000000/no-such-queue", Secret: testSecret}, client)
+	client := standin.SQS(t)
+	h := New(Config{QueueURL: standin.Fauxqs(t).URL + "/000000000000/no-such-queue", Secret: testSecret}, client)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	resp, err := h.Handle(ctx, signed("push", guid(43), pushBody(t), testSecret))

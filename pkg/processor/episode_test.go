@@ -145,7 +145,7 @@ func TestRateLimitEpisode(t *testing.T) {
 
 	// The processor on the simulated clock, giving records back through the scaled queue.
 	base := newTestEnvWith(t, func(*fakeGitHub) GitHub { return gh })
-	st := store.New(testDDB, testTables).WithClock(clk.now)
+	st := store.New(standin.DynamoDB(t), base.tables).WithClock(clk.now)
 	p := New(st, gh, Config{
 		Log:      slog.New(slog.NewJSONHandler(base.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Metrics:  metrics.New(base.metrics, ""),
@@ -225,7 +225,7 @@ func TestRateLimitEpisode(t *testing.T) {
 	// status reads a delivery's event log entry; empty before its first claim.
 	status := func(id string) store.Event {
 		var ev store.Event
-		_ = base.db.Table(testTables.Events).Get("delivery_id", id).Consistent(true).One(ctx, &ev)
+		_ = base.db.Table(base.tables.Events).Get("delivery_id", id).Consistent(true).One(ctx, &ev)
 		return ev
 	}
 	for {

@@ -167,13 +167,32 @@ func (f *fakeGitHub) visible(inst int64, owner, name string) (*fakeRepo, error) 
 	return r, nil
 }
 
+// reach counts a call of op and returns the repository it reads, as visible to the
+// installation; f.mu is held.
+func (f *fakeGitHub) reach(op string, inst int64, owner, name string) (*fakeRepo, error) {
+	if err := f.enter(op); err != nil {
+		return nil, err
+	}
+	return f.visible(inst, owner, name)
+}
+
+// commitAt is reach and the repository's commit ref.
+func (f *fakeGitHub) commitAt(op string, inst int64, owner, name, ref string) (fakeCommit, error) {
+	r, err := f.reach(op, inst, owner, name)
+	if err != nil {
+		return fakeCommit{}, err
+	}
+	c, ok := r.commits[ref]
+	if !ok {
+		return fakeCommit{}, errGone("ref " + ref)
+	}
+	return c, nil
+}
+
 func (f *fakeGitHub) HeadCommit(_ context.Context, inst int64, owner, name, branch string) (string, time.Time, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(opHead); err != nil {
-		return "", time.Time{}, err
-	}
-	r, err := f.visible(inst, owner, name)
+	r, err := f.reach(opHead, inst, owner, name)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -190,16 +209,9 @@ func (f *fakeGitHub) HeadCommit(_ context.Context, inst int64, owner, name, bran
 func (f *fakeGitHub) FileContent(_ context.Context, inst int64, owner, name, path, ref string) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(opFile); err != nil {
-		return nil, err
-	}
-	r, err := f.visible(inst, owner, name)
+	c, err := f.commitAt(opFile, inst, owner, name, ref)
 	if err != nil {
 		return nil, err
-	}
-	c, ok := r.commits[ref]
-	if !ok {
-		return nil, errGone("ref " + ref)
 	}
 	content, ok := c.files[path]
 	if !ok {
@@ -211,10 +223,7 @@ func (f *fakeGitHub) FileContent(_ context.Context, inst int64, owner, name, pat
 func (f *fakeGitHub) Repository(_ context.Context, inst int64, owner, name string) (ghapp.Repository, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(opRepo); err != nil {
-		return ghapp.Repository{}, err
-	}
-	r, err := f.visible(inst, owner, name)
+	r, err := f.reach(opRepo, inst, owner, name)
 	if err != nil {
 		return ghapp.Repository{}, err
 	}
@@ -264,16 +273,9 @@ func (l listingGitHub) ListFiles(_ context.Context, inst int64, owner, name, ref
 	f := l.fakeGitHub
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(opList); err != nil {
-		return nil, err
-	}
-	r, err := f.visible(inst, owner, name)
+	c, err := f.commitAt(opList, inst, owner, name, ref)
 	if err != nil {
 		return nil, err
-	}
-	c, ok := r.commits[ref]
-	if !ok {
-		return nil, errGone("ref " + ref)
 	}
 	var out []string
 	for p := range c.files {

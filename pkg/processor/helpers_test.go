@@ -1,113 +1,47 @@
 package processor
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/guregu/dynamo/v2"
 
 	"github.com/repotrackr/github-integration/pkg/envelope"
 	"github.com/repotrackr/github-integration/pkg/local/standin"
 	"github.com/repotrackr/github-integration/pkg/metrics"
 	"github.com/repotrackr/github-integration/pkg/store"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
-// The package's tests share one dynalite and one set of tables (created once: table
-// creation can take seconds); each test keeps apart by using its own repository names,
-// project ids and delivery ids.
-var (
-	testDDB    *dynamodb.Client
-	testTables store.Tables
-	testSeq    atomic.Int64
-)
-
-func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	ddb, stop, err := standin.StartDynamoDB(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "processor tests:", err)
-		return 1
-	}
-	defer stop()
-	testDDB = ddb
-	env, err := standin.CreateTables(ctx, testDDB, "proc-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "processor tests: create tables:", err)
-		return 1
-	}
-	testTables = store.TablesFrom(func(k string) string { return env[k] })
-	return m.Run()
-}
+// testSeq numbers what the tests create: the package's tests share one set of tables
+// (created once: table creation can take seconds), and each test keeps apart by using its
+// own repository names, project ids and delivery ids.
+var testSeq atomic.Int64
 
 func uniq(prefix string) string { return fmt.Sprintf("%s-%d", prefix, testSeq.Add(1)) }
-
-// testClock is a settable clock shared by the processor and the store.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// syncBuffer collects EMF lines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // testEnv is a processor over the shared tables, a fake GitHub and a test clock, with
 // its own repository name.
 type testEnv struct {
 	t       *testing.T
 	ctx     context.Context
-	clock   *testClock
+	clock   *testkit.Clock
 	st      *store.Store
 	db      *dynamo.DB
+	tables  store.Tables
 	gh      *fakeGitHub
 	p       *Processor
-	metrics *syncBuffer
-	logs    *syncBuffer
+	metrics *testkit.LogBuffer
+	logs    *testkit.LogBuffer
 	owner   string // repository owner as payloads spell it
 	name    string // repository name
 	inst    int64
@@ -121,19 +55,21 @@ func newTestEnv(t *testing.T) *testEnv {
 // another shape is wrapped by wrap).
 func newTestEnvWith(t *testing.T, wrap func(*fakeGitHub) GitHub) *testEnv {
 	t.Helper()
+	ddb := standin.DynamoDB(t)
 	e := &testEnv{
 		t:       t,
 		ctx:     context.Background(),
-		clock:   &testClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)},
-		db:      dynamo.NewFromIface(testDDB),
+		clock:   testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
+		db:      dynamo.NewFromIface(ddb),
+		tables:  store.TablesFrom(standin.SharedTables(t, "proc-")),
 		gh:      newFakeGitHub(),
-		metrics: &syncBuffer{},
-		logs:    &syncBuffer{},
+		metrics: &testkit.LogBuffer{},
+		logs:    &testkit.LogBuffer{},
 		owner:   "Codertocat",
 		name:    uniq("Hello-World"),
 		inst:    1,
 	}
-	e.st = store.New(testDDB, testTables).WithClock(e.clock.now)
+	e.st = store.New(ddb, e.tables).WithClock(e.clock.Now)
 	var gh GitHub = e.gh
 	if wrap != nil {
 		gh = wrap(e.gh)
@@ -144,9 +80,9 @@ func newTestEnvWith(t *testing.T, wrap func(*fakeGitHub) GitHub) *testEnv {
 
 func (e *testEnv) newProcessor(st Store, gh GitHub) *Processor {
 	return New(st, gh, Config{
-		Log:     slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Log:     e.logs.Logger(),
 		Metrics: metrics.New(e.metrics, ""),
-		Now:     e.clock.now,
+		Now:     e.clock.Now,
 	})
 }
 
@@ -168,47 +104,51 @@ func (e *testEnv) addProject(mod func(*store.Project)) store.Project {
 	return p
 }
 
+// read returns the items of table whose key is value, read consistently.
+func read[T any](e *testEnv, table, key string, value any) []T {
+	e.t.Helper()
+	var out []T
+	if err := e.db.Table(table).Get(key, value).Consistent(true).All(e.ctx, &out); err != nil {
+		e.t.Fatalf("read %s %s=%v: %v", table, key, value, err)
+	}
+	return out
+}
+
+// one returns the only item of table whose key is value.
+func one[T any](e *testEnv, table, key string, value any) T {
+	e.t.Helper()
+	items := read[T](e, table, key, value)
+	if len(items) != 1 {
+		e.t.Fatalf("read %s %s=%v: %d items, want 1", table, key, value, len(items))
+	}
+	return items[0]
+}
+
 func (e *testEnv) project(id string) store.Project {
 	e.t.Helper()
-	var p store.Project
-	if err := e.db.Table(testTables.Projects).Get("id", id).Consistent(true).One(e.ctx, &p); err != nil {
-		e.t.Fatalf("read project %s: %v", id, err)
-	}
-	return p
+	return one[store.Project](e, e.tables.Projects, "id", id)
 }
 
 func (e *testEnv) snapshots(projectID string) []store.Snapshot {
 	e.t.Helper()
-	var out []store.Snapshot
-	if err := e.db.Table(testTables.Snapshots).Get("project_id", projectID).Consistent(true).All(e.ctx, &out); err != nil {
-		e.t.Fatalf("read snapshots: %v", err)
-	}
-	return out
+	return read[store.Snapshot](e, e.tables.Snapshots, "project_id", projectID)
 }
 
 func (e *testEnv) updates(projectID string) []store.Update {
 	e.t.Helper()
-	var out []store.Update
-	if err := e.db.Table(testTables.Updates).Get("project_id", projectID).Consistent(true).All(e.ctx, &out); err != nil {
-		e.t.Fatalf("read updates: %v", err)
-	}
-	return out
+	return read[store.Update](e, e.tables.Updates, "project_id", projectID)
 }
 
 func (e *testEnv) event(id string) store.Event {
 	e.t.Helper()
-	var ev store.Event
-	if err := e.db.Table(testTables.Events).Get("delivery_id", id).Consistent(true).One(e.ctx, &ev); err != nil {
-		e.t.Fatalf("read event %s: %v", id, err)
-	}
-	return ev
+	return one[store.Event](e, e.tables.Events, "delivery_id", id)
 }
 
 // duplicates returns the duplicate entries logged for a delivery.
 func (e *testEnv) duplicates(deliveryID string) []store.Event {
 	e.t.Helper()
 	var out []store.Event
-	err := e.db.Table(testTables.Events).Get("log_partition", store.EventLogPartition).Index(store.IndexEventsByTime).
+	err := e.db.Table(e.tables.Events).Get("log_partition", store.EventLogPartition).Index(store.IndexEventsByTime).
 		Filter("$ = ?", "duplicate_of", deliveryID).All(e.ctx, &out)
 	if err != nil {
 		e.t.Fatalf("read duplicates: %v", err)
@@ -238,45 +178,25 @@ func (e *testEnv) mustHandle(msgs ...events.SQSMessage) {
 	}
 }
 
-// ---- payloads
-
-// payloadDir is ../shared/github-payloads from the module root.
-func payloadDir(t testing.TB) string {
-	t.Helper()
-	root, err := standin.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
+// mustFail runs m alone and checks that it is reported failed, to come back; why says
+// why it should fail.
+func (e *testEnv) mustFail(m events.SQSMessage, why string) {
+	e.t.Helper()
+	if failed := e.handle(m); !slices.Equal(failed, []string{m.MessageId}) {
+		e.t.Fatalf("failed = %v, want [%s]: %s", failed, m.MessageId, why)
 	}
-	return filepath.Join(root, "..", "shared", "github-payloads")
 }
+
+// ---- payloads
 
 // loadPayload reads a real webhook body as a JSON object.
 func loadPayload(t testing.TB, event, file string) map[string]any {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(payloadDir(t), event, file))
-	if err != nil {
-		t.Fatalf("read payload: %v", err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("decode payload %s/%s: %v", event, file, err)
-	}
-	return m
+	return testkit.PayloadObject(t, event+"/"+file)
 }
 
 // set assigns a value at a dotted path of a JSON object, creating objects on the way.
-func set(m map[string]any, path string, v any) {
-	parts := strings.Split(path, ".")
-	for _, p := range parts[:len(parts)-1] {
-		next, ok := m[p].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			m[p] = next
-		}
-		m = next
-	}
-	m[parts[len(parts)-1]] = v
-}
+func set(m map[string]any, path string, v any) { testkit.Object(m).Set(path, v) }
 
 // onRepo points a payload at the env's repository and installation.
 func (e *testEnv) onRepo(m map[string]any) map[string]any {
@@ -295,7 +215,7 @@ type delivery struct {
 // build turns a payload into an envelope with the ingest code, as queued.
 func (e *testEnv) build(event string, payload map[string]any) delivery {
 	e.t.Helper()
-	return buildDelivery(e.t, event, uniq("delivery"), payload, e.clock.now().Add(-time.Second))
+	return buildDelivery(e.t, event, uniq("delivery"), payload, e.clock.Now().Add(-time.Second))
 }
 
 func buildDelivery(t testing.TB, event, id string, payload map[string]any, receivedAt time.Time) delivery {

@@ -231,10 +231,8 @@ func TestInstallationGitHubFailureRetried(t *testing.T) {
 	e.gh.failNext(opInst, errRetryable("GET /app/installations/{installation_id}"))
 	d := e.instEvent("installation", "created.payload.json", e.repo())
 	m := d.msg()
-	if failed := e.handle(m); len(failed) != 1 {
-		t.Fatalf("failed = %v, want the message", failed)
-	}
-	e.clock.advance(time.Minute)
+	e.mustFail(m, "GitHub failed")
+	e.clock.Advance(time.Minute)
 	e.mustHandle(m)
 	if in, err := e.st.GetInstallation(e.ctx, e.inst); err != nil || in.Status != store.InstallationActive {
 		t.Errorf("installation = %+v, %v, want active after the retry", in, err)

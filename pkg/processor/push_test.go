@@ -58,7 +58,7 @@ func TestPushWritesSnapshot(t *testing.T) {
 	if !slices.Equal(s.Deps, wantDeps) {
 		t.Errorf("dependencies = %+v, want %+v", s.Deps, wantDeps)
 	}
-	if s.DeliveryID != d.env.DeliveryID || got.Progress.Plan != 0.25 || !got.LastUpdated.Equal(e.clock.now()) {
+	if s.DeliveryID != d.env.DeliveryID || got.Progress.Plan != 0.25 || !got.LastUpdated.Equal(e.clock.Now()) {
 		t.Errorf("delivery %q progress %+v last_updated %v", s.DeliveryID, got.Progress, got.LastUpdated)
 	}
 	if snaps := e.snapshots(pr.ID); len(snaps) != 1 || snaps[0].CommitKey != store.CommitKey(t0, sha) || snaps[0].TasksDone != 1 {
@@ -254,9 +254,7 @@ func TestPushGitHubFailureIsRetried(t *testing.T) {
 			e.gh.failNext(tt.op, tt.err)
 			d := e.push("main", "docs/plan.md")
 			m := d.msg()
-			if failed := e.handle(m); !slices.Equal(failed, []string{m.MessageId}) {
-				t.Fatalf("failed = %v, want [%s]", failed, m.MessageId)
-			}
+			e.mustFail(m, tt.name)
 			ev := e.event(d.env.DeliveryID)
 			if ev.Status != store.EventFailed || ev.Error == "" || ev.Attempts != 1 || ev.LeaseUntil != nil {
 				t.Errorf("event = %+v, want failed with error", ev)
@@ -265,7 +263,7 @@ func TestPushGitHubFailureIsRetried(t *testing.T) {
 				t.Error("snapshot written although the read failed")
 			}
 			// SQS delivers the same message again.
-			e.clock.advance(3 * time.Minute)
+			e.clock.Advance(3 * time.Minute)
 			e.mustHandle(m)
 			ev = e.event(d.env.DeliveryID)
 			if ev.Status != store.EventProcessed || ev.Attempts != 2 || ev.Error != "" {
@@ -372,7 +370,7 @@ func TestCrashBetweenWritesThenRetry(t *testing.T) {
 			if n := len(e.snapshots(pr.ID)); n != 1 {
 				t.Fatalf("after the crash: %d snapshots, want the one written before it", n)
 			}
-			e.clock.advance(3 * time.Minute)
+			e.clock.Advance(3 * time.Minute)
 		}
 		e.mustHandle(m)
 		return e.project(pr.ID), e.snapshots(pr.ID), e.updates(pr.ID), e.event(d.env.DeliveryID)
@@ -402,13 +400,11 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 	}
 	m := d.msg()
 	// While its lease is live, the delivery is busy: the message fails, to come back.
-	if failed := e.handle(m); !slices.Equal(failed, []string{m.MessageId}) {
-		t.Fatalf("failed = %v, want the busy message", failed)
-	}
+	e.mustFail(m, "another worker holds the delivery")
 	if e.project(pr.ID).LatestSnapshot != nil {
 		t.Fatal("processed a delivery another worker holds")
 	}
-	e.clock.advance(DefaultLease + time.Second)
+	e.clock.Advance(DefaultLease + time.Second)
 	e.mustHandle(m)
 	if got := e.project(pr.ID); got.LatestSnapshot == nil {
 		t.Error("expired lease not taken over")
@@ -488,7 +484,7 @@ func TestBatchKeepsRepositoryOrder(t *testing.T) {
 	var want, ids []string
 	for i := range 6 {
 		d := e.push("main", "docs/plan.md")
-		e.clock.advance(time.Millisecond)
+		e.clock.Advance(time.Millisecond)
 		msgs = append(msgs, d.msg())
 		// Other repositories in the same batch run beside it.
 		msgs = append(msgs, other.push("main", fmt.Sprintf("README%d.md", i)).msg())
@@ -586,7 +582,7 @@ func TestPlanTooLarge(t *testing.T) {
 		t.Errorf("status = %q %q, want plan_missing saying the plan is too large", got.Status, got.StatusError)
 	}
 	e.gh.failNext(opFile, fmt.Errorf("fake: %w", ghapp.ErrTooLarge))
-	e.clock.advance(time.Second)
+	e.clock.Advance(time.Second)
 	e.mustHandle(e.push("main", "docs/plan.md").msg())
 	if got := e.project(pr.ID); got.Status != store.ProjectPlanMissing || !strings.Contains(got.StatusError, "larger than GitHub serves") {
 		t.Errorf("status = %q %q, want plan_missing for a file GitHub will not serve", got.Status, got.StatusError)
@@ -605,7 +601,7 @@ func TestDeadlineNearDefersRecords(t *testing.T) {
 		t.Fatalf("Handle(near deadline) = %+v, %v, want the record returned", resp, err)
 	}
 	var evs []store.Event
-	if err := e.db.Table(testTables.Events).Get("delivery_id", d.env.DeliveryID).All(e.ctx, &evs); err != nil || len(evs) != 0 {
+	if err := e.db.Table(e.tables.Events).Get("delivery_id", d.env.DeliveryID).All(e.ctx, &evs); err != nil || len(evs) != 0 {
 		t.Errorf("event log = %v, %v, want the delivery not even claimed", evs, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,19 +15,17 @@ import (
 
 	"github.com/repotrackr/github-integration/pkg/local/standin"
 	"github.com/repotrackr/github-integration/pkg/store"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
-// payloadFiles lists the real payloads of an event.
+// payloadFiles lists the file names of the real payloads of an event.
 func payloadFiles(t *testing.T, event string) []string {
 	t.Helper()
-	matches, err := filepath.Glob(filepath.Join(payloadDir(t), event, "*.json"))
-	if err != nil || len(matches) == 0 {
-		t.Fatalf("no payloads for %s: %v", event, err)
+	var names []string
+	for _, p := range testkit.Payloads(t, event) {
+		names = append(names, path.Base(p.Path))
 	}
-	for i, m := range matches {
-		matches[i] = filepath.Base(m)
-	}
-	return matches
+	return names
 }
 
 func TestPullRequestEventsConverge(t *testing.T) {

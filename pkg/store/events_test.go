@@ -6,12 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
-
-// procClock is a settable clock for the processor-side store tests.
-type procClock struct{ t time.Time }
-
-func (c *procClock) now() time.Time { return c.t }
 
 func procClaim(id string, received time.Time) EventClaim {
 	return EventClaim{
@@ -39,9 +36,9 @@ func TestTimeKeySortsAsTime(t *testing.T) {
 
 func TestClaimEventLifecycle(t *testing.T) {
 	ctx := context.Background()
-	clock := &procClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	s := sharedTestStore().WithClock(clock.now)
-	received := clock.t.Add(-time.Second)
+	clock := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	s := sharedTestStore(t).WithClock(clock.Now)
+	received := clock.Now().Add(-time.Second)
 
 	ev, err := s.ClaimEvent(ctx, procClaim("d1", received))
 	if err != nil {
@@ -53,15 +50,15 @@ func TestClaimEventLifecycle(t *testing.T) {
 	if want := ReceivedKey(received, "d1"); ev.ReceivedKey != want {
 		t.Errorf("ReceivedKey = %q, want %q", ev.ReceivedKey, want)
 	}
-	if ev.LeaseUntil == nil || !ev.LeaseUntil.Equal(clock.t.Add(2*time.Minute)) {
-		t.Errorf("LeaseUntil = %v, want %v", ev.LeaseUntil, clock.t.Add(2*time.Minute))
+	if ev.LeaseUntil == nil || !ev.LeaseUntil.Equal(clock.Now().Add(2*time.Minute)) {
+		t.Errorf("LeaseUntil = %v, want %v", ev.LeaseUntil, clock.Now().Add(2*time.Minute))
 	}
-	if want := clock.t.Add(30 * 24 * time.Hour).Unix(); ev.ExpiresAt != want {
+	if want := clock.Now().Add(30 * 24 * time.Hour).Unix(); ev.ExpiresAt != want {
 		t.Errorf("ExpiresAt = %d, want %d", ev.ExpiresAt, want)
 	}
 
 	// A second worker while the lease is live is refused.
-	clock.t = clock.t.Add(time.Minute)
+	clock.Advance(time.Minute)
 	if _, err := s.ClaimEvent(ctx, procClaim("d1", received)); !errors.Is(err, ErrEventBusy) {
 		t.Fatalf("ClaimEvent(live lease) error = %v, want ErrEventBusy", err)
 	}
@@ -96,14 +93,14 @@ func TestClaimEventLifecycle(t *testing.T) {
 
 func TestClaimEventTakesOverExpiredLease(t *testing.T) {
 	ctx := context.Background()
-	clock := &procClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	s := sharedTestStore().WithClock(clock.now)
-	if _, err := s.ClaimEvent(ctx, procClaim("d2", clock.t)); err != nil {
+	clock := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	s := sharedTestStore(t).WithClock(clock.Now)
+	if _, err := s.ClaimEvent(ctx, procClaim("d2", clock.Now())); err != nil {
 		t.Fatal(err)
 	}
 	// The first worker died; its lease runs out.
-	clock.t = clock.t.Add(2*time.Minute + time.Second)
-	ev, err := s.ClaimEvent(ctx, procClaim("d2", clock.t))
+	clock.Advance(2*time.Minute + time.Second)
+	ev, err := s.ClaimEvent(ctx, procClaim("d2", clock.Now()))
 	if err != nil {
 		t.Fatalf("ClaimEvent(expired lease) error = %v", err)
 	}
@@ -121,9 +118,9 @@ func TestClaimEventTakesOverExpiredLease(t *testing.T) {
 
 func TestPutDuplicateEvent(t *testing.T) {
 	ctx := context.Background()
-	clock := &procClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	s := sharedTestStore().WithClock(clock.now)
-	d := DuplicateEvent{DeliveryID: "d3", MessageID: "m2", EventType: "push", Repo: "Octo/Repo", ReceivedAt: clock.t, Retention: time.Hour}
+	clock := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	s := sharedTestStore(t).WithClock(clock.Now)
+	d := DuplicateEvent{DeliveryID: "d3", MessageID: "m2", EventType: "push", Repo: "Octo/Repo", ReceivedAt: clock.Now(), Retention: time.Hour}
 	for range 2 { // the same message twice is one entry
 		if err := s.PutDuplicateEvent(ctx, d); err != nil {
 			t.Fatalf("PutDuplicateEvent() error = %v", err)
@@ -139,7 +136,7 @@ func TestPutDuplicateEvent(t *testing.T) {
 		t.Fatalf("event log has %d duplicate entries of d3, want 1", len(got))
 	}
 	e := got[0]
-	if e.DeliveryID != "d3#dup#m2" || e.Status != EventDuplicate || e.DuplicateOf != "d3" || e.Repo != "octo/repo" || e.ReceivedKey != ReceivedKey(clock.t, "d3#dup#m2") {
+	if e.DeliveryID != "d3#dup#m2" || e.Status != EventDuplicate || e.DuplicateOf != "d3" || e.Repo != "octo/repo" || e.ReceivedKey != ReceivedKey(clock.Now(), "d3#dup#m2") {
 		t.Errorf("duplicate entry = %+v", e)
 	}
 }

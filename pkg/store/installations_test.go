@@ -10,7 +10,7 @@ import (
 
 func TestPutInstallation(t *testing.T) {
 	ctx := context.Background()
-	s := sharedTestStore()
+	s := sharedTestStore(t)
 	id := procSeq.Add(1) + 1_000_000
 	suspended := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -60,7 +60,7 @@ func TestPutInstallation(t *testing.T) {
 
 func TestAddInstallationRepository(t *testing.T) {
 	ctx := context.Background()
-	s := sharedTestStore()
+	s := sharedTestStore(t)
 	id := procSeq.Add(1) + 1_000_000
 	if err := s.AddInstallationRepository(ctx, id, "octo/a"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("AddInstallationRepository(unknown installation) error = %v, want ErrNotFound", err)

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	smithytime "github.com/aws/smithy-go/time"
 	"github.com/guregu/dynamo/v2"
 )
 
@@ -113,7 +114,7 @@ func (s *Store) MutateProject(ctx context.Context, id string, fn func(p *Project
 		if !dynamo.IsCondCheckFailed(err) {
 			return Project{}, false, fmt.Errorf("write project %s: %w", id, err)
 		}
-		if err := sleepCtx(ctx, time.Duration(attempt)*time.Duration(5+rand.IntN(20))*time.Millisecond); err != nil {
+		if err := smithytime.SleepWithContext(ctx, time.Duration(attempt)*time.Duration(5+rand.IntN(20))*time.Millisecond); err != nil {
 			return Project{}, false, fmt.Errorf("write project %s: %w", id, err)
 		}
 	}
@@ -147,17 +148,6 @@ func (s *Store) writeProject(ctx context.Context, p Project, read int64) error {
 		u.If("attribute_exists($) AND $ = ?", "id", "version", read)
 	}
 	return u.Run(ctx)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // ApplySnapshot makes snap the project's latest snapshot unless the project already

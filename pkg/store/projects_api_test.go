@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 )
@@ -93,29 +92,10 @@ func TestCreateProjectGuardTakeover(t *testing.T) {
 func TestCreateProjectConcurrent(t *testing.T) {
 	ctx := context.Background()
 	s := newTestStore(t)
-	const n = 6
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = s.CreateProject(ctx, apiTestProject(fmt.Sprintf("c%d", i), "alice", "octo/race"))
-		}()
-	}
-	wg.Wait()
-	created := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			created++
-		case !errors.Is(err, ErrProjectExists):
-			t.Errorf("CreateProject(concurrent) error = %v, want nil or ErrProjectExists", err)
-		}
-	}
-	if created != 1 {
-		t.Errorf("CreateProject(concurrent) created %d projects, want 1", created)
-	}
+	exactlyOnce(t, "CreateProject(alice, octo/race)", 6, ErrProjectExists, func(i int) error {
+		_, err := s.CreateProject(ctx, apiTestProject(fmt.Sprintf("c%d", i), "alice", "octo/race"))
+		return err
+	})
 }
 
 func TestProjectsByOwnerPages(t *testing.T) {
@@ -132,24 +112,16 @@ func TestProjectsByOwnerPages(t *testing.T) {
 	if _, err := s.CreateProject(ctx, apiTestProject("b1", "bob", "octo/r1")); err != nil {
 		t.Fatalf("CreateProject(b1) error = %v", err)
 	}
-	var ids []string
-	cursor, pages := "", 0
-	for {
+	pages := listPages(t, func(cursor string) ([]string, string, error) {
 		page, next, err := s.ProjectsByOwner(ctx, "alice", 2, cursor)
-		if err != nil {
-			t.Fatalf("ProjectsByOwner(alice, %q) error = %v", cursor, err)
-		}
-		pages++
+		var ids []string
 		for _, p := range page {
 			ids = append(ids, p.ID)
 		}
-		if next == "" {
-			break
-		}
-		cursor = next
-	}
-	if want := "[a5 a4 a3 a2 a1]"; fmt.Sprint(ids) != want || pages != 3 {
-		t.Errorf("ProjectsByOwner(alice) pages = %d, ids %v, want 3 pages of %s", pages, ids, want)
+		return ids, next, err
+	})
+	if got, want := fmt.Sprint(pages), "[[a5 a4] [a3 a2] [a1]]"; got != want {
+		t.Errorf("ProjectsByOwner(alice) pages = %s, want %s", got, want)
 	}
 	if _, _, err := s.ProjectsByOwner(ctx, "alice", 2, "not-a-cursor"); !errors.Is(err, ErrBadCursor) {
 		t.Errorf("ProjectsByOwner(bad cursor) error = %v, want ErrBadCursor", err)
@@ -197,19 +169,7 @@ func TestListSnapshotsAndUpdatesPages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var pages [][]string
-			cursor := ""
-			for {
-				page, next, err := tt.list(cursor)
-				if err != nil {
-					t.Fatalf("list(%q) error = %v", cursor, err)
-				}
-				pages = append(pages, page)
-				if next == "" {
-					break
-				}
-				cursor = next
-			}
+			pages := listPages(t, tt.list)
 			if got, want := fmt.Sprint(pages), "[[sha7 sha6 sha5] [sha4 sha3 sha2] [sha1]]"; got != want {
 				t.Errorf("pages = %s, want %s", got, want)
 			}

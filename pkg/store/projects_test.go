@@ -45,7 +45,7 @@ func procGetProject(t *testing.T, s *Store, id string) Project {
 
 func TestProjectsByRepo(t *testing.T) {
 	ctx := context.Background()
-	s := sharedTestStore()
+	s := sharedTestStore(t)
 	repo := procID("octo") + "/app"
 	other := procID("octo") + "/other"
 	a := procPutProject(t, s, Project{ID: procID("p"), Owner: "u1", Repo: repo})
@@ -72,7 +72,7 @@ func procSnap(at time.Time, sha string, found bool, total, done int) Snapshot {
 
 func TestApplySnapshotKeepsNewestCommit(t *testing.T) {
 	ctx := context.Background()
-	s := sharedTestStore()
+	s := sharedTestStore(t)
 	t0 := time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
 	older := procSnap(t0, "aaaa111", true, 4, 1)
 	newer := procSnap(t0.Add(time.Minute), "bbbb222", true, 4, 3)
@@ -138,7 +138,7 @@ func TestApplySnapshotStatus(t *testing.T) {
 
 func TestMutateProjectConcurrentWriters(t *testing.T) {
 	ctx := context.Background()
-	s := sharedTestStore()
+	s := sharedTestStore(t)
 	id := procID("p")
 	procPutProject(t, s, Project{ID: id, Repo: "o/r"})
 	const writers = 8
@@ -167,7 +167,7 @@ func TestMutateProjectConcurrentWriters(t *testing.T) {
 
 func TestMutateProjectRereadsOnConflict(t *testing.T) {
 	ctx := context.Background()
-	s := sharedTestStore()
+	s := sharedTestStore(t)
 	id := procID("p")
 	procPutProject(t, s, Project{ID: id, Repo: "o/r"})
 	calls := 0
@@ -195,7 +195,7 @@ func TestMutateProjectRereadsOnConflict(t *testing.T) {
 
 func TestMutateProjectNeverRecreatesDeleted(t *testing.T) {
 	ctx := context.Background()
-	s := sharedTestStore()
+	s := sharedTestStore(t)
 	if _, _, err := s.SetProjectStatus(ctx, procID("missing"), ProjectActive, ""); !errors.Is(err, ErrNotFound) {
 		t.Errorf("SetProjectStatus(missing) error = %v, want ErrNotFound", err)
 	}
@@ -338,7 +338,7 @@ func TestRecountProgress(t *testing.T) {
 
 func TestPutSnapshotAndUpdateAreIdempotent(t *testing.T) {
 	ctx := context.Background()
-	s := sharedTestStore()
+	s := sharedTestStore(t)
 	id := procID("p")
 	at := time.Date(2026, 2, 1, 10, 0, 0, 500, time.UTC)
 	for range 2 {

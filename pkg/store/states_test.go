@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 )
@@ -59,27 +58,8 @@ func TestStateConcurrentConsumeOnce(t *testing.T) {
 	if err := s.PutState(ctx, State{ID: "race", UserID: "alice", ExpiresAt: time.Now().Add(time.Minute).Unix()}); err != nil {
 		t.Fatalf("PutState(race) error = %v", err)
 	}
-	const n = 8
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = s.ConsumeState(ctx, "race")
-		}()
-	}
-	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case !errors.Is(err, ErrStateUsed):
-			t.Errorf("ConsumeState(race) error = %v, want nil or ErrStateUsed", err)
-		}
-	}
-	if ok != 1 {
-		t.Errorf("ConsumeState(race) succeeded %d times, want exactly 1", ok)
-	}
+	exactlyOnce(t, "ConsumeState(race)", 8, ErrStateUsed, func(int) error {
+		_, err := s.ConsumeState(ctx, "race")
+		return err
+	})
 }

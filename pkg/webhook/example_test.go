@@ -47,7 +47,7 @@ func ExampleSign() {
 }
 
 // A webhook configured for application/x-www-form-urlencoded carries its JSON in the form
-// field "payload"; the signature covers the form body exactly as sent.
+// field "payload"; the signature covers the form body exactly as sent. A form without it is refused.
 func ExamplePayload() {
 	body := []byte("payload=%7B%22zen%22%3A%22Keep+it+logically+awesome.%22%7D")
 	f, err := webhook.MediaType("application/x-www-form-urlencoded")
@@ -58,8 +58,8 @@ func ExamplePayload() {
 	payload, err := webhook.Payload(f, body)
 	fmt.Println(string(payload), err)
 
-	_, err = webhook.Payload(webhook.FormatJSON, []byte(`["not", "an", "object"]`))
-	fmt.Println(errors.Is(err, webhook.ErrNotObject))
+	_, err = webhook.Payload(f, []byte("zen=no+payload+field"))
+	fmt.Println(err != nil)
 	// Output:
 	// {"zen":"Keep it logically awesome."} <nil>
 	// true

@@ -4,7 +4,6 @@
 package webhook
 
 import (
-	"bytes"
 	"errors"
 	"net/url"
 	"strings"
@@ -99,27 +98,22 @@ func MediaType(contentType string) (Format, error) {
 var (
 	ErrNoPayload = errors.New("form body has no payload field")
 	ErrBadForm   = errors.New("form body is not URL-encoded")
-	ErrNotObject = errors.New("payload is not a JSON object")
 )
 
 // Payload returns the JSON payload of a verified body: the body itself for FormatJSON,
-// the form field "payload" for FormatForm. It checks only that the payload looks like a
-// JSON object; the envelope builder parses it.
+// the form field "payload" for FormatForm. It does not look into the payload: the
+// envelope builder (envelope.Build) parses it and refuses one that is not a JSON object.
 func Payload(f Format, body []byte) ([]byte, error) {
-	payload := body
-	if f == FormatForm {
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			return nil, ErrBadForm
-		}
-		values, ok := form["payload"]
-		if !ok || len(values) == 0 {
-			return nil, ErrNoPayload
-		}
-		payload = []byte(values[0])
+	if f != FormatForm {
+		return body, nil
 	}
-	if t := bytes.TrimLeft(payload, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		return nil, ErrNotObject
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, ErrBadForm
 	}
-	return payload, nil
+	values, ok := form["payload"]
+	if !ok || len(values) == 0 {
+		return nil, ErrNoPayload
+	}
+	return []byte(values[0]), nil
 }

@@ -177,16 +177,16 @@ func TestPayload(t *testing.T) {
 	}{
 		{"json", FormatJSON, obj, obj, nil},
 		{"json with leading space", FormatJSON, "\n " + obj, "\n " + obj, nil},
-		{"json array", FormatJSON, `[1,2]`, "", ErrNotObject},
-		{"json null", FormatJSON, `null`, "", ErrNotObject},
-		{"empty", FormatJSON, ``, "", ErrNotObject},
+		// What the payload holds is envelope.Build's to judge.
+		{"json array as it is", FormatJSON, `[1,2]`, `[1,2]`, nil},
+		{"empty", FormatJSON, ``, ``, nil},
 		{"form", FormatForm, "payload=" + url.QueryEscape(obj), obj, nil},
 		{"form with other fields first", FormatForm, "a=1&payload=" + url.QueryEscape(obj) + "&b=2", obj, nil},
 		{"form with repeated payload takes the first", FormatForm, "payload=" + url.QueryEscape(obj) + "&payload=%7B%7D", obj, nil},
 		{"form without payload", FormatForm, "other=" + url.QueryEscape(obj), "", ErrNoPayload},
 		{"empty form", FormatForm, "", "", ErrNoPayload},
 		{"form with bad escape", FormatForm, "payload=%zz", "", ErrBadForm},
-		{"form payload not an object", FormatForm, "payload=42", "", ErrNotObject},
+		{"form payload as it is", FormatForm, "payload=42", "42", nil},
 		{"json body sent as form", FormatForm, obj, "", ErrNoPayload},
 	}
 	for _, tt := range tests {

@@ -381,23 +381,14 @@ func TestFauxqsQueueMetrics(t *testing.T) {
 	}
 }
 
+// TestMain stops the fauxqs that the stand-in tests start on first use.
+func TestMain(m *testing.M) { os.Exit(standin.Main(m)) }
+
 func TestFauxqsInspectionFormat(t *testing.T) {
 	// The same against a real fauxqs, so that a change of its inspection format shows.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	fq, err := standin.StartFauxqs(ctx, standin.Options{})
-	if err != nil {
-		if errors.Is(err, standin.ErrNotInstalled) {
-			fmt.Fprintln(os.Stderr, "run `make deps` first")
-		}
-		t.Fatalf("StartFauxqs() error = %v", err)
-	}
-	t.Cleanup(func() { _ = fq.Stop() })
-	cfg, err := fq.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sq := sqs.NewFromConfig(cfg)
+	fq, sq := standin.Fauxqs(t), standin.SQS(t)
 	created, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("cwlocal-q")})
 	if err != nil {
 		t.Fatalf("CreateQueue() error = %v", err)

@@ -1,7 +1,6 @@
 package devstack
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,25 +24,8 @@ import (
 	"github.com/repotrackr/github-integration/pkg/local/samtemplate"
 	"github.com/repotrackr/github-integration/pkg/local/standin"
 	"github.com/repotrackr/github-integration/pkg/store"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
-
-// syncBuffer collects the stack's console for the failure report.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // buildFunctions builds every function of the template, and the emulator, into dir with
 // the flags of `make build`, laid out as bin/<function>/bootstrap. The test always builds
@@ -74,20 +55,14 @@ func buildFunctions(t *testing.T, ctx context.Context, root string, tpl *samtemp
 // TestEndToEnd starts the whole stack on free ports, from the real function binaries,
 // and drives it over HTTP as a user and as GitHub would.
 func TestEndToEnd(t *testing.T) {
+	standin.SkipShort(t)
 	// Cleanups run after the parallel subtests, so the context lives until they end.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
-	root, err := standin.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, tpl := projectTemplate(t)
 	binDir, rie := buildFunctions(t, ctx, root, tpl)
 
-	console := &syncBuffer{}
+	console := &testkit.LogBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("stack console:\n%s", console.String())
@@ -229,17 +204,7 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := PushDelivery(template, Push{Repo: DemoRepo, Before: head, After: head, At: at, Modified: []string{DemoPlanPath}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := c.Deliver(ctx, d, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Status != http.StatusUnauthorized {
-			t.Fatalf("forged delivery answered %d %s, want 401", res.Status, res.Body)
-		}
+		d := deliverPush(t, ctx, c, template, Push{Repo: DemoRepo, Before: head, After: head, At: at, Modified: []string{DemoPlanPath}}, true, http.StatusUnauthorized)
 		if n, err := stack.QueueDepth(ctx, "EventsQueue"); err != nil || n != 0 {
 			t.Errorf("EventsQueue depth after a forged delivery = %d (%v), want 0", n, err)
 		}
@@ -274,17 +239,7 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := PushDelivery(template, Push{Repo: DemoRepo, Before: head, After: after, At: at, Modified: []string{DemoPlanPath}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := c.Deliver(ctx, d, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Status != http.StatusAccepted {
-			t.Fatalf("signed push answered %d %s, want 202", res.Status, res.Body)
-		}
+		d := deliverPush(t, ctx, c, template, Push{Repo: DemoRepo, Before: head, After: after, At: at, Modified: []string{DemoPlanPath}}, false, http.StatusAccepted)
 		p, err := c.WaitProject(ctx, demo.ID, 30*time.Second, func(p *Project) bool { return snapshotAt(p, after) })
 		if err != nil {
 			t.Fatalf("GET /projects/%s never showed commit %s: %v", demo.ID, after, err)
@@ -313,17 +268,7 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := PushDelivery(template, Push{Repo: repo, Before: strings.Repeat("0", 40), After: head, At: at, Modified: []string{DemoPlanPath}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := c.Deliver(ctx, d, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Status != http.StatusAccepted {
-			t.Fatalf("push answered %d %s, want 202", res.Status, res.Body)
-		}
+		d := deliverPush(t, ctx, c, template, Push{Repo: repo, Before: strings.Repeat("0", 40), After: head, At: at, Modified: []string{DemoPlanPath}}, false, http.StatusAccepted)
 		dlq := stack.QueueURL(deadLetterQueue(t, tpl))
 		deadline := time.Now().Add(90 * time.Second)
 		var found bool
@@ -392,4 +337,22 @@ func maxReceiveCount(t *testing.T, tpl *samtemplate.Template) int {
 	}
 	t.Fatal("no EventsQueue in template.yaml")
 	return 0
+}
+
+// deliverPush sends the push p to the stack as GitHub would, or forged (signed with
+// another secret), and checks the status of the answer.
+func deliverPush(t *testing.T, ctx context.Context, c *Client, template []byte, p Push, forged bool, want int) Delivery {
+	t.Helper()
+	d, err := PushDelivery(template, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Deliver(ctx, d, forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != want {
+		t.Fatalf("push %s (forged %t) answered %d %s, want %d", d.ID, forged, res.Status, res.Body, want)
+	}
+	return d
 }

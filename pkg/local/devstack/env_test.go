@@ -144,10 +144,7 @@ func TestFunctionEnvNamesWhatItCannotResolve(t *testing.T) {
 // TestProjectTemplateResolves resolves every function of the project's template.yaml, so
 // that a variable added there without a local value fails here rather than at `make dev`.
 func TestProjectTemplateResolves(t *testing.T) {
-	tpl, err := samtemplate.Load("../../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tpl := projectTemplate(t)
 	res := Resources{
 		Region: "us-east-1", Tables: map[string]string{}, Queues: map[string]QueueRes{},
 		Parameters: map[string]string{

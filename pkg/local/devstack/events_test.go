@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/repotrackr/github-integration/pkg/local/samtemplate"
+	"github.com/repotrackr/github-integration/pkg/local/standin"
 )
 
 // sampleEvent is what tells a sample event's trigger.
@@ -24,13 +25,10 @@ type sampleEvent struct {
 // batch, a scheduled event), and no API event for a route that does not exist, so that
 // `make invoke` can run each of them.
 func TestEventsCoverEveryTrigger(t *testing.T) {
-	tpl, err := samtemplate.Load("../../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, tpl := projectTemplate(t)
 	for _, fn := range tpl.Functions() {
 		t.Run(fn.Name, func(t *testing.T) {
-			files, _ := filepath.Glob(filepath.Join("..", "..", "..", "events", fn.Name, "*.json"))
+			files, _ := filepath.Glob(filepath.Join(root, "events", fn.Name, "*.json"))
 			routes, sqs, scheduled := map[string]bool{}, false, false
 			for _, f := range files {
 				b, err := os.ReadFile(f)
@@ -80,4 +78,18 @@ func TestEventsCoverEveryTrigger(t *testing.T) {
 			}
 		})
 	}
+}
+
+// projectTemplate returns the module's root directory and its template.yaml.
+func projectTemplate(t *testing.T) (string, *samtemplate.Template) {
+	t.Helper()
+	root, err := standin.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, tpl
 }

@@ -54,6 +54,7 @@ func TestGitHubAppFromEnv(t *testing.T) {
 // TestRealGitHubApp starts the stack's base with a real App configured: no sandbox runs,
 // and the functions are pointed at github.com with the App's own credentials.
 func TestRealGitHubApp(t *testing.T) {
+	standin.SkipShort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	root, err := standin.ModuleRoot()

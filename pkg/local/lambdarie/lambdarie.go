@@ -23,8 +23,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/repotrackr/github-integration/pkg/local/child"
 )
 
 // InvokePath is the emulator's invocation endpoint.
@@ -255,17 +256,15 @@ func (p *Pool) Close() error {
 // instance is one emulator process serving one execution environment.
 type instance struct {
 	name   string
-	cmd    *exec.Cmd
+	proc   *child.Process
 	url    string
 	client *http.Client
-	done   chan struct{}
 	output sync.WaitGroup
-	once   sync.Once
 }
 
 func (in *instance) exited() bool {
 	select {
-	case <-in.done:
+	case <-in.proc.Done():
 		return true
 	default:
 		return false
@@ -302,7 +301,6 @@ func (p *Pool) tryStart(ctx context.Context) (*instance, error) {
 		p.fn.Bootstrap)
 	cmd.Dir = p.opts.Dir
 	cmd.Env = p.environ()
-	cmd.SysProcAttr = sysProcAttr()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", p.fn.Name, err)
@@ -311,29 +309,22 @@ func (p *Pool) tryStart(ctx context.Context) (*instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", p.fn.Name, err)
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("function %s: start emulator: %w", p.fn.Name, err)
-	}
-	p.mu.Lock()
-	p.seq++
 	in := &instance{
-		name: fmt.Sprintf("%s#%d", p.fn.Name, p.seq),
-		cmd:  cmd,
-		url:  "http://" + emulator + InvokePath,
+		url: "http://" + emulator + InvokePath,
 		// Timeouts are per invocation (the function's timeout), not per client.
 		client: &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 1}},
-		done:   make(chan struct{}),
 	}
-	p.instances[in] = struct{}{}
-	p.mu.Unlock()
 	in.output.Add(2)
+	if in.proc, err = child.Start(cmd, &in.output); err != nil {
+		return nil, fmt.Errorf("function %s: emulator: %w", p.fn.Name, err)
+	}
 	go copyLines(&in.output, stdout, p.opts.Output)
 	go copyLines(&in.output, stderr, p.opts.EmulatorLog)
-	go func() {
-		in.output.Wait()
-		_ = cmd.Wait()
-		close(in.done)
-	}()
+	p.mu.Lock()
+	p.seq++
+	in.name = fmt.Sprintf("%s#%d", p.fn.Name, p.seq)
+	p.instances[in] = struct{}{}
+	p.mu.Unlock()
 	if err := in.waitListening(ctx, emulator, 10*time.Second); err != nil {
 		p.mu.Lock()
 		delete(p.instances, in)
@@ -378,8 +369,8 @@ func (in *instance) waitListening(ctx context.Context, addr string, limit time.D
 			return nil
 		}
 		select {
-		case <-in.done:
-			return fmt.Errorf("emulator exited before listening on %s (%v)", addr, in.cmd.ProcessState)
+		case <-in.proc.Done():
+			return fmt.Errorf("emulator exited before listening on %s (%v)", addr, in.proc.Err())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
@@ -392,20 +383,7 @@ func (in *instance) waitListening(ctx context.Context, addr string, limit time.D
 
 // stop ends the emulator: SIGTERM, on which it kills the function process itself, then
 // SIGKILL if it lingers.
-func (in *instance) stop() {
-	in.once.Do(func() {
-		if in.cmd.Process == nil {
-			return
-		}
-		_ = in.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-in.done:
-		case <-time.After(3 * time.Second):
-			_ = in.cmd.Process.Kill()
-			<-in.done
-		}
-	})
-}
+func (in *instance) stop() { in.proc.Stop(3 * time.Second) }
 
 // grace is how long past the function's timeout Invoke waits for the emulator, which
 // enforces the timeout itself and answers soon after.

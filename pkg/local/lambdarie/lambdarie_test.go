@@ -16,41 +16,60 @@ import (
 	"github.com/repotrackr/github-integration/pkg/local/standin"
 )
 
-// rieBin and fnBin are built once for the package by TestMain.
-var rieBin, fnBin string
-
-func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
+// built holds the emulator and the test function, built on first use into a directory
+// that TestMain removes.
+var built struct {
+	once         sync.Once
+	dir, rie, fn string
+	err          error
 }
 
-func runTests(m *testing.M) int {
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// binaries returns the emulator and the test function's bootstrap, building them on first
+// use. Under -short it skips the test: it builds and runs real processes.
+func binaries(t *testing.T) (rie, fn string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the Lambda runtime interface emulator: skipped under -short")
+	}
+	built.once.Do(func() { built.rie, built.fn, built.err = build() })
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.rie, built.fn
+}
+
+func build() (rie, fn string, err error) {
 	dir, err := os.MkdirTemp("", "lambdarie-test")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return "", "", err
 	}
-	defer os.RemoveAll(dir)
+	built.dir = dir
 	root, err := standin.ModuleRoot()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return "", "", err
 	}
-	rieBin = filepath.Join(dir, "aws-lambda-rie")
-	fnBin = filepath.Join(dir, "fn", "bootstrap")
+	rie, fn = filepath.Join(dir, "aws-lambda-rie"), filepath.Join(dir, "fn", "bootstrap")
 	for _, b := range []struct{ out, pkg string }{
-		{rieBin, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
-		{fnBin, "./pkg/local/lambdarie/testdata/fn"},
+		{rie, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
+		{fn, "./pkg/local/lambdarie/testdata/fn"},
 	} {
 		// The flags of `make build` and the local stack, so the build cache serves all.
 		cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", b.out, b.pkg)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b.pkg, err, out)
-			return 1
+			return "", "", fmt.Errorf("build %s: %w\n%s", b.pkg, err, out)
 		}
 	}
-	return m.Run()
+	return rie, fn, nil
 }
 
 // lines collects output lines.
@@ -82,8 +101,7 @@ func startPool(t *testing.T, fn Function, opts Options) (*Pool, *lines) {
 	if fn.Name == "" {
 		fn.Name = "fn"
 	}
-	fn.Bootstrap = fnBin
-	opts.RIE = rieBin
+	opts.RIE, fn.Bootstrap = binaries(t)
 	opts.Output = out.add
 	p, err := Start(context.Background(), fn, opts)
 	if err != nil {
@@ -247,7 +265,12 @@ func TestCloseStopsEveryProcess(t *testing.T) {
 }
 
 func TestStartRejectsMissingExecutable(t *testing.T) {
-	_, err := Start(context.Background(), Function{Name: "ghost", Bootstrap: filepath.Join(t.TempDir(), "bootstrap")}, Options{RIE: rieBin})
+	// Any executable stands in for the emulator: the missing bootstrap is refused first.
+	rie := filepath.Join(t.TempDir(), "rie")
+	if err := os.WriteFile(rie, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Start(context.Background(), Function{Name: "ghost", Bootstrap: filepath.Join(t.TempDir(), "bootstrap")}, Options{RIE: rie})
 	if err == nil || !strings.Contains(err.Error(), "ghost") {
 		t.Errorf("Start() error = %v, want one naming the function", err)
 	}

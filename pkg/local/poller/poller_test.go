@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"sort"
 	"sync"
@@ -226,22 +227,16 @@ func TestBatchingWindowGathersABatch(t *testing.T) {
 	}
 }
 
+// TestMain stops the fauxqs that the stand-in tests start on first use.
+func TestMain(m *testing.M) { os.Exit(standin.Main(m)) }
+
 // TestRedriveToDeadLetterQueue checks on fauxqs what the poller relies on SQS for: a
 // message the function keeps failing reappears after the visibility timeout and moves to
 // the dead-letter queue once received more than maxReceiveCount times.
 func TestRedriveToDeadLetterQueue(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	srv, err := standin.StartFauxqs(ctx, standin.Options{})
-	if err != nil {
-		t.Fatalf("StartFauxqs() error = %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
-	cfg, err := srv.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := sqs.NewFromConfig(cfg)
+	client := standin.SQS(t)
 	dlq, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("dlq")})
 	if err != nil {
 		t.Fatal(err)

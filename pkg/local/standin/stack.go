@@ -2,7 +2,6 @@ package standin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -100,22 +99,4 @@ func CreateQueues(ctx context.Context, client *sqs.Client, prefix string) (map[s
 		arns[q.LogicalID] = got.Attributes["QueueArn"]
 	}
 	return urls, nil
-}
-
-// StartDynamoDB starts an in-memory dynalite and returns a client for it and the function
-// that stops it: the opening of every test package that works against DynamoDB.
-func StartDynamoDB(ctx context.Context) (*dynamodb.Client, func(), error) {
-	db, err := StartDynalite(ctx, Options{})
-	if err != nil {
-		if errors.Is(err, ErrNotInstalled) {
-			return nil, nil, err
-		}
-		return nil, nil, fmt.Errorf("start dynalite: %w", err)
-	}
-	cfg, err := db.AWSConfig(ctx)
-	if err != nil {
-		_ = db.Stop()
-		return nil, nil, err
-	}
-	return dynamodb.NewFromConfig(cfg), func() { _ = db.Stop() }, nil
 }

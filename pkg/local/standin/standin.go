@@ -2,6 +2,11 @@
 // for SQS — as child processes on 127.0.0.1, for the tests and for the local stack. Both
 // are npm packages pinned by package.json and package-lock.json beside this file; fauxqs
 // needs Node.js 22, which the npm package "node" provides without touching the system Node.
+//
+// Tests get them through DynamoDB, SQS (and Dynalite, Fauxqs, SharedTables, NewTables):
+// one of each per test binary, started on first use and stopped by Main, which the
+// package's TestMain calls. Under -short those tests are skipped, so that `make
+// test-short` needs neither Node nor the npm packages.
 package standin
 
 import (
@@ -16,13 +21,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/repotrackr/github-integration/pkg/local/child"
 )
 
 // Region is the region every local client uses.
@@ -48,10 +52,7 @@ type Server struct {
 	URL  string
 	Port int
 
-	cmd  *exec.Cmd
-	done chan struct{}
-	once sync.Once
-	err  error
+	proc *child.Process
 }
 
 // Dir returns the directory holding package.json and node_modules.
@@ -91,34 +92,35 @@ func nodeBinary(dir string) (string, error) {
 
 // StartDynalite starts dynalite and waits until it answers.
 func StartDynalite(ctx context.Context, opts Options) (*Server, error) {
-	dir, err := Dir()
-	if err != nil {
-		return nil, err
-	}
-	node, err := nodeBinary(dir)
-	if err != nil {
-		return nil, err
-	}
-	port, err := pickPort(opts.Port)
-	if err != nil {
-		return nil, err
-	}
-	args := []string{filepath.Join(dir, "node_modules", "dynalite", "cli.js"),
-		"--host", "127.0.0.1", "--port", strconv.Itoa(port),
-		// Tables become ACTIVE at once instead of after dynalite's simulated delay.
-		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0"}
-	if opts.DataDir != "" {
-		if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
-			return nil, fmt.Errorf("dynalite data dir: %w", err)
+	return start(ctx, "dynalite", opts, func(dir string, port int, dataDir string) (args, env []string) {
+		args = []string{filepath.Join(dir, "node_modules", "dynalite", "cli.js"),
+			"--host", "127.0.0.1", "--port", strconv.Itoa(port),
+			// Tables become ACTIVE at once instead of after dynalite's simulated delay.
+			"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0"}
+		if dataDir != "" {
+			args = append(args, "--path", dataDir)
 		}
-		args = append(args, "--path", opts.DataDir)
-	}
-	return start(ctx, "dynalite", node, args, nil, port, opts.Log)
+		return args, nil
+	})
 }
 
 // StartFauxqs starts fauxqs (through fauxqs.mjs, which keeps it on loopback) and waits
 // until it answers.
 func StartFauxqs(ctx context.Context, opts Options) (*Server, error) {
+	return start(ctx, "fauxqs", opts, func(dir string, port int, dataDir string) (args, env []string) {
+		env = []string{"FAUXQS_PORT=" + strconv.Itoa(port), "FAUXQS_HOST=localhost", "FAUXQS_LOGGER=false"}
+		if dataDir != "" {
+			env = append(env, "FAUXQS_DATA_DIR="+filepath.Join(dataDir, "fauxqs.db"))
+		}
+		// --no-warnings hides Node's "SQLite is experimental" notice.
+		return []string{"--no-warnings", filepath.Join(dir, "fauxqs.mjs")}, env
+	})
+}
+
+// start runs a stand-in with Node and waits until it answers. command gives its Node
+// arguments and environment for the package directory, the port and the data directory
+// ("" keeps the data in memory).
+func start(ctx context.Context, name string, opts Options, command func(dir string, port int, dataDir string) (args, env []string)) (*Server, error) {
 	dir, err := Dir()
 	if err != nil {
 		return nil, err
@@ -131,18 +133,13 @@ func StartFauxqs(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := []string{"FAUXQS_PORT=" + strconv.Itoa(port), "FAUXQS_HOST=localhost", "FAUXQS_LOGGER=false"}
 	if opts.DataDir != "" {
 		if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
-			return nil, fmt.Errorf("fauxqs data dir: %w", err)
+			return nil, fmt.Errorf("%s data dir: %w", name, err)
 		}
-		env = append(env, "FAUXQS_DATA_DIR="+filepath.Join(opts.DataDir, "fauxqs.db"))
 	}
-	// --no-warnings hides Node's "SQLite is experimental" notice.
-	return start(ctx, "fauxqs", node, []string{"--no-warnings", filepath.Join(dir, "fauxqs.mjs")}, env, port, opts.Log)
-}
-
-func start(ctx context.Context, name, node string, args, env []string, port int, log io.Writer) (*Server, error) {
+	args, env := command(dir, port, opts.DataDir)
+	log := opts.Log
 	if log == nil {
 		log = io.Discard
 	}
@@ -150,15 +147,11 @@ func start(ctx context.Context, name, node string, args, env []string, port int,
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout = log
 	cmd.Stderr = log
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
+	proc, err := child.Start(cmd, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	s := &Server{Name: name, URL: "http://127.0.0.1:" + strconv.Itoa(port), Port: port, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		s.err = cmd.Wait()
-		close(s.done)
-	}()
+	s := &Server{Name: name, URL: "http://127.0.0.1:" + strconv.Itoa(port), Port: port, proc: proc}
 	if err := s.waitReady(ctx, 30*time.Second); err != nil {
 		_ = s.Stop()
 		return nil, err
@@ -171,8 +164,8 @@ func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 	client := &http.Client{Timeout: time.Second}
 	for {
 		select {
-		case <-s.done:
-			return fmt.Errorf("%s exited before it was ready: %v", s.Name, s.err)
+		case <-s.proc.Done():
+			return fmt.Errorf("%s exited before it was ready: %v", s.Name, s.proc.Err())
 		case <-ctx.Done():
 			return fmt.Errorf("%s: %w", s.Name, ctx.Err())
 		default:
@@ -190,22 +183,11 @@ func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 }
 
 // Done is closed when the process has exited.
-func (s *Server) Done() <-chan struct{} { return s.done }
+func (s *Server) Done() <-chan struct{} { return s.proc.Done() }
 
 // Stop ends the process (SIGTERM, then SIGKILL after two seconds) and waits for it.
 func (s *Server) Stop() error {
-	s.once.Do(func() {
-		if s.cmd.Process == nil {
-			return
-		}
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(2 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-s.done
-		}
-	})
+	s.proc.Stop(2 * time.Second)
 	return nil
 }
 

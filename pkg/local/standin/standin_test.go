@@ -2,6 +2,8 @@ package standin
 
 import (
 	"context"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,29 +12,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/repotrackr/github-integration/pkg/config"
 	"github.com/repotrackr/github-integration/pkg/store"
 )
+
+func TestMain(m *testing.M) { os.Exit(Main(m)) }
 
 func TestStandinsCreateTemplateResources(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	db, err := StartDynalite(ctx, Options{})
-	if err != nil {
-		t.Fatalf("StartDynalite() error = %v", err)
-	}
-	t.Cleanup(func() { _ = db.Stop() })
-	q, err := StartFauxqs(ctx, Options{})
-	if err != nil {
-		t.Fatalf("StartFauxqs() error = %v", err)
-	}
-	t.Cleanup(func() { _ = q.Stop() })
-
-	dbCfg, err := db.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ddb := dynamodb.NewFromConfig(dbCfg)
+	ddb := DynamoDB(t)
 	env, err := CreateTables(ctx, ddb, "t-")
 	if err != nil {
 		t.Fatalf("CreateTables() error = %v", err)
@@ -43,23 +33,15 @@ func TestStandinsCreateTemplateResources(t *testing.T) {
 			t.Errorf("CreateTables() gave no %s table", name)
 		}
 	}
-	listed, err := ddb.ListTables(ctx, &dynamodb.ListTablesInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(listed.TableNames) != len(env) {
-		t.Errorf("ListTables() = %v, want %d tables", listed.TableNames, len(env))
+	if got := prefixed(t, ddb, "t-"); len(got) != len(env) {
+		t.Errorf("ListTables() = %v, want %d tables", got, len(env))
 	}
 	// Creating again is a no-op, as the local stack does on every start.
 	if _, err := CreateTables(ctx, ddb, "t-"); err != nil {
 		t.Errorf("CreateTables() again error = %v", err)
 	}
 
-	qCfg, err := q.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sq := sqs.NewFromConfig(qCfg)
+	sq := SQS(t)
 	urls, err := CreateQueues(ctx, sq, "t-")
 	if err != nil {
 		t.Fatalf("CreateQueues() error = %v", err)
@@ -77,4 +59,38 @@ func TestStandinsCreateTemplateResources(t *testing.T) {
 	if got := attrs.Attributes["RedrivePolicy"]; got == "" {
 		t.Errorf("RedrivePolicy missing on EventsQueue")
 	}
+}
+
+func TestSharedAndNewTables(t *testing.T) {
+	a, b := SharedTables(t, "same-"), SharedTables(t, "same-")
+	if a(config.ProjectsTable) == "" || a(config.ProjectsTable) != b(config.ProjectsTable) {
+		t.Errorf("SharedTables(same-) twice = %q and %q, want one set", a(config.ProjectsTable), b(config.ProjectsTable))
+	}
+	if got := prefixed(t, DynamoDB(t), "same-"); len(got) == 0 {
+		t.Errorf("SharedTables(same-) created no table")
+	}
+	c, d := NewTables(t), NewTables(t)
+	if c(config.ProjectsTable) == d(config.ProjectsTable) || c(config.ProjectsTable) == a(config.ProjectsTable) {
+		t.Errorf("NewTables() twice = %q and %q, want fresh tables each time", c(config.ProjectsTable), d(config.ProjectsTable))
+	}
+	first, again := Dynalite(t), Dynalite(t)
+	if first != again {
+		t.Errorf("Dynalite() twice = %s and %s, want one server per test binary", first.URL, again.URL)
+	}
+}
+
+// prefixed lists the tables whose names start with prefix.
+func prefixed(t *testing.T, ddb *dynamodb.Client, prefix string) []string {
+	t.Helper()
+	listed, err := ddb.ListTables(context.Background(), &dynamodb.ListTablesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, n := range listed.TableNames {
+		if strings.HasPrefix(n, prefix) {
+			out = append(out, n)
+		}
+	}
+	return out
 }

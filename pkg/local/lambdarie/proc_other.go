@@ -1,7 +1,0 @@
-//go:build !linux
-
-package lambdarie
-
-import "syscall"
-
-func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }

@@ -1,7 +1,0 @@
-//go:build !linux
-
-package standin
-
-import "syscall"
-
-func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
