@@ -78,7 +78,7 @@ func TestManifestLimits(t *testing.T) {
 			m[fmt.Sprintf("svc%02d/package.json", i)] = packageJSON
 		}
 		m["a/package.json"] = strings.Repeat(" ", manifest.MaxSize+1) + packageJSON // too large
-		m[strings.Repeat("d", maxManifestPath)+"/go.mod"] = goMod                        // path too long
+		m[strings.Repeat("d", maxManifestPath)+"/go.mod"] = goMod                   // path too long
 		return m
 	}
 	t.Run("with a listing", func(t *testing.T) {
