@@ -40,6 +40,9 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
+	if root := os.Getenv(sandboxChildEnv); root != "" {
+		return runSandboxChild(root)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	ddb, stop, err := standin.StartDynamoDB(ctx)

@@ -120,23 +120,23 @@ func TestManifestLimits(t *testing.T) {
 }
 
 func TestParseBudget(t *testing.T) {
-	release, err := acquireParse(t.Context(), MaxPlanSize)
+	release, err := acquireParse(t.Context(), MaxManifestSize)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A second plan waits; a manifest fits beside it.
+	// A largest plan waits for the manifest; a second manifest fits beside it.
 	if parseSem.TryAcquire(MaxPlanSize) {
 		parseSem.Release(MaxPlanSize)
-		t.Errorf("TryAcquire(second plan) = true while a plan is parsed, want false")
+		t.Errorf("TryAcquire(plan) = true while a manifest is parsed, want false")
 	}
 	if !parseSem.TryAcquire(MaxManifestSize) {
-		t.Errorf("TryAcquire(manifest) = false beside one plan, want true")
+		t.Errorf("TryAcquire(manifest) = false beside one manifest, want true")
 	} else {
 		parseSem.Release(MaxManifestSize)
 	}
 	release()
-	if !parseSem.TryAcquire(parseBudget) {
-		t.Fatalf("TryAcquire(whole budget) after release = false, want true")
+	if !parseSem.TryAcquire(MaxPlanSize) {
+		t.Fatalf("TryAcquire(plan) after release = false, want true")
 	}
-	parseSem.Release(parseBudget)
+	parseSem.Release(MaxPlanSize)
 }

@@ -587,6 +587,16 @@ func TestPlanTooLarge(t *testing.T) {
 			}
 		})
 	}
+	// Registration (the API calls SyncProject) reads with the same limits.
+	t.Run("at registration", func(t *testing.T) {
+		e := newTestEnv(t)
+		pr := e.addProject(nil)
+		e.gh.commit(e.repo(), "main", t0, map[string]string{"docs/plan.md": big})
+		got, err := e.p.SyncProject(e.ctx, pr, "api-1")
+		if err != nil || got.Status != store.ProjectPlanTooLarge {
+			t.Errorf("SyncProject() = %q, %v; want plan_too_large, no error", got.Status, err)
+		}
+	})
 }
 
 func TestDeadlineNearDefersRecords(t *testing.T) {

@@ -43,13 +43,13 @@ const (
 // parseSem bounds the bytes being parsed at once in this process, whatever the number
 // of batches, repositories and manifests in flight: one semaphore per Lambda container.
 // Parsing hostile input costs up to about 170 bytes of heap per byte (a plan of 1 MiB
-// of deeply nested lists: ~175 MiB), so one plan and one manifest at a time peak near
-// 260 MiB, inside the functions' 512 MB; real plans and manifests are kilobytes and
-// parse side by side.
+// of deeply nested lists: ~175 MiB), so the budget is one largest plan: such a plan is
+// parsed alone, two largest manifests side by side, and real plans and manifests, a
+// few kilobytes, many at once.
 var parseSem = semaphore.NewWeighted(parseBudget)
 
-// parseBudget is the weight of parseSem: the largest plan and manifest together.
-const parseBudget = MaxPlanSize + MaxManifestSize
+// parseBudget is the weight of parseSem, in bytes.
+const parseBudget = MaxPlanSize
 
 // acquireParse waits until n bytes may be parsed and returns the release.
 func acquireParse(ctx context.Context, n int) (func(), error) {
