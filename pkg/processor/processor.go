@@ -7,9 +7,12 @@
 // changes nothing. An event is a hint to re-read state, not a diff: a push makes the
 // processor read the tracked branch's head, plan and manifests as they are now, and
 // installation events re-read the installation. Every write is keyed deterministically
-// (snapshots by commit, update log entries by delivery) or guarded by a condition (an
-// older commit, pull request or issue state never replaces a newer one), so a retry,
-// a duplicate or a late delivery converges to the same state without transactions.
+// (snapshots by commit, update log entries by delivery) or guarded by a condition (a
+// read of the branch head that started earlier never replaces one that started later,
+// whatever the commits' times; an older pull request or issue state never replaces a
+// newer one), so a retry, a duplicate or a late delivery converges to the same state
+// without transactions. What one repository can make the processor fetch, parse and
+// store is bounded (README.md, "Limits and memory").
 package processor
 
 import (

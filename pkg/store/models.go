@@ -152,7 +152,9 @@ type PullRequestSummary struct {
 
 // Snapshot is the progress of a project as read at one commit.
 // Key: project_id + commit_key ("<commit time RFC3339Nano UTC>#<sha>"), so that a
-// retry writes the same item and a query returns snapshots in commit order.
+// retry writes the same item and a query returns snapshots in commit order. Which
+// snapshot is the project's latest is decided by ReadAt, not by this order (a force
+// push back makes an older commit the latest).
 type Snapshot struct {
 	ProjectID string    `dynamo:"project_id,hash" json:"-"`
 	CommitKey string    `dynamo:"commit_key,range" json:"-"`
