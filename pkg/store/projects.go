@@ -5,8 +5,8 @@ package store
 // issue views, progress). Every change is a read-modify-write made safe by a version
 // number: the write is conditional on the version read, and retried on a conflict. The
 // rules that decide whether a change applies (an earlier read of the branch head never
-// replaces a later one; an older pull request or issue event never replaces a newer one) are methods of
-// Project, so they hold whatever order deliveries arrive in.
+// replaces a later one; an older pull request or issue event never replaces a newer
+// one) are methods of Project, so they hold whatever order deliveries arrive in.
 
 import (
 	"cmp"
