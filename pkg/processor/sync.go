@@ -529,7 +529,9 @@ func (r *repoReader) listed(inst int64, owner, name, sha string) (listing, bool)
 // head reads the head of a branch once per delivery. readAt is taken from now before
 // the request is sent: a read that starts after a push always sees it, so ordering
 // reads by their start lets the last read after the last push win (ordering by the
-// answer's arrival would let an earlier, slower read win).
+// answer's arrival would let an earlier, slower read win). Containers' clocks are kept
+// within milliseconds of each other (Amazon Time Sync); reads closer together than that
+// saw the same head, or are followed by the delivery of the push between them.
 func (r *repoReader) head(ctx context.Context, now func() time.Time, inst int64, owner, name, branch string) headResult {
 	key := fmt.Sprintf("%d %s/%s %s", inst, owner, name, branch)
 	r.mu.Lock()
