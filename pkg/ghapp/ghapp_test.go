@@ -80,7 +80,7 @@ func TestAppJWTRefused(t *testing.T) {
 			if _, err := c.Installation(context.Background(), 1); !errors.Is(err, ErrUnauthorized) {
 				t.Errorf("Installation with %s = %v, want ErrUnauthorized", tt.name, err)
 			}
-			_, err := c.FileContent(context.Background(), 1, "o", "r", "f", "")
+			_, err := c.FileContent(context.Background(), 1, "o", "r", "f", "", 0)
 			if !errors.Is(err, ErrUnauthorized) || IsRetryable(err) {
 				t.Errorf("FileContent with %s = %v, want ErrUnauthorized, not retryable", tt.name, err)
 			}
@@ -96,7 +96,7 @@ func TestInstallationTokenReused(t *testing.T) {
 	e.write(t, "alice", "proj", "docs/plan.md", "- [ ] one\n")
 	ctx := context.Background()
 	for range 2 {
-		if _, err := e.c.FileContent(ctx, 1, "alice", "proj", "docs/plan.md", ""); err != nil {
+		if _, err := e.c.FileContent(ctx, 1, "alice", "proj", "docs/plan.md", "", 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -128,7 +128,7 @@ func TestInstallationTokenReused(t *testing.T) {
 	if err := e.sb.AddInstallation(ghsandbox.Installation{ID: 2, Account: "alice", Repos: []string{"alice/proj"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.c.FileContent(ctx, 2, "alice", "proj", "docs/plan.md", ""); err != nil {
+	if _, err := e.c.FileContent(ctx, 2, "alice", "proj", "docs/plan.md", "", 0); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.sb.TokensMinted(2); n != 1 {
@@ -145,7 +145,7 @@ func TestInstallationTokenRefreshedBeforeExpiry(t *testing.T) {
 	e := newEnv(t, ghsandbox.Options{TokenTTL: 63 * time.Second})
 	e.write(t, "o", "r", "f", "x")
 	ctx := context.Background()
-	if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", ""); err != nil {
+	if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0); err != nil {
 		t.Fatal(err)
 	}
 	first, _ := e.c.InstallationToken(ctx, 1)
@@ -156,7 +156,7 @@ func TestInstallationTokenRefreshedBeforeExpiry(t *testing.T) {
 	if d := expiresAt.Sub(refreshAt); d != time.Minute {
 		t.Errorf("refresh %v before expiry, want 1m", d)
 	}
-	if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", ""); err != nil {
+	if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0); err != nil {
 		t.Fatal(err)
 	}
 	// On a loaded machine the second call may already fall in the refresh window.
@@ -166,7 +166,7 @@ func TestInstallationTokenRefreshedBeforeExpiry(t *testing.T) {
 		}
 	}
 	time.Sleep(time.Until(refreshAt) + 100*time.Millisecond)
-	if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", ""); err != nil {
+	if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.sb.TokensMinted(1); n != 2 {
@@ -185,11 +185,11 @@ func TestRevokedTokenReplaced(t *testing.T) {
 	e := newEnv(t, ghsandbox.Options{})
 	e.write(t, "o", "r", "f", "x")
 	ctx := context.Background()
-	if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", ""); err != nil {
+	if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0); err != nil {
 		t.Fatal(err)
 	}
 	e.sb.RevokeTokens(1)
-	if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", ""); err != nil {
+	if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0); err != nil {
 		t.Fatalf("FileContent after revocation = %v, want a fresh token to be used", err)
 	}
 	if n := e.sb.TokensMinted(1); n != 2 {
@@ -204,7 +204,7 @@ func TestSuspendedOrRemovedInstallation(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	_, err := e.c.FileContent(ctx, 3, "o", "r", "f", "")
+	_, err := e.c.FileContent(ctx, 3, "o", "r", "f", "", 0)
 	if !errors.Is(err, ErrNoAccess) || errors.Is(err, ErrNotFound) {
 		t.Errorf("FileContent via suspended installation = %v, want ErrNoAccess and not ErrNotFound", err)
 	}
@@ -212,7 +212,7 @@ func TestSuspendedOrRemovedInstallation(t *testing.T) {
 	if !errors.As(err, &ae) || !ae.Mint || ae.Status != 403 {
 		t.Errorf("error = %#v, want a 403 APIError while minting", ae)
 	}
-	_, err = e.c.FileContent(ctx, 42, "o", "r", "f", "")
+	_, err = e.c.FileContent(ctx, 42, "o", "r", "f", "", 0)
 	if !errors.Is(err, ErrNoAccess) {
 		t.Errorf("FileContent via missing installation = %v, want ErrNoAccess", err)
 	}
@@ -225,7 +225,7 @@ func TestRetryOn5xx(t *testing.T) {
 
 	t.Run("502 then success", func(t *testing.T) {
 		e.sb.FailNext("GET", "/repos/o/r/contents/f", 1, 502)
-		got, err := e.c.FileContent(ctx, 1, "o", "r", "f", "")
+		got, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 		if err != nil || string(got) != "content" {
 			t.Fatalf("FileContent = %q, %v; want content after one retry", got, err)
 		}
@@ -239,14 +239,14 @@ func TestRetryOn5xx(t *testing.T) {
 	t.Run("502 on mint", func(t *testing.T) {
 		e.sb.FailNext("POST", "/app/installations/*/access_tokens", 1, 502)
 		c := e.client(t)
-		if _, err := c.FileContent(ctx, 1, "o", "r", "f", ""); err != nil {
+		if _, err := c.FileContent(ctx, 1, "o", "r", "f", "", 0); err != nil {
 			t.Fatalf("FileContent with a failed mint = %v, want success after retry", err)
 		}
 	})
 	t.Run("persistent 503", func(t *testing.T) {
 		e.sb.ResetCalls()
 		e.sb.FailNext("GET", "/repos/o/r/contents/f", DefaultMaxAttempts, 503)
-		_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "")
+		_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 		if !IsRetryable(err) || StatusCode(err) != 503 {
 			t.Fatalf("FileContent = %v, want retryable 503", err)
 		}
@@ -256,7 +256,7 @@ func TestRetryOn5xx(t *testing.T) {
 	})
 	t.Run("404 is not retried", func(t *testing.T) {
 		e.sb.ResetCalls()
-		_, err := e.c.FileContent(ctx, 1, "o", "r", "missing", "")
+		_, err := e.c.FileContent(ctx, 1, "o", "r", "missing", "", 0)
 		if !errors.Is(err, ErrNotFound) || IsRetryable(err) {
 			t.Fatalf("FileContent(missing) = %v, want ErrNotFound, not retryable", err)
 		}
@@ -276,7 +276,7 @@ func TestRateLimits(t *testing.T) {
 		}
 		e.sb.ResetCalls()
 		e.sb.RateLimitNext("GET", "/repos/o/r/contents/**", 1, 403, time.Now().Add(time.Hour))
-		_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "")
+		_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 		var ae *APIError
 		if !IsRetryable(err) || !errors.As(err, &ae) || ae.Status != 403 || ae.RetryAfter < 50*time.Minute {
 			t.Fatalf("FileContent = %v (%+v), want retryable 403 with RetryAfter about an hour", err, ae)
@@ -285,7 +285,7 @@ func TestRateLimits(t *testing.T) {
 			t.Errorf("waited %v, want no wait beyond MaxRetryWait", e.sleeps.list())
 		}
 		// The installation is locked out until the reset: refused without a call.
-		_, err = e.c.FileContent(ctx, 1, "o", "r", "f", "")
+		_, err = e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 		var rl *RateLimitError
 		if !IsRetryable(err) || !errors.As(err, &rl) || !rl.Local {
 			t.Errorf("second FileContent = %v, want retryable, refused locally", err)
@@ -299,7 +299,7 @@ func TestRateLimits(t *testing.T) {
 		e.sleeps.real = true
 		e.write(t, "o", "r", "f", "x")
 		e.sb.SecondaryRateLimitNext("GET", "/repos/o/r/contents/f", 1, 403, time.Second)
-		if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", ""); err != nil {
+		if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0); err != nil {
 			t.Fatalf("FileContent = %v, want success after waiting", err)
 		}
 		if w := e.sleeps.list(); len(w) != 1 || w[0] < time.Second {
@@ -336,7 +336,7 @@ func TestContextCancelled(t *testing.T) {
 	e.write(t, "o", "r", "f", "x")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "")
+	_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 	if !errors.Is(err, context.Canceled) || IsRetryable(err) {
 		t.Errorf("FileContent with cancelled context = %v, want context.Canceled, not retryable", err)
 	}
@@ -369,7 +369,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	if _, err := e.c.ValidateRepositoryAccess(ctx, "alice/missing", 1); !errors.Is(err, ErrNoAccess) {
 		t.Fatal(err)
 	}
-	if _, err := e.c.FileContent(ctx, 1, "alice", "proj", "docs/plan.md", ""); err != nil {
+	if _, err := e.c.FileContent(ctx, 1, "alice", "proj", "docs/plan.md", "", 0); err != nil {
 		t.Fatal(err)
 	}
 	e.sb.FailNext("POST", "/app/installations/*/access_tokens", 1, 500)
@@ -482,10 +482,10 @@ func TestMetricsEmitted(t *testing.T) {
 	e := newEnv(t, ghsandbox.Options{}, func(c *Config) { c.Metrics = metrics.New(buf, "") })
 	e.write(t, "o", "r", "f", "x")
 	e.sb.FailNext("GET", "/repos/o/r/contents/f", 1, 502)
-	if _, err := e.c.FileContent(context.Background(), 1, "o", "r", "f", ""); err != nil {
+	if _, err := e.c.FileContent(context.Background(), 1, "o", "r", "f", "", 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.c.FileContent(context.Background(), 1, "o", "r", "missing", ""); !errors.Is(err, ErrNotFound) {
+	if _, err := e.c.FileContent(context.Background(), 1, "o", "r", "missing", "", 0); !errors.Is(err, ErrNotFound) {
 		t.Fatal(err)
 	}
 	calls, failures := map[string]int{}, map[string]int{}

@@ -86,14 +86,14 @@ func TestSecondaryLimitAsGitHubSendsIt(t *testing.T) {
 	calls := func() int { return e.sb.CountCalls("GET", "/repos/o/r/contents/f") }
 
 	e.sb.InjectFault(secondary)
-	_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "")
+	_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 	rateLimited(t, err, 1, time.Minute, false)
 	if StatusCode(err) != 403 {
 		t.Errorf("StatusCode = %d, want GitHub's 403", StatusCode(err))
 	}
 	// Within the minute the client does not ask GitHub (asking while limited risks a ban).
 	clk.advance(20 * time.Second)
-	_, err = e.c.FileContent(ctx, 1, "o", "r", "f", "")
+	_, err = e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 	rateLimited(t, err, 1, 40*time.Second, true)
 	if n := calls(); n != 1 {
 		t.Errorf("calls while limited = %d, want 1", n)
@@ -101,19 +101,19 @@ func TestSecondaryLimitAsGitHubSendsIt(t *testing.T) {
 	// After the minute it asks again; limited again, the wait doubles.
 	clk.advance(40 * time.Second)
 	e.sb.InjectFault(secondary)
-	_, err = e.c.FileContent(ctx, 1, "o", "r", "f", "")
+	_, err = e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 	rateLimited(t, err, 1, 2*time.Minute, false)
 	if n := calls(); n != 2 {
 		t.Errorf("calls after the first wait = %d, want 2", n)
 	}
 	// After the second wait the call goes through: no 40-minute lockout.
 	clk.advance(2 * time.Minute)
-	if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", ""); err != nil {
+	if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0); err != nil {
 		t.Fatalf("FileContent after the waits = %v, want success", err)
 	}
 	// A success forgets the repeats: the next limit waits a minute again.
 	e.sb.InjectFault(secondary)
-	_, err = e.c.FileContent(ctx, 1, "o", "r", "f", "")
+	_, err = e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 	rateLimited(t, err, 1, time.Minute, false)
 	if w := e.sleeps.list(); len(w) != 0 {
 		t.Errorf("slept %v in-process, want no sleep for waits over MaxRetryWait", w)
@@ -155,12 +155,12 @@ func TestRateLimitShapes(t *testing.T) {
 			e, clk := clockEnv(t)
 			tt.rl.Until = clk.now().Add(20 * time.Minute)
 			e.sb.SetRateLimit(1, tt.rl)
-			_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "")
+			_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 			rateLimited(t, err, 1, tt.want, false)
 			if StatusCode(err) != tt.codes {
 				t.Errorf("StatusCode = %d, want %d", StatusCode(err), tt.codes)
 			}
-			if _, err := e.c.FileContent(ctx, 2, "o", "r", "f", ""); err != nil {
+			if _, err := e.c.FileContent(ctx, 2, "o", "r", "f", "", 0); err != nil {
 				t.Errorf("installation 2 while 1 is limited = %v, want success", err)
 			}
 			if _, _, err := e.c.HeadCommit(ctx, 1, "o", "r", "main"); !errors.Is(err, ErrRateLimited) {
@@ -171,7 +171,7 @@ func TestRateLimitShapes(t *testing.T) {
 			}
 			clk.advance(20 * time.Minute)
 			e.sb.SetRateLimit(1, ghsandbox.RateLimit{})
-			if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", ""); err != nil {
+			if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0); err != nil {
 				t.Errorf("after the wait = %v, want success", err)
 			}
 		})
@@ -212,7 +212,7 @@ func TestOneProbeAfterAWait(t *testing.T) {
 	ctx := context.Background()
 	e, clk := clockEnv(t)
 	e.sb.SetRateLimit(1, ghsandbox.RateLimit{Shape: ghsandbox.SecondaryForbidden, Until: clk.now().Add(20 * time.Minute)})
-	_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "")
+	_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 	rateLimited(t, err, 1, time.Minute, false)
 	calls := func() int { return e.sb.CountCalls("GET", "/repos/o/r/contents/f") }
 
@@ -223,7 +223,7 @@ func TestOneProbeAfterAWait(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = e.c.FileContent(ctx, 1, "o", "r", "f", "")
+				_, errs[i] = e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 			}()
 		}
 		wg.Wait()
@@ -258,10 +258,10 @@ func TestLimitOverOnAnyOtherAnswer(t *testing.T) {
 	ctx := context.Background()
 	e, clk := clockEnv(t)
 	e.sb.SecondaryRateLimitNext("GET", "/repos/o/r/contents/f", 1, 403, 0)
-	_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "")
+	_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 	rateLimited(t, err, 1, time.Minute, false)
 	clk.advance(time.Minute)
-	if _, err := e.c.FileContent(ctx, 1, "o", "r", "missing", ""); !errors.Is(err, ErrNotFound) {
+	if _, err := e.c.FileContent(ctx, 1, "o", "r", "missing", "", 0); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("FileContent(missing) = %v, want ErrNotFound", err)
 	}
 	l := e.c.limiterOf(1)

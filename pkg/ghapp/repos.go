@@ -233,12 +233,14 @@ type contentObject struct {
 	Size     int64  `json:"size"`
 }
 
-// FileContent reads a file at ref (the default branch when empty). A missing file is
+// FileContent reads a file of at most maxSize bytes (Config.MaxFileSize when maxSize is
+// 0 or more than it) at ref (the default branch when empty). A missing file is
 // ErrNotFound; a directory, symlink or submodule is ErrNotAFile (and ErrNotFound, since
-// no file is there). Files over 1 MB, which the contents API returns without content, are
-// read as raw git blobs of the SHA the contents API named, up to Config.MaxFileSize
-// (ErrTooLarge beyond).
-func (c *Client) FileContent(ctx context.Context, installationID int64, owner, repo, path, ref string) ([]byte, error) {
+// no file is there). A larger file is ErrTooLarge, decided from the size the contents
+// API reports, before its content is decoded or fetched. Files over 1 MB, which the
+// contents API returns without content, are read as raw git blobs of the SHA the
+// contents API named.
+func (c *Client) FileContent(ctx context.Context, installationID int64, owner, repo, path, ref string, maxSize int64) ([]byte, error) {
 	where := fmt.Sprintf("file %s in %s/%s", path, owner, repo)
 	if ref != "" {
 		where += "@" + ref
@@ -274,29 +276,39 @@ func (c *Client) FileContent(ctx context.Context, installationID int64, owner, r
 	if obj.Type != "file" {
 		return nil, fmt.Errorf("%s: %s: %w (%w)", where, obj.Type, ErrNotAFile, ErrNotFound)
 	}
+	limit := c.maxFile
+	if maxSize > 0 && maxSize < limit {
+		limit = maxSize
+	}
+	if obj.Size > limit {
+		return nil, fmt.Errorf("%s: %d bytes, over %d: %w", where, obj.Size, limit, ErrTooLarge)
+	}
+	var data []byte
 	switch {
 	case obj.Encoding == "base64":
 		// GitHub wraps the base64 in lines; the decoder skips the newlines.
-		data, err := base64.StdEncoding.DecodeString(obj.Content)
+		data, err = base64.StdEncoding.DecodeString(obj.Content)
 		if err != nil {
 			return nil, fmt.Errorf("%s: decode base64 content: %w", where, err)
 		}
-		return data, nil
 	case obj.Encoding == "none", obj.Encoding == "" && obj.Content == "" && obj.Size > 0:
-		return c.blob(ctx, installationID, repoPath, obj, where)
+		return c.blob(ctx, installationID, repoPath, obj, where, limit)
 	case obj.Encoding == "":
-		return []byte(obj.Content), nil
+		data = []byte(obj.Content)
+	default:
+		return nil, fmt.Errorf("%s: unsupported content encoding %q", where, obj.Encoding)
 	}
-	return nil, fmt.Errorf("%s: unsupported content encoding %q", where, obj.Encoding)
+	// The size field is GitHub's word; the content decides.
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: over %d bytes: %w", where, limit, ErrTooLarge)
+	}
+	return data, nil
 }
 
-// blob reads a large file as a raw git blob.
-func (c *Client) blob(ctx context.Context, installationID int64, repoPath string, obj contentObject, where string) ([]byte, error) {
+// blob reads a large file of at most limit bytes as a raw git blob.
+func (c *Client) blob(ctx context.Context, installationID int64, repoPath string, obj contentObject, where string, limit int64) ([]byte, error) {
 	if obj.SHA == "" {
 		return nil, fmt.Errorf("%s: large file without blob SHA", where)
-	}
-	if obj.Size > c.maxFile {
-		return nil, fmt.Errorf("%s: %d bytes: %w", where, obj.Size, ErrTooLarge)
 	}
 	var data []byte
 	err := c.instCall(ctx, installationID, opBlob, func(ctx context.Context, gh *github.Client) error {
@@ -310,14 +322,14 @@ func (c *Client) blob(ctx context.Context, installationID int64, repoPath string
 			return err
 		}
 		defer resp.Body.Close()
-		data, err = io.ReadAll(io.LimitReader(resp.Body, c.maxFile+1))
+		data, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: blob %s: %w", where, obj.SHA, err)
 	}
-	if int64(len(data)) > c.maxFile {
-		return nil, fmt.Errorf("%s: over %d bytes: %w", where, c.maxFile, ErrTooLarge)
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: over %d bytes: %w", where, limit, ErrTooLarge)
 	}
 	return data, nil
 }

@@ -150,7 +150,7 @@ func TestFileContent(t *testing.T) {
 	}
 	for _, tt := range found {
 		t.Run(tt.path+"@"+tt.ref, func(t *testing.T) {
-			got, err := e.c.FileContent(ctx, 1, "o", "r", tt.path, tt.ref)
+			got, err := e.c.FileContent(ctx, 1, "o", "r", tt.path, tt.ref, 0)
 			if err != nil || string(got) != tt.want {
 				t.Fatalf("FileContent(%q, %q) = %d bytes, %v; want %d bytes", tt.path, tt.ref, len(got), err, len(tt.want))
 			}
@@ -172,15 +172,45 @@ func TestFileContent(t *testing.T) {
 	}
 	for _, tt := range missing {
 		t.Run("missing "+tt.path+"@"+tt.ref, func(t *testing.T) {
-			_, err := e.c.FileContent(ctx, 1, "o", "r", tt.path, tt.ref)
+			_, err := e.c.FileContent(ctx, 1, "o", "r", tt.path, tt.ref, 0)
 			if !errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotAFile) != tt.notAFile || IsRetryable(err) {
 				t.Fatalf("FileContent(%q, %q) = %v, want ErrNotFound (ErrNotAFile %v)", tt.path, tt.ref, err, tt.notAFile)
 			}
 		})
 	}
+	// A size limit is decided from the contents API's size, before the blob is fetched
+	// or inline content decoded.
+	limits := []struct {
+		path  string
+		limit int64
+		large bool
+	}{
+		{"big.json", 1 << 20, true},
+		{"big.json", int64(len(big)), false},
+		{"docs/plan.md", int64(len(plan)) - 1, true},
+		{"docs/plan.md", int64(len(plan)), false},
+	}
+	for _, tt := range limits {
+		t.Run(fmt.Sprintf("limit %s %d", tt.path, tt.limit), func(t *testing.T) {
+			e.sb.ResetCalls()
+			got, err := e.c.FileContent(ctx, 1, "o", "r", tt.path, "", tt.limit)
+			if tt.large {
+				if !errors.Is(err, ErrTooLarge) || IsRetryable(err) || got != nil {
+					t.Fatalf("FileContent(%s, max %d) = %d bytes, %v; want ErrTooLarge, not retryable", tt.path, tt.limit, len(got), err)
+				}
+				if n := e.sb.CountCalls("GET", "/repos/o/r/git/blobs/*"); n != 0 {
+					t.Errorf("blob calls = %d, want none for a file over the limit", n)
+				}
+				return
+			}
+			if err != nil || int64(len(got)) != tt.limit {
+				t.Fatalf("FileContent(%s, max %d) = %d bytes, %v; want the whole file", tt.path, tt.limit, len(got), err)
+			}
+		})
+	}
 	t.Run("too large", func(t *testing.T) {
 		c := e.client(t, func(c *Config) { c.MaxFileSize = 2 << 20 })
-		if _, err := c.FileContent(ctx, 1, "o", "r", "big.json", ""); !errors.Is(err, ErrTooLarge) {
+		if _, err := c.FileContent(ctx, 1, "o", "r", "big.json", "", 0); !errors.Is(err, ErrTooLarge) {
 			t.Fatalf("FileContent(big) with a 2 MiB cap = %v, want ErrTooLarge", err)
 		}
 	})

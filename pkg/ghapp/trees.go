@@ -7,17 +7,26 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/google/go-github/v60/github"
 )
 
-// ListFiles lists the paths of every file (blob) of the tree at ref, sorted: ref is a
+// File is one file of a tree listing.
+type File struct {
+	Path string
+	// Size in bytes, as the git trees API reports it: callers skip what is too large
+	// without fetching it.
+	Size int64
+}
+
+// ListFiles lists every file (blob) of the tree at ref with its size, sorted by path: ref is a
 // commit SHA, a branch name or a tree SHA (the default branch when empty). It reads the
 // git trees API recursively in one call. A missing ref or an empty repository is
 // ErrNotFound. When GitHub cuts the listing short (trees over 100,000 entries or 7 MB),
 // ListFiles returns the files it got and an error wrapping ErrTruncated; callers that can
 // work with part of the tree use both.
-func (c *Client) ListFiles(ctx context.Context, installationID int64, owner, repo, ref string) ([]string, error) {
+func (c *Client) ListFiles(ctx context.Context, installationID int64, owner, repo, ref string) ([]File, error) {
 	if ref == "" {
 		r, err := c.Repository(ctx, installationID, owner, repo)
 		if err != nil {
@@ -40,14 +49,14 @@ func (c *Client) ListFiles(ctx context.Context, installationID int64, owner, rep
 		}
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	var files []string
+	var files []File
 	for _, e := range tr.Entries {
 		// Trees are folders and commits are submodules: neither is a file of this repository.
 		if e.GetType() == "blob" {
-			files = append(files, e.GetPath())
+			files = append(files, File{Path: e.GetPath(), Size: int64(e.GetSize())})
 		}
 	}
-	slices.Sort(files)
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	if tr.GetTruncated() {
 		return files, fmt.Errorf("%s: %d files listed: %w", where, len(files), ErrTruncated)
 	}

@@ -39,7 +39,7 @@ func TestListFiles(t *testing.T) {
 	for _, ref := range []string{head, "main", ""} {
 		t.Run("ref="+ref, func(t *testing.T) {
 			got, err := e.c.ListFiles(ctx, 1, "o", "r", ref)
-			if err != nil || !slices.Equal(got, want) {
+			if err != nil || !slices.Equal(filePaths(got), want) {
 				t.Fatalf("ListFiles(o/r@%q) = %v, %v; want %v", ref, got, err, want)
 			}
 		})
@@ -54,7 +54,7 @@ func TestListFiles(t *testing.T) {
 		e.sb.ResetCalls()
 		e.sb.FailNext("GET", "/repos/o/r/git/trees/**", 1, 502)
 		got, err := e.c.ListFiles(ctx, 1, "o", "r", head)
-		if err != nil || !slices.Equal(got, want) {
+		if err != nil || !slices.Equal(filePaths(got), want) {
 			t.Fatalf("ListFiles after a 502 = %v, %v; want %v", got, err, want)
 		}
 		if n := e.sb.CountCalls("GET", "/repos/o/r/git/trees/**"); n != 2 {
@@ -109,10 +109,29 @@ func TestListFilesTruncated(t *testing.T) {
 	}
 	// Git order: a.txt, b, b/go.mod, c, ...: the cut keeps a.txt and b/go.mod.
 	got, err := e.c.ListFiles(context.Background(), 1, "o", "r", "main")
-	if !errors.Is(err, ErrTruncated) || !slices.Equal(got, []string{"a.txt", "b/go.mod"}) {
+	if !errors.Is(err, ErrTruncated) || !slices.Equal(filePaths(got), []string{"a.txt", "b/go.mod"}) {
 		t.Fatalf("ListFiles of a truncated tree = %v, %v; want [a.txt b/go.mod] and ErrTruncated", got, err)
 	}
 	if errors.Is(err, ErrNotFound) || IsRetryable(err) {
 		t.Errorf("truncation error %v is a not-found or retryable error, want neither", err)
+	}
+}
+
+func filePaths(fs []File) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Path)
+	}
+	return out
+}
+
+func TestListFilesSizes(t *testing.T) {
+	e := newEnv(t, ghsandbox.Options{})
+	e.write(t, "o", "r", "a/package.json", strings.Repeat("x", 1234))
+	e.write(t, "o", "r", "go.mod", "")
+	got, err := e.c.ListFiles(context.Background(), 1, "o", "r", "main")
+	want := []File{{Path: "a/package.json", Size: 1234}, {Path: "go.mod", Size: 0}}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("ListFiles() = %v, %v; want %v", got, err, want)
 	}
 }

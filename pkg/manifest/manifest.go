@@ -25,6 +25,14 @@ var ErrMalformed = errors.New("malformed manifest")
 // ErrUnsupported is wrapped by Parse's errors for a path that names no known manifest.
 var ErrUnsupported = errors.New("not a known manifest")
 
+// ErrTooLarge is wrapped by Parse's errors for content over MaxSize.
+var ErrTooLarge = errors.New("manifest too large")
+
+// MaxSize is the largest manifest, in bytes, Parse reads. Real manifests are a few
+// kilobytes; at this size the costliest format (a TOML array of inline tables) takes
+// about 80 MiB of heap and under a second to parse (pkg/processor/README.md).
+const MaxSize = 512 << 10
+
 // Dependency is one dependency found in a manifest. Its fields are those of
 // store.Dependency, so that store.Dependency(d) converts it.
 type Dependency struct {
@@ -80,11 +88,15 @@ func Names() []string {
 
 // Parse extracts dependencies from one manifest's content, sorted by name and version
 // without duplicates. Malformed content gives an error wrapping ErrMalformed with the
-// path, never a panic; a path that names no manifest gives ErrUnsupported.
+// path, never a panic; a path that names no manifest gives ErrUnsupported, and content
+// over MaxSize ErrTooLarge, unread.
 func Parse(path string, content []byte) ([]Dependency, error) {
 	f, ok := formats[base(path)]
 	if !ok {
 		return nil, fmt.Errorf("parse manifest %s: %w", path, ErrUnsupported)
+	}
+	if len(content) > MaxSize {
+		return nil, fmt.Errorf("parse manifest %s: %w: %d bytes, over %d", path, ErrTooLarge, len(content), MaxSize)
 	}
 	deps, err := f.parse(bytes.TrimPrefix(content, []byte("\xef\xbb\xbf")))
 	if err != nil {

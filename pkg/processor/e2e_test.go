@@ -118,13 +118,13 @@ func TestEndToEndWithSandbox(t *testing.T) {
 		t.Fatalf("after retry: %s, want %s", got.LatestSnapshot.CommitSHA, sha3)
 	}
 
-	// A worker that read an older head writes late: the project keeps the newer commit.
+	// A force push back to the older commit: the branch as read last is followed.
 	if err := sb.SetCommit(e.owner, e.name, sha2, at2); err != nil {
 		t.Fatal(err)
 	}
 	e.mustHandle(push("docs/plan.md").msg())
-	if got = e.project(pr.ID); got.LatestSnapshot.CommitSHA != sha3 || !got.LatestCommitAt.Equal(at3) {
-		t.Errorf("after a late older read: %s, want %s kept", got.LatestSnapshot.CommitSHA, sha3)
+	if got = e.project(pr.ID); got.LatestSnapshot.CommitSHA != sha2 || !got.LatestSnapshot.CommitAt.Equal(at2) {
+		t.Errorf("after a force push back to %s (from %s at %v): latest %s, want the older commit followed", sha2, sha3, at3, got.LatestSnapshot.CommitSHA)
 	}
 
 	// The plan removed: plan_missing, not a failure.

@@ -206,7 +206,7 @@ func (f *fakeGitHub) HeadCommit(_ context.Context, inst int64, owner, name, bran
 	return sha, r.commits[sha].at, nil
 }
 
-func (f *fakeGitHub) FileContent(_ context.Context, inst int64, owner, name, path, ref string) ([]byte, error) {
+func (f *fakeGitHub) FileContent(_ context.Context, inst int64, owner, name, path, ref string, maxSize int64) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.commitAt(opFile, inst, owner, name, ref)
@@ -216,6 +216,9 @@ func (f *fakeGitHub) FileContent(_ context.Context, inst int64, owner, name, pat
 	content, ok := c.files[path]
 	if !ok {
 		return nil, errGone("file " + path)
+	}
+	if maxSize > 0 && int64(len(content)) > maxSize {
+		return nil, fmt.Errorf("fake: file %s: %d bytes: %w", path, len(content), ghapp.ErrTooLarge)
 	}
 	return []byte(content), nil
 }
@@ -269,7 +272,7 @@ func (f *fakeGitHub) InstallationRepositories(_ context.Context, id int64) ([]gh
 // listingGitHub is fakeGitHub with the optional file listing.
 type listingGitHub struct{ *fakeGitHub }
 
-func (l listingGitHub) ListFiles(_ context.Context, inst int64, owner, name, ref string) ([]string, error) {
+func (l listingGitHub) ListFiles(_ context.Context, inst int64, owner, name, ref string) ([]ghapp.File, error) {
 	f := l.fakeGitHub
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -277,10 +280,10 @@ func (l listingGitHub) ListFiles(_ context.Context, inst int64, owner, name, ref
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	for p := range c.files {
-		out = append(out, p)
+	var out []ghapp.File
+	for p, content := range c.files {
+		out = append(out, ghapp.File{Path: p, Size: int64(len(content))})
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, func(a, b ghapp.File) int { return strings.Compare(a.Path, b.Path) })
 	return out, nil
 }

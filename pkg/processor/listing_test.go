@@ -19,7 +19,7 @@ type truncatedListing struct {
 	keep int
 }
 
-func (l truncatedListing) ListFiles(ctx context.Context, inst int64, owner, name, ref string) ([]string, error) {
+func (l truncatedListing) ListFiles(ctx context.Context, inst int64, owner, name, ref string) ([]ghapp.File, error) {
 	files, err := listingGitHub{l.fakeGitHub}.ListFiles(ctx, inst, owner, name, ref)
 	if err != nil || len(files) <= l.keep {
 		return files, err

@@ -8,5 +8,11 @@ import (
 )
 
 // The package's tests share one dynalite and one set of tables, started and created on
-// first use (see testEnv); tests that need them skip under -short.
-func TestMain(m *testing.M) { os.Exit(standin.Main(m)) }
+// first use (see testEnv); tests that need them skip under -short. The test binary also
+// serves as the memory benchmark's GitHub sandbox when run as its child process.
+func TestMain(m *testing.M) {
+	if root := os.Getenv(sandboxChildEnv); root != "" {
+		os.Exit(runSandboxChild(root))
+	}
+	os.Exit(standin.Main(m))
+}

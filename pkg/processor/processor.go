@@ -47,6 +47,7 @@ const (
 	ReasonNoPayload       = "delivery carries no event details"
 	ReasonActionIgnored   = "action does not change project state"
 	ReasonNoInstallation  = "delivery names no installation"
+	ReasonPlanTooLarge    = "plan file larger than 1 MiB"
 	reasonBranchUntracked = "branch %s is not tracked by any project"
 )
 
@@ -58,7 +59,9 @@ const EventRegistration = "registration"
 // ghapp.IsRetryable.
 type GitHub interface {
 	HeadCommit(ctx context.Context, installationID int64, owner, repo, branch string) (string, time.Time, error)
-	FileContent(ctx context.Context, installationID int64, owner, repo, path, ref string) ([]byte, error)
+	// FileContent returns ghapp.ErrTooLarge for a file over maxSize bytes, without
+	// fetching more of it than its size.
+	FileContent(ctx context.Context, installationID int64, owner, repo, path, ref string, maxSize int64) ([]byte, error)
 	Repository(ctx context.Context, installationID int64, owner, repo string) (ghapp.Repository, error)
 	Installation(ctx context.Context, installationID int64) (ghapp.Installation, error)
 	InstallationRepositories(ctx context.Context, installationID int64) ([]ghapp.Repository, error)
@@ -70,7 +73,7 @@ type GitHub interface {
 // processor reads the root-level manifests, the manifests the previous snapshot had and
 // those a push names (see the package README section).
 type FileLister interface {
-	ListFiles(ctx context.Context, installationID int64, owner, repo, ref string) ([]string, error)
+	ListFiles(ctx context.Context, installationID int64, owner, repo, ref string) ([]ghapp.File, error)
 }
 
 // Store is the part of *store.Store the processor uses.

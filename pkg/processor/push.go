@@ -60,21 +60,29 @@ func (h *pushHandler) Handle(ctx context.Context, d *Delivery) (Result, error) {
 	}
 
 	rd := newRepoReader(h.p.gh)
-	var summaries []string
+	var summaries, ignore []string
 	for _, pr := range relevant {
 		src := source{
 			InstallationID: env.InstallationID, Branch: branch, EventType: env.EventType, Action: env.Action,
 			DeliveryID: env.DeliveryID, JobID: d.JobID, UpdateKey: store.UpdateKey(env.ReceivedAt, env.DeliveryID),
 			Hints: push.Paths,
 		}
-		_, summary, err := h.p.syncProject(ctx, rd, pr, src, d.Log.With(slog.String("project_id", pr.ID)))
+		_, out, err := h.p.syncProject(ctx, rd, pr, src, d.Log.With(slog.String("project_id", pr.ID)))
 		if isNotFound(err) {
 			continue // deleted since the index was read
 		}
 		if err != nil {
 			return Result{}, fmt.Errorf("project %s: %w", pr.ID, err)
 		}
-		summaries = append(summaries, pr.ID+": "+summary)
+		summaries = append(summaries, pr.ID+": "+out.summary)
+		if out.ignore != "" {
+			ignore = append(ignore, out.ignore)
+		}
+	}
+	// Content too large for every project: nothing was read, and a retry would read
+	// nothing either.
+	if len(ignore) > 0 && len(ignore) == len(summaries) {
+		return ignored(ignore[0]), nil
 	}
 	return processed(strings.Join(summaries, "; ")), nil
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/repotrackr/github-integration/pkg/ghapp"
 	"github.com/repotrackr/github-integration/pkg/store"
 )
 
@@ -314,31 +313,6 @@ func TestDuplicateDeliveryChangesNothing(t *testing.T) {
 	}
 }
 
-func TestOutOfOrderPushesKeepNewest(t *testing.T) {
-	e := newTestEnv(t)
-	pr := e.addProject(nil)
-	older := e.gh.commit(e.repo(), "main", t0, map[string]string{"docs/plan.md": planV1})
-	newer := e.gh.commit(e.repo(), "main", t0.Add(time.Hour), map[string]string{"docs/plan.md": planV2})
-	// The newer push is processed first...
-	e.mustHandle(e.push("main", "docs/plan.md").msg())
-	// ...then a worker that read the branch before it moved writes the older commit.
-	e.gh.setHead(e.repo(), "main", older)
-	late := e.push("main", "docs/plan.md")
-	e.mustHandle(late.msg())
-
-	got := e.project(pr.ID)
-	if got.LatestSnapshot.CommitSHA != newer || got.LatestSnapshot.TasksDone != 3 || !got.LatestCommitAt.Equal(t0.Add(time.Hour)) {
-		t.Errorf("latest = %s %d/%d, want the newer commit %s", got.LatestSnapshot.CommitSHA, got.LatestSnapshot.TasksDone, got.LatestSnapshot.TasksTotal, newer)
-	}
-	if n := len(e.snapshots(pr.ID)); n != 2 {
-		t.Errorf("snapshots = %d, want both commits kept in history", n)
-	}
-	ups := e.updates(pr.ID)
-	if len(ups) != 2 || !strings.Contains(ups[1].Summary, "kept the newer") {
-		t.Errorf("updates = %+v, want the late one saying it kept the newer snapshot", ups)
-	}
-}
-
 // crashingStore fails one write after the snapshot is stored: a worker dying between
 // its writes.
 type crashingStore struct {
@@ -574,19 +548,51 @@ func TestMalformedManifestIsNotAFailure(t *testing.T) {
 }
 
 func TestPlanTooLarge(t *testing.T) {
-	e := newTestEnv(t)
-	pr := e.addProject(nil)
-	e.gh.commit(e.repo(), "main", t0, map[string]string{"docs/plan.md": strings.Repeat("- [ ] x\n", (1<<20)/8+1)})
-	e.mustHandle(e.push("main", "docs/plan.md").msg())
-	if got := e.project(pr.ID); got.Status != store.ProjectPlanMissing || !strings.Contains(got.StatusError, "over") {
-		t.Errorf("status = %q %q, want plan_missing saying the plan is too large", got.Status, got.StatusError)
+	big := strings.Repeat("- [ ] x\n", (1<<20)/8+1)
+	tests := []struct {
+		name    string
+		listing bool // the listing gives the size: the plan is not fetched at all
+	}{
+		{"size from the contents API", false},
+		{"size from the listing", true},
 	}
-	e.gh.failNext(opFile, fmt.Errorf("fake: %w", ghapp.ErrTooLarge))
-	e.clock.Advance(time.Second)
-	e.mustHandle(e.push("main", "docs/plan.md").msg())
-	if got := e.project(pr.ID); got.Status != store.ProjectPlanMissing || !strings.Contains(got.StatusError, "larger than GitHub serves") {
-		t.Errorf("status = %q %q, want plan_missing for a file GitHub will not serve", got.Status, got.StatusError)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var e *testEnv
+			if tt.listing {
+				e = newTestEnvWith(t, func(f *fakeGitHub) GitHub { return listingGitHub{f} })
+			} else {
+				e = newTestEnv(t)
+			}
+			pr := e.addProject(nil)
+			e.gh.commit(e.repo(), "main", t0, map[string]string{"docs/plan.md": big, "go.mod": goMod})
+			d := e.push("main", "docs/plan.md")
+			e.mustHandle(d.msg())
+			got := e.project(pr.ID)
+			if got.Status != store.ProjectPlanTooLarge || !strings.Contains(got.StatusError, "larger than 1 MiB") {
+				t.Errorf("status = %q %q, want plan_too_large saying the limit", got.Status, got.StatusError)
+			}
+			if s := got.LatestSnapshot; s == nil || s.PlanFound || !s.PlanTooLarge || len(s.Deps) != 1 {
+				t.Errorf("snapshot = %+v, want the plan not read and go.mod's dependency", s)
+			}
+			if ev := e.event(d.env.DeliveryID); ev.Status != store.EventIgnored || ev.Reason != ReasonPlanTooLarge {
+				t.Errorf("event = %s %q, want ignored with %q", ev.Status, ev.Reason, ReasonPlanTooLarge)
+			}
+			if n := e.gh.callCount(opFile); tt.listing && n != 1 {
+				t.Errorf("file reads = %d, want 1 (go.mod; the plan's size is known from the listing)", n)
+			}
+		})
 	}
+	// Registration (the API calls SyncProject) reads with the same limits.
+	t.Run("at registration", func(t *testing.T) {
+		e := newTestEnv(t)
+		pr := e.addProject(nil)
+		e.gh.commit(e.repo(), "main", t0, map[string]string{"docs/plan.md": big})
+		got, err := e.p.SyncProject(e.ctx, pr, "api-1")
+		if err != nil || got.Status != store.ProjectPlanTooLarge {
+			t.Errorf("SyncProject() = %q, %v; want plan_too_large, no error", got.Status, err)
+		}
+	})
 }
 
 func TestDeadlineNearDefersRecords(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 func normalize(p store.Project) store.Project {
 	p.ID, p.Owner, p.Repo = "", "", ""
 	p.CreatedAt, p.LastUpdated = time.Time{}, time.Time{}
-	p.Version = 0
+	p.Version, p.HeadReadAt = 0, time.Time{}
 	if p.LatestSnapshot != nil {
 		s := *p.LatestSnapshot
 		s.ReadAt, s.DeliveryID = time.Time{}, ""
@@ -34,8 +34,8 @@ func projectsEqual(a, b store.Project) bool {
 		Commit  time.Time
 		Version int64
 	}
-	ja, _ := json.Marshal(full{a, a.IssuesRemoved, a.LatestCommitAt.UTC(), a.Version})
-	jb, _ := json.Marshal(full{b, b.IssuesRemoved, b.LatestCommitAt.UTC(), b.Version})
+	ja, _ := json.Marshal(full{a, a.IssuesRemoved, a.HeadReadAt.UTC(), a.Version})
+	jb, _ := json.Marshal(full{b, b.IssuesRemoved, b.HeadReadAt.UTC(), b.Version})
 	return string(ja) == string(jb)
 }
 

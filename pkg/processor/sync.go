@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/repotrackr/github-integration/pkg/ghapp"
 	"github.com/repotrackr/github-integration/pkg/manifest"
 	"github.com/repotrackr/github-integration/pkg/plan"
@@ -19,6 +22,43 @@ import (
 
 // manifestReads bounds the concurrent manifest reads of one snapshot.
 const manifestReads = 4
+
+// Limits on what one snapshot reads, so that a function's memory and a DynamoDB item
+// stay bounded whatever a repository holds (pkg/processor/README.md, "Limits and
+// memory").
+const (
+	// MaxPlanSize is the largest plan read (plan.MaxSize, 1 MiB); a larger one makes
+	// the project plan_too_large and the delivery ignored.
+	MaxPlanSize = plan.MaxSize
+	// MaxManifestSize is the largest manifest read (manifest.MaxSize, 512 KiB); a
+	// larger one is skipped.
+	MaxManifestSize = manifest.MaxSize
+	// MaxManifests is the most manifests read for one snapshot (one GitHub read each).
+	MaxManifests = 50
+	// maxManifestPath bounds a manifest's path, which every one of its dependencies
+	// repeats in the item.
+	maxManifestPath = 256
+)
+
+// parseSem bounds the bytes being parsed at once in this process, whatever the number
+// of batches, repositories and manifests in flight: one semaphore per Lambda container.
+// Parsing hostile input costs up to about 170 bytes of heap per byte (a plan of 1 MiB
+// of deeply nested lists: ~175 MiB), so the budget is one largest plan: such a plan is
+// parsed alone, two largest manifests side by side, and real plans and manifests, a
+// few kilobytes, many at once.
+var parseSem = semaphore.NewWeighted(parseBudget)
+
+// parseBudget is the weight of parseSem, in bytes.
+const parseBudget = MaxPlanSize
+
+// acquireParse waits until n bytes may be parsed and returns the release.
+func acquireParse(ctx context.Context, n int) (func(), error) {
+	w := min(max(int64(n), 1), parseBudget)
+	if err := parseSem.Acquire(ctx, w); err != nil {
+		return nil, err
+	}
+	return func() { parseSem.Release(w) }, nil
+}
 
 // source says why a project is read and where the update log entry goes.
 type source struct {
@@ -58,19 +98,27 @@ func (p *Processor) SyncProject(ctx context.Context, project store.Project, jobI
 	return out, err
 }
 
+// outcome is what one project's read came to: a one-line summary, and the reason to
+// ignore the delivery when the content was too large to read (never retried: it stays
+// too large until a new push).
+type outcome struct {
+	summary string
+	ignore  string
+}
+
 // syncProject is SyncProject for any source, reading through rd. It returns the
-// project as stored and a one-line summary of what happened.
-func (p *Processor) syncProject(ctx context.Context, rd *repoReader, project store.Project, src source, log *slog.Logger) (store.Project, string, error) {
+// project as stored and what happened.
+func (p *Processor) syncProject(ctx context.Context, rd *repoReader, project store.Project, src source, log *slog.Logger) (store.Project, outcome, error) {
 	inst := src.InstallationID
 	if inst == 0 {
 		inst = project.InstallationID
 	}
 	if inst == 0 {
-		return project, "", fmt.Errorf("project %s: no installation to read %s with", project.ID, project.Repo)
+		return project, outcome{}, fmt.Errorf("project %s: no installation to read %s with", project.ID, project.Repo)
 	}
 	owner, name, ok := strings.Cut(project.Repo, "/")
 	if !ok {
-		return project, "", fmt.Errorf("project %s: repository %q is not owner/name", project.ID, project.Repo)
+		return project, outcome{}, fmt.Errorf("project %s: repository %q is not owner/name", project.ID, project.Repo)
 	}
 	branch := src.Branch
 	if branch == "" {
@@ -80,14 +128,14 @@ func (p *Processor) syncProject(ctx context.Context, rd *repoReader, project sto
 	snap, statusErr, err := p.readSnapshot(ctx, rd, project, inst, owner, name, branch, src.Hints, log)
 	var access *accessError
 	if errors.As(err, &access) {
-		return p.recordStatus(ctx, project, src, inst, access.status, access.msg)
+		return p.recordStatus(ctx, project, src, inst, access.status, access.msg, access.readAt)
 	}
 	if err != nil {
-		return project, "", err
+		return project, outcome{}, err
 	}
 	snap.DeliveryID = src.DeliveryID
 	if _, err := p.store.PutSnapshot(ctx, snap); err != nil {
-		return project, "", err
+		return project, outcome{}, err
 	}
 	applied := false
 	stored, _, err := p.store.MutateProject(ctx, project.ID, func(pr *store.Project) (bool, error) {
@@ -95,33 +143,38 @@ func (p *Processor) syncProject(ctx context.Context, rd *repoReader, project sto
 		return adoptInstallation(pr, inst) || applied, nil
 	})
 	if err != nil {
-		return project, "", err
+		return project, outcome{}, err
 	}
-	summary := snapshotSummary(snap, applied)
-	if err := p.appendUpdate(ctx, stored.ID, src, snap.CommitSHA, summary); err != nil {
-		return stored, "", err
+	out := outcome{summary: snapshotSummary(snap, applied)}
+	if snap.PlanTooLarge {
+		out.ignore = ReasonPlanTooLarge
+		log.Warn("plan too large, not read", slog.String("status", store.ProjectPlanTooLarge), slog.String("plan_path", snap.PlanPath))
 	}
-	return stored, summary, nil
+	if err := p.appendUpdate(ctx, stored.ID, src, snap.CommitSHA, out.summary); err != nil {
+		return stored, outcome{}, err
+	}
+	return stored, out, nil
 }
 
-// recordStatus stores a status found while reading (access lost, branch missing) and
-// logs it. access_lost and suspended are only lifted by installation events, which
-// re-check access; a status found by reading never replaces them.
-func (p *Processor) recordStatus(ctx context.Context, project store.Project, src source, inst int64, status, msg string) (store.Project, string, error) {
+// recordStatus stores a status found while reading the head at readAt (access lost,
+// branch missing) and logs it. access_lost and suspended are only lifted by
+// installation events, which re-check access; a status found by reading never replaces
+// them, nor a later read (Project.SetReadStatus).
+func (p *Processor) recordStatus(ctx context.Context, project store.Project, src source, inst int64, status, msg string, readAt time.Time) (store.Project, outcome, error) {
 	stored, _, err := p.store.MutateProject(ctx, project.ID, func(pr *store.Project) (bool, error) {
 		if pr.Status == store.ProjectSuspended || (pr.Status == store.ProjectAccessLost && status != store.ProjectAccessLost) {
 			return false, nil
 		}
-		return pr.SetStatus(status, msg), nil
+		return pr.SetReadStatus(status, msg, readAt), nil
 	})
 	if err != nil {
-		return project, "", err
+		return project, outcome{}, err
 	}
 	summary := status + ": " + msg
 	if err := p.appendUpdate(ctx, stored.ID, src, "", summary); err != nil {
-		return stored, "", err
+		return stored, outcome{}, err
 	}
-	return stored, summary, nil
+	return stored, outcome{summary: summary}, nil
 }
 
 // adoptInstallation records the installation a project is read through when it changed
@@ -144,14 +197,21 @@ func (p *Processor) appendUpdate(ctx context.Context, projectID string, src sour
 
 func snapshotSummary(s store.Snapshot, applied bool) string {
 	var b strings.Builder
-	if s.PlanFound {
+	switch {
+	case s.PlanFound:
 		fmt.Fprintf(&b, "plan %d/%d tasks done", s.TasksDone, s.TasksTotal)
-	} else {
+	case s.PlanTooLarge:
+		b.WriteString("plan too large, not read")
+	default:
 		b.WriteString("plan not found")
 	}
-	fmt.Fprintf(&b, ", %d dependencies, at %s", len(s.Deps), shortSHA(s.CommitSHA))
+	fmt.Fprintf(&b, ", %d dependencies", len(s.Deps))
+	if s.Truncated {
+		b.WriteString(" (truncated)")
+	}
+	fmt.Fprintf(&b, ", at %s", shortSHA(s.CommitSHA))
 	if !applied {
-		b.WriteString(" (older than the latest snapshot, kept the newer)")
+		b.WriteString(" (read before the latest snapshot, kept the later read)")
 	}
 	return b.String()
 }
@@ -163,35 +223,49 @@ func shortSHA(sha string) string {
 	return sha
 }
 
-// accessError is a read that ended in a project status rather than a snapshot.
-type accessError struct{ status, msg string }
+// accessError is a read that ended in a project status rather than a snapshot; readAt
+// is when the head was asked for.
+type accessError struct {
+	status, msg string
+	readAt      time.Time
+}
 
 func (e *accessError) Error() string { return e.status + ": " + e.msg }
 
 // readSnapshot reads the head of branch, the plan and the manifests at that commit.
-// The status error explains a plan_missing status (plan too large).
+// A plan over MaxPlanSize is not read: the snapshot has PlanTooLarge and the status
+// error says why.
 func (p *Processor) readSnapshot(ctx context.Context, rd *repoReader, project store.Project, inst int64, owner, name, branch string, hints []string, log *slog.Logger) (store.Snapshot, string, error) {
-	sha, at, err := rd.head(ctx, inst, owner, name, branch)
-	if err != nil {
-		return store.Snapshot{}, "", p.classifyHeadError(ctx, rd, inst, owner, name, branch, err)
+	h := rd.head(ctx, p.now, inst, owner, name, branch)
+	if h.err != nil {
+		err := p.classifyHeadError(ctx, rd, inst, owner, name, branch, h.err)
+		if access := (*accessError)(nil); errors.As(err, &access) {
+			access.readAt = h.readAt
+		}
+		return store.Snapshot{}, "", err
 	}
+	sha := h.sha
 	planPath := CleanPath(project.PlanPath)
 	snap := store.Snapshot{
-		ProjectID: project.ID, CommitSHA: sha, CommitAt: at.UTC(), ReadAt: p.now().UTC(), PlanPath: planPath,
+		ProjectID: project.ID, CommitSHA: sha, CommitAt: h.at.UTC(), ReadAt: h.readAt.UTC(), PlanPath: planPath,
 		Sections: []store.Section{}, Deps: []store.Dependency{},
 	}
+	listing, err := p.listFiles(ctx, rd, inst, owner, name, sha, log)
+	if err != nil {
+		return store.Snapshot{}, "", err
+	}
+
 	statusErr := ""
-	content, err := rd.file(ctx, inst, owner, name, planPath, sha)
+	f := rd.parsed(ctx, inst, owner, name, planPath, sha, listing.size(planPath), MaxPlanSize, parsePlan)
 	switch {
-	case errors.Is(err, ghapp.ErrNotFound):
-	case errors.Is(err, ghapp.ErrTooLarge):
-		statusErr = fmt.Sprintf("plan file %s is larger than GitHub serves", planPath)
-	case err != nil:
-		return store.Snapshot{}, "", fmt.Errorf("read plan: %w", err)
-	case len(content) > plan.MaxSize:
-		statusErr = fmt.Sprintf("plan file %s is over %d bytes", planPath, plan.MaxSize)
+	case errors.Is(f.err, ghapp.ErrNotFound):
+	case errors.Is(f.err, ghapp.ErrTooLarge):
+		snap.PlanTooLarge = true
+		statusErr = fmt.Sprintf("plan file %s is larger than %d MiB: not read", planPath, MaxPlanSize>>20)
+	case f.err != nil:
+		return store.Snapshot{}, "", fmt.Errorf("read plan: %w", f.err)
 	default:
-		pl := plan.Parse(content)
+		pl := f.plan
 		snap.PlanFound = true
 		snap.TasksTotal, snap.TasksDone, snap.Progress = pl.TasksTotal, pl.TasksDone, pl.Progress
 		for _, s := range pl.Sections {
@@ -199,23 +273,32 @@ func (p *Processor) readSnapshot(ctx context.Context, rd *repoReader, project st
 		}
 	}
 
-	candidates, err := p.manifestCandidates(ctx, rd, project, inst, owner, name, sha, hints, log)
+	candidates := manifestCandidates(project, listing, hints)
+	found, deps, skipped, err := p.readManifests(ctx, rd, inst, owner, name, sha, listing, candidates, log)
 	if err != nil {
 		return store.Snapshot{}, "", err
 	}
-	found, deps, err := p.readManifests(ctx, rd, inst, owner, name, sha, candidates, log)
-	if err != nil {
-		return store.Snapshot{}, "", err
-	}
-	snap.Manifests, snap.Deps = found, deps
+	snap.Manifests, snap.Deps, snap.ManifestsSkipped = found, deps, skipped
+	snap.Fit()
 	return snap, statusErr, nil
+}
+
+// parsePlan parses a plan read by repoReader.parsed.
+func parsePlan(_ string, content []byte) fileResult {
+	return fileResult{plan: plan.Parse(content)}
+}
+
+// parseManifest parses a manifest read by repoReader.parsed.
+func parseManifest(pth string, content []byte) fileResult {
+	deps, err := manifest.Parse(pth, content)
+	return fileResult{deps: deps, parseErr: err}
 }
 
 // classifyHeadError turns a failed head read into a project status when the repository
 // or branch is out of reach, and keeps it an error otherwise.
 func (p *Processor) classifyHeadError(ctx context.Context, rd *repoReader, inst int64, owner, name, branch string, err error) error {
 	if errors.Is(err, ghapp.ErrNoAccess) {
-		return &accessError{store.ProjectAccessLost, "the installation cannot read the repository"}
+		return &accessError{status: store.ProjectAccessLost, msg: "the installation cannot read the repository"}
 	}
 	if !errors.Is(err, ghapp.ErrNotFound) {
 		return fmt.Errorf("read head: %w", err)
@@ -224,107 +307,141 @@ func (p *Processor) classifyHeadError(ctx context.Context, rd *repoReader, inst 
 	// 422, for a missing branch: ask for the repository to tell them apart.
 	if _, rerr := rd.gh.Repository(ctx, inst, owner, name); rerr != nil {
 		if errors.Is(rerr, ghapp.ErrNotFound) || errors.Is(rerr, ghapp.ErrNoAccess) {
-			return &accessError{store.ProjectAccessLost, "the repository is gone or the installation cannot read it"}
+			return &accessError{status: store.ProjectAccessLost, msg: "the repository is gone or the installation cannot read it"}
 		}
 		return fmt.Errorf("read repository: %w", rerr)
 	}
 	if branch == "" {
-		return &accessError{store.ProjectPlanMissing, "the repository has no commit"}
+		return &accessError{status: store.ProjectPlanMissing, msg: "the repository has no commit"}
 	}
-	return &accessError{store.ProjectPlanMissing, fmt.Sprintf("branch %s not found", branch)}
+	return &accessError{status: store.ProjectPlanMissing, msg: fmt.Sprintf("branch %s not found", branch)}
 }
 
-// manifestCandidates lists the manifest paths to read at sha: every manifest of the
-// commit when the client can list files; otherwise, or when GitHub listed only part of a
-// huge tree, (also) the root-level manifests, those of the previous snapshot and those
-// the push named. Candidates that do not exist are skipped by readManifests.
-func (p *Processor) manifestCandidates(ctx context.Context, rd *repoReader, project store.Project, inst int64, owner, name, sha string, hints []string, log *slog.Logger) ([]string, error) {
-	var out []string
-	if fl, ok := rd.gh.(FileLister); ok {
-		files, err := rd.list(ctx, fl, inst, owner, name, sha)
-		if err != nil && !errors.Is(err, ghapp.ErrTruncated) {
-			return nil, fmt.Errorf("list files: %w", err)
-		}
-		for _, f := range files {
-			if manifest.IsManifest(f) {
-				out = append(out, f)
-			}
-		}
-		if err == nil {
-			slices.Sort(out)
-			return slices.Compact(out), nil
-		}
+// listing is what the processor knows of a commit's files: from the git trees API when
+// the client can list (sizes included), else nothing.
+type listing struct {
+	files    []ghapp.File
+	complete bool // every file is listed (false: no listing, or GitHub cut it short)
+	sizes    map[string]int64
+}
+
+// size is a listed file's size, or -1 when it is not known.
+func (l listing) size(pth string) int64 {
+	if n, ok := l.sizes[pth]; ok {
+		return n
+	}
+	return -1
+}
+
+// listFiles lists the commit's files when the client can (FileLister). A listing
+// GitHub cut short is used as far as it goes.
+func (p *Processor) listFiles(ctx context.Context, rd *repoReader, inst int64, owner, name, sha string, log *slog.Logger) (listing, error) {
+	fl, ok := rd.gh.(FileLister)
+	if !ok {
+		return listing{}, nil
+	}
+	if _, err := rd.list(ctx, fl, inst, owner, name, sha); err != nil && !errors.Is(err, ghapp.ErrTruncated) {
+		return listing{}, fmt.Errorf("list files: %w", err)
+	}
+	l, _ := rd.listed(inst, owner, name, sha)
+	if !l.complete {
 		log.Warn("file listing truncated, manifests past it are found only at the root, in the previous snapshot or in the push",
-			slog.Int("files_listed", len(files)))
+			slog.Int("files_listed", len(l.files)))
 	}
-	out = append(out, manifest.Names()...)
-	if s := project.LatestSnapshot; s != nil {
-		out = append(out, s.Manifests...)
+	return l, nil
+}
+
+// manifestCandidates lists the manifest paths to read: every manifest of the commit
+// when the listing is complete; otherwise (also) the root-level manifests, those of the
+// previous snapshot and those the push named. Candidates that do not exist are skipped
+// by readManifests.
+func manifestCandidates(project store.Project, l listing, hints []string) []string {
+	var out []string
+	for _, f := range l.files {
+		if manifest.IsManifest(f.Path) {
+			out = append(out, f.Path)
+		}
 	}
-	for _, h := range hints {
-		if h = CleanPath(h); manifest.IsManifest(h) {
-			out = append(out, h)
+	if !l.complete {
+		out = append(out, manifest.Names()...)
+		if s := project.LatestSnapshot; s != nil {
+			out = append(out, s.Manifests...)
+		}
+		for _, h := range hints {
+			if h = CleanPath(h); manifest.IsManifest(h) {
+				out = append(out, h)
+			}
 		}
 	}
 	slices.Sort(out)
-	return slices.Compact(out), nil
+	return slices.Compact(out)
 }
 
-// readManifests reads the candidates that exist and parses them. A malformed manifest
-// is listed without dependencies (and logged); a missing one is skipped.
-func (p *Processor) readManifests(ctx context.Context, rd *repoReader, inst int64, owner, name, sha string, paths []string, log *slog.Logger) ([]string, []store.Dependency, error) {
-	type result struct {
-		found bool
-		deps  []manifest.Dependency
-		err   error
+// readManifests reads the candidates that exist and parses them. At most MaxManifests
+// are read, shallowest first (root manifests describe the project best), then by path;
+// a manifest over MaxManifestSize (known from the listing, else from the contents
+// API's size) or with a path over maxManifestPath bytes is not read. Those not read are
+// counted in skipped. A malformed manifest is listed without dependencies (and
+// logged); a missing one is skipped.
+func (p *Processor) readManifests(ctx context.Context, rd *repoReader, inst int64, owner, name, sha string, l listing, paths []string, log *slog.Logger) (found []string, deps []store.Dependency, skipped int, err error) {
+	var chosen []string
+	for _, pth := range paths {
+		if len(pth) > maxManifestPath || l.size(pth) > MaxManifestSize {
+			skipped++
+			continue
+		}
+		chosen = append(chosen, pth)
 	}
-	results := make([]result, len(paths))
+	slices.SortStableFunc(chosen, func(a, b string) int {
+		return cmp.Compare(strings.Count(a, "/"), strings.Count(b, "/"))
+	})
+	if len(chosen) > MaxManifests {
+		skipped += len(chosen) - MaxManifests
+		chosen = chosen[:MaxManifests]
+	}
+	slices.Sort(chosen)
+	if skipped > 0 {
+		log.Warn("manifests not read: over the size or count limit", slog.Int("skipped", skipped), slog.Int("read", len(chosen)))
+	}
+
+	results := make([]fileResult, len(chosen))
 	sem := make(chan struct{}, manifestReads)
 	var wg sync.WaitGroup
-	for i, pth := range paths {
+	for i, pth := range chosen {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			content, err := rd.file(ctx, inst, owner, name, pth, sha)
-			switch {
-			case errors.Is(err, ghapp.ErrNotFound):
-				return
-			case errors.Is(err, ghapp.ErrTooLarge):
-				log.Warn("manifest too large, skipped", slog.String("manifest", pth))
-				return
-			case err != nil:
-				results[i].err = fmt.Errorf("read manifest %s: %w", pth, err)
-				return
-			}
-			results[i].found = true
-			deps, err := manifest.Parse(pth, content)
-			if err != nil {
-				log.Warn("manifest not parsed", slog.String("manifest", pth), slog.String("err", err.Error()))
-				return
-			}
-			results[i].deps = deps
+			results[i] = rd.parsed(ctx, inst, owner, name, pth, sha, l.size(pth), MaxManifestSize, parseManifest)
 		}()
 	}
 	wg.Wait()
-	var (
-		found []string
-		deps  = []store.Dependency{}
-	)
+	deps = []store.Dependency{}
+	var tooLarge int
 	for i, r := range results {
-		if r.err != nil {
-			return nil, nil, r.err
+		switch {
+		case errors.Is(r.err, ghapp.ErrNotFound):
+			continue
+		case errors.Is(r.err, ghapp.ErrTooLarge):
+			tooLarge++
+			continue
+		case r.err != nil:
+			return nil, nil, 0, fmt.Errorf("read manifest %s: %w", chosen[i], r.err)
 		}
-		if !r.found {
+		found = append(found, chosen[i])
+		if r.parseErr != nil {
+			log.Warn("manifest not parsed", slog.String("manifest", chosen[i]), slog.String("err", r.parseErr.Error()))
 			continue
 		}
-		found = append(found, paths[i])
 		for _, d := range r.deps {
 			deps = append(deps, store.Dependency(d))
 		}
 	}
-	return found, deps, nil
+	if tooLarge > 0 {
+		log.Warn("manifests too large, not read", slog.Int("count", tooLarge))
+	}
+	return found, deps, skipped + tooLarge, nil
 }
 
 // CleanPath normalises a repository path as GitHub writes it: no leading "./" or "/",
@@ -348,74 +465,124 @@ func CleanPath(p string) string {
 
 // repoReader reads one repository for one delivery, remembering what it read, so that
 // several projects on the same repository cost one head read and one read per file.
+// It keeps what was parsed from a file, not the content.
 type repoReader struct {
 	gh    GitHub
 	mu    sync.Mutex
 	heads map[string]headResult
 	files map[string]fileResult
-	lists map[string]fileList
+	lists map[string]listing
 }
 
 type headResult struct {
-	sha string
-	at  time.Time
-	err error
+	sha    string
+	at     time.Time // commit time
+	readAt time.Time // when the head was asked for
+	err    error
 }
 
+// fileResult is a file read and parsed: a plan or a manifest's dependencies.
 type fileResult struct {
-	data []byte
-	err  error
-}
-
-// fileList is a listing of a commit's files; err may be a truncation, with files.
-type fileList struct {
-	files []string
-	err   error
+	plan     plan.Plan
+	deps     []manifest.Dependency
+	parseErr error // the manifest did not parse
+	err      error // the file was not read: ghapp.ErrNotFound, ghapp.ErrTooLarge, or a failure
 }
 
 func newRepoReader(gh GitHub) *repoReader {
-	return &repoReader{gh: gh, heads: map[string]headResult{}, files: map[string]fileResult{}, lists: map[string]fileList{}}
+	return &repoReader{gh: gh, heads: map[string]headResult{}, files: map[string]fileResult{}, lists: map[string]listing{}}
 }
 
 // list lists the files of a commit once, however many projects share the repository.
-func (r *repoReader) list(ctx context.Context, fl FileLister, inst int64, owner, name, sha string) ([]string, error) {
+func (r *repoReader) list(ctx context.Context, fl FileLister, inst int64, owner, name, sha string) ([]ghapp.File, error) {
 	key := fmt.Sprintf("%d %s/%s %s", inst, owner, name, sha)
 	r.mu.Lock()
 	l, ok := r.lists[key]
 	r.mu.Unlock()
-	if !ok {
-		l.files, l.err = fl.ListFiles(ctx, inst, owner, name, sha)
+	if ok {
+		if l.complete {
+			return l.files, nil
+		}
+		return l.files, ghapp.ErrTruncated
+	}
+	files, err := fl.ListFiles(ctx, inst, owner, name, sha)
+	if err == nil || errors.Is(err, ghapp.ErrTruncated) {
+		l = listing{files: files, complete: err == nil, sizes: make(map[string]int64, len(files))}
+		for _, f := range files {
+			l.sizes[f.Path] = f.Size
+		}
 		r.mu.Lock()
 		r.lists[key] = l
 		r.mu.Unlock()
 	}
-	return l.files, l.err
+	return files, err
 }
 
-func (r *repoReader) head(ctx context.Context, inst int64, owner, name, branch string) (string, time.Time, error) {
+// listed returns the listing of a commit read by list, if any.
+func (r *repoReader) listed(inst int64, owner, name, sha string) (listing, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l, ok := r.lists[fmt.Sprintf("%d %s/%s %s", inst, owner, name, sha)]
+	return l, ok
+}
+
+// head reads the head of a branch once per delivery. readAt is taken from now before
+// the request is sent: a read that starts after a push always sees it, so ordering
+// reads by their start lets the last read after the last push win (ordering by the
+// answer's arrival would let an earlier, slower read win). Containers' clocks are kept
+// within milliseconds of each other (Amazon Time Sync); reads closer together than that
+// saw the same head, or are followed by the delivery of the push between them.
+func (r *repoReader) head(ctx context.Context, now func() time.Time, inst int64, owner, name, branch string) headResult {
 	key := fmt.Sprintf("%d %s/%s %s", inst, owner, name, branch)
 	r.mu.Lock()
 	h, ok := r.heads[key]
 	r.mu.Unlock()
 	if !ok {
+		h.readAt = now().UTC()
 		h.sha, h.at, h.err = r.gh.HeadCommit(ctx, inst, owner, name, branch)
 		r.mu.Lock()
 		r.heads[key] = h
 		r.mu.Unlock()
 	}
-	return h.sha, h.at, h.err
+	return h
 }
 
-func (r *repoReader) file(ctx context.Context, inst int64, owner, name, pth, sha string) ([]byte, error) {
-	key := fmt.Sprintf("%d %s/%s %s %s", inst, owner, name, sha, pth)
+// parsed reads a file of at most maxSize bytes once per delivery and parses it with
+// parse, within the process's parse budget. size is the file's size from the listing
+// (-1 when unknown): a file known to be over maxSize is not fetched at all. Content
+// over maxSize never reaches parse, whatever the client returned.
+func (r *repoReader) parsed(ctx context.Context, inst int64, owner, name, pth, sha string, size, maxSize int64, parse func(string, []byte) fileResult) fileResult {
+	key := fmt.Sprintf("%d %s/%s %s %d %s", inst, owner, name, sha, maxSize, pth)
 	r.mu.Lock()
 	f, ok := r.files[key]
 	r.mu.Unlock()
-	if !ok {
-		f.data, f.err = r.gh.FileContent(ctx, inst, owner, name, pth, sha)
+	if ok {
+		return f
+	}
+	f = r.readAndParse(ctx, inst, owner, name, pth, sha, size, maxSize, parse)
+	if ctx.Err() == nil {
 		r.mu.Lock()
 		r.files[key] = f
 		r.mu.Unlock()
 	}
-	return f.data, f.err
+	return f
+}
+
+func (r *repoReader) readAndParse(ctx context.Context, inst int64, owner, name, pth, sha string, size, maxSize int64, parse func(string, []byte) fileResult) fileResult {
+	if size > maxSize {
+		return fileResult{err: fmt.Errorf("%s: %d bytes listed, over %d: %w", pth, size, maxSize, ghapp.ErrTooLarge)}
+	}
+	content, err := r.gh.FileContent(ctx, inst, owner, name, pth, sha, maxSize)
+	if err != nil {
+		return fileResult{err: err}
+	}
+	if int64(len(content)) > maxSize {
+		return fileResult{err: fmt.Errorf("%s: %d bytes, over %d: %w", pth, len(content), maxSize, ghapp.ErrTooLarge)}
+	}
+	release, err := acquireParse(ctx, len(content))
+	if err != nil {
+		return fileResult{err: fmt.Errorf("%s: wait to parse: %w", pth, err)}
+	}
+	defer release()
+	return parse(pth, content)
 }

@@ -53,6 +53,9 @@ const (
 	ProjectPlanMissing = "plan_missing" // the tracked branch has no plan file
 	ProjectAccessLost  = "access_lost"  // the installation lost access to the repository
 	ProjectSuspended   = "suspended"    // the installation is suspended
+	// ProjectPlanTooLarge: the tracked branch's plan is over the processor's size limit
+	// (1 MiB); it is not fetched or parsed.
+	ProjectPlanTooLarge = "plan_too_large"
 )
 
 // Project is a tracked repository. Key: id.
@@ -70,8 +73,11 @@ type Project struct {
 	Status      string    `dynamo:"status" json:"status"`
 	StatusError string    `dynamo:"status_error,omitempty" json:"status_error,omitempty"`
 	LastUpdated time.Time `dynamo:"last_updated" json:"last_updated"`
-	// LatestCommitAt orders snapshots: a snapshot of an older commit never replaces a newer one.
-	LatestCommitAt time.Time `dynamo:"latest_commit_at" json:"-"`
+	// HeadReadAt is when the read behind LatestSnapshot (or behind a status found by
+	// reading the branch, such as a missing branch) asked GitHub for the branch head. It
+	// orders reads: one that asked earlier never replaces one that asked later, whatever
+	// the commits' times (see ApplySnapshot).
+	HeadReadAt     time.Time `dynamo:"head_read_at" json:"-"`
 	LatestSnapshot *Snapshot `dynamo:"latest_snapshot,omitempty" json:"latest_snapshot"`
 
 	PullRequests map[string]PullRequestView `dynamo:"pull_requests,omitempty" json:"pull_requests,omitempty"` // key: number
@@ -111,24 +117,41 @@ type PullRequestSummary struct {
 
 // Snapshot is the progress of a project as read at one commit.
 // Key: project_id + commit_key ("<commit time RFC3339Nano UTC>#<sha>"), so that a
-// retry writes the same item and a query returns snapshots in commit order.
+// retry writes the same item and a query returns snapshots in commit order. Which
+// snapshot is the project's latest is decided by ReadAt, not by this order (a force
+// push back makes an older commit the latest).
 type Snapshot struct {
-	ProjectID  string         `dynamo:"project_id,hash" json:"-"`
-	CommitKey  string         `dynamo:"commit_key,range" json:"-"`
-	CommitSHA  string         `dynamo:"commit_sha" json:"commit_sha"`
-	CommitAt   time.Time      `dynamo:"commit_at" json:"commit_at"`
-	ReadAt     time.Time      `dynamo:"read_at" json:"read_at"`
-	PlanPath   string         `dynamo:"plan_path" json:"plan_path"`
-	PlanFound  bool           `dynamo:"plan_found" json:"plan_found"`
-	TasksTotal int            `dynamo:"tasks_total" json:"tasks_total"`
-	TasksDone  int            `dynamo:"tasks_done" json:"tasks_done"`
-	Progress   float64        `dynamo:"progress" json:"progress"`
-	Sections   []Section      `dynamo:"sections" json:"sections"`
-	Issues     IssueSummary   `dynamo:"issues" json:"issues"`
-	Deps       []Dependency   `dynamo:"dependencies" json:"dependencies"`
-	Manifests  []string       `dynamo:"manifests,omitempty" json:"manifests,omitempty"`
-	DeliveryID string         `dynamo:"delivery_id,omitempty" json:"delivery_id,omitempty"`
-	Extra      map[string]int `dynamo:"extra,omitempty" json:"-"`
+	ProjectID string    `dynamo:"project_id,hash" json:"-"`
+	CommitKey string    `dynamo:"commit_key,range" json:"-"`
+	CommitSHA string    `dynamo:"commit_sha" json:"commit_sha"`
+	CommitAt  time.Time `dynamo:"commit_at" json:"commit_at"`
+	// ReadAt is when the processor asked GitHub for the branch head this snapshot is of
+	// (taken before the request is sent): the latest snapshot is the one read last.
+	ReadAt     time.Time    `dynamo:"read_at" json:"read_at"`
+	PlanPath   string       `dynamo:"plan_path" json:"plan_path"`
+	PlanFound  bool         `dynamo:"plan_found" json:"plan_found"`
+	TasksTotal int          `dynamo:"tasks_total" json:"tasks_total"`
+	TasksDone  int          `dynamo:"tasks_done" json:"tasks_done"`
+	Progress   float64      `dynamo:"progress" json:"progress"`
+	Sections   []Section    `dynamo:"sections" json:"sections"`
+	Issues     IssueSummary `dynamo:"issues" json:"issues"`
+	Deps       []Dependency `dynamo:"dependencies" json:"dependencies"`
+	Manifests  []string     `dynamo:"manifests,omitempty" json:"manifests,omitempty"`
+	// PlanTooLarge is set when the plan file exists but is over the size limit; it was
+	// not read (PlanFound is false).
+	PlanTooLarge bool `dynamo:"plan_too_large,omitempty" json:"plan_too_large,omitempty"`
+	// Truncated is set when Sections or Deps were cut to fit the item (Fit), or when
+	// manifests were not read (ManifestsSkipped): what is listed is a part.
+	Truncated bool `dynamo:"truncated,omitempty" json:"truncated,omitempty"`
+	// SectionsTotal and DepsTotal count what the plan and manifests held, when Fit cut
+	// Sections or Deps.
+	SectionsTotal int `dynamo:"sections_total,omitempty" json:"sections_total,omitempty"`
+	DepsTotal     int `dynamo:"dependencies_total,omitempty" json:"dependencies_total,omitempty"`
+	// ManifestsSkipped counts manifests not read: over the size or count limit, or with
+	// too long a path.
+	ManifestsSkipped int            `dynamo:"manifests_skipped,omitempty" json:"manifests_skipped,omitempty"`
+	DeliveryID       string         `dynamo:"delivery_id,omitempty" json:"delivery_id,omitempty"`
+	Extra            map[string]int `dynamo:"extra,omitempty" json:"-"`
 }
 
 // Section is one heading's share of the plan.

@@ -4,9 +4,9 @@ package store
 // changing what the processor owns in them (status, latest snapshot, pull request and
 // issue views, progress). Every change is a read-modify-write made safe by a version
 // number: the write is conditional on the version read, and retried on a conflict. The
-// rules that decide whether a change applies (an older commit never replaces a newer
-// one; an older pull request or issue event never replaces a newer one) are methods of
-// Project, so they hold whatever order deliveries arrive in.
+// rules that decide whether a change applies (an earlier read of the branch head never
+// replaces a later one; an older pull request or issue event never replaces a newer
+// one) are methods of Project, so they hold whatever order deliveries arrive in.
 
 import (
 	"cmp"
@@ -136,8 +136,8 @@ func (s *Store) writeProject(ctx context.Context, p Project, read int64) error {
 		Set("pull_request_summary", p.PullRequestSummary).
 		Set("progress", p.Progress).
 		Set("version", p.Version)
-	if !p.LatestCommitAt.IsZero() {
-		u.Set("latest_commit_at", p.LatestCommitAt.UTC())
+	if !p.HeadReadAt.IsZero() {
+		u.Set("head_read_at", p.HeadReadAt.UTC())
 	}
 	if p.InstallationID != 0 {
 		u.Set("installation_id", p.InstallationID)
@@ -151,25 +151,38 @@ func (s *Store) writeProject(ctx context.Context, p Project, read int64) error {
 }
 
 // ApplySnapshot makes snap the project's latest snapshot unless the project already
-// has a newer commit (CompareCommits: time, then SHA); the same commit is applied again,
-// so that a re-read refreshes it. The status becomes active, or plan_missing when the
-// plan was not found (statusError says why; a default is written when empty) — except
-// that access_lost and suspended stay: only the installation events, which re-check
-// access, lift them. It reports whether the project changed.
+// holds a later read of its branch: snap.ReadAt (when its head was asked for) before
+// HeadReadAt. The branch head as read last is the truth, so a force push back to an
+// older commit, or a commit made within the same second as the one before, is followed
+// at once, while a slow worker's earlier read never replaces a later one; the version
+// condition of MutateProject makes the check and the write one step. A read at the same
+// instant is applied, so that a re-read refreshes. The status becomes active, or
+// plan_missing when the plan was not found (statusError says why; a default is written
+// when empty), or plan_too_large — except that access_lost and suspended stay: only
+// the installation events, which re-check access, lift them. It reports whether the
+// project changed.
 func (p *Project) ApplySnapshot(snap Snapshot, statusError string) bool {
-	if cur := p.LatestSnapshot; cur != nil && CompareCommits(snap.CommitAt, snap.CommitSHA, cur.CommitAt, cur.CommitSHA) < 0 {
+	if snap.ReadAt.Before(p.HeadReadAt) {
 		return false
 	}
 	s := snap
+	s.Fit()
 	s.ProjectID = ""
 	s.CommitAt = s.CommitAt.UTC()
+	s.ReadAt = s.ReadAt.UTC()
 	s.CommitKey = CommitKey(s.CommitAt, s.CommitSHA)
 	p.LatestSnapshot = &s
-	p.LatestCommitAt = s.CommitAt
+	p.HeadReadAt = s.ReadAt
 	if p.Status != ProjectAccessLost && p.Status != ProjectSuspended {
-		if s.PlanFound {
+		switch {
+		case s.PlanFound:
 			p.Status, p.StatusError = ProjectActive, statusError
-		} else {
+		case s.PlanTooLarge:
+			if statusError == "" {
+				statusError = fmt.Sprintf("plan file %s at %s is too large to read", s.PlanPath, shortSHA(s.CommitSHA))
+			}
+			p.Status, p.StatusError = ProjectPlanTooLarge, statusError
+		default:
 			if statusError == "" {
 				statusError = fmt.Sprintf("plan file %s not found at %s", s.PlanPath, shortSHA(s.CommitSHA))
 			}
@@ -178,6 +191,21 @@ func (p *Project) ApplySnapshot(snap Snapshot, statusError string) bool {
 	}
 	p.Recount()
 	return true
+}
+
+// SetReadStatus sets a status found by reading the branch at readAt (the branch or
+// repository is gone), unless the project holds a later read: the same ordering as
+// ApplySnapshot. It reports whether the project changed.
+func (p *Project) SetReadStatus(status, statusError string, readAt time.Time) bool {
+	if readAt.Before(p.HeadReadAt) {
+		return false
+	}
+	changed := p.SetStatus(status, statusError)
+	if !readAt.Equal(p.HeadReadAt) {
+		p.HeadReadAt = readAt.UTC()
+		changed = true
+	}
+	return changed
 }
 
 // SetStatus sets the project's status and its explanation, reporting a change.

@@ -70,16 +70,20 @@ func procSnap(at time.Time, sha string, found bool, total, done int) Snapshot {
 		TasksTotal: total, TasksDone: done, Progress: Ratio(done, total)}
 }
 
-func TestApplySnapshotKeepsNewestCommit(t *testing.T) {
+func TestApplySnapshotFollowsLatestRead(t *testing.T) {
 	ctx := context.Background()
 	s := sharedTestStore(t)
 	t0 := time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
-	older := procSnap(t0, "aaaa111", true, 4, 1)
-	newer := procSnap(t0.Add(time.Minute), "bbbb222", true, 4, 3)
-	sameTimeLow := procSnap(t0.Add(time.Minute), "0000333", false, 0, 0)
+	read := func(snap Snapshot, at time.Time) Snapshot { snap.ReadAt = at; return snap }
+	// Read first: a commit made a minute later than the one read last.
+	early := read(procSnap(t0.Add(time.Minute), "ffff111", true, 4, 1), t0.Add(time.Hour))
+	// Read second: a commit of the same second whose SHA sorts lower.
+	middle := read(procSnap(t0.Add(time.Minute), "0000222", false, 0, 0), t0.Add(time.Hour+time.Second))
+	// Read last: the branch forced back to an older commit.
+	last := read(procSnap(t0, "aaaa333", true, 4, 3), t0.Add(time.Hour+2*time.Second))
 
-	orders := [][]Snapshot{{older, newer, sameTimeLow}, {newer, sameTimeLow, older}, {sameTimeLow, older, newer}}
-	wantVersions := []int64{2, 1, 2} // one write per snapshot applied
+	orders := [][]Snapshot{{early, middle, last}, {last, middle, early}, {middle, early, last}}
+	wantVersions := []int64{3, 1, 2} // one write per snapshot applied
 	for i, order := range orders {
 		id := procID("p")
 		procPutProject(t, s, Project{ID: id, Repo: "o/r"})
@@ -89,11 +93,11 @@ func TestApplySnapshotKeepsNewestCommit(t *testing.T) {
 			}
 		}
 		p := procGetProject(t, s, id)
-		if p.LatestSnapshot == nil || p.LatestSnapshot.CommitSHA != "bbbb222" {
-			t.Fatalf("order %d: latest = %+v, want bbbb222", i, p.LatestSnapshot)
+		if p.LatestSnapshot == nil || p.LatestSnapshot.CommitSHA != "aaaa333" {
+			t.Fatalf("order %d: latest = %+v, want aaaa333 (read last)", i, p.LatestSnapshot)
 		}
-		if p.Status != ProjectActive || p.StatusError != "" || !p.LatestCommitAt.Equal(newer.CommitAt) {
-			t.Errorf("status %q %q commit_at %v, want active at %v", p.Status, p.StatusError, p.LatestCommitAt, newer.CommitAt)
+		if p.Status != ProjectActive || p.StatusError != "" || !p.HeadReadAt.Equal(last.ReadAt) {
+			t.Errorf("status %q %q head_read_at %v, want active at %v", p.Status, p.StatusError, p.HeadReadAt, last.ReadAt)
 		}
 		if p.Progress.Plan != 0.75 || p.Progress.Combined != 0.75 || p.Progress.TasksTotal != 4 {
 			t.Errorf("Progress = %+v, want plan 0.75", p.Progress)
@@ -101,6 +105,26 @@ func TestApplySnapshotKeepsNewestCommit(t *testing.T) {
 		if p.Version != wantVersions[i] {
 			t.Errorf("order %d: Version = %d, want %d", i, p.Version, wantVersions[i])
 		}
+	}
+}
+
+func TestSetReadStatusKeepsLaterRead(t *testing.T) {
+	t0 := time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
+	snap := procSnap(t0, "aaaa111", true, 4, 1)
+	snap.ReadAt = t0.Add(time.Minute)
+	var p Project
+	p.ApplySnapshot(snap, "")
+	if p.SetReadStatus(ProjectPlanMissing, "branch main not found", t0) {
+		t.Errorf("SetReadStatus(read before the snapshot) = true, want false")
+	}
+	if p.Status != ProjectActive {
+		t.Errorf("Status = %q after an earlier read's status, want active", p.Status)
+	}
+	if !p.SetReadStatus(ProjectPlanMissing, "branch main not found", t0.Add(2*time.Minute)) || p.Status != ProjectPlanMissing {
+		t.Errorf("SetReadStatus(later read) left status %q, want plan_missing", p.Status)
+	}
+	if p.ApplySnapshot(snap, "") {
+		t.Errorf("ApplySnapshot(read before the status) = true, want false")
 	}
 }
 
