@@ -89,6 +89,10 @@ func run() error {
 			}
 		}
 	}
+	regToken, err := secrets.Load(ctx, sm, "GITHUB_APP_REGISTRATION_TOKEN")
+	if err != nil {
+		log.Warn("no App registration token: the registration routes stay closed", "err", err)
+	}
 	converter, err := appmanifest.NewConverter(os.Getenv("GITHUB_API_URL"), nil)
 	if err != nil {
 		return err
@@ -108,6 +112,7 @@ func run() error {
 		AppConfigured:     app.id > 0 || appmanifest.IsPEM(app.key),
 		PublicBaseURL:     os.Getenv("PUBLIC_BASE_URL"),
 		AppName:           os.Getenv("GITHUB_APP_NAME"),
+		RegistrationToken: regToken,
 		History:           history.New(st, history.Config{Admins: history.AdminsFrom(os.Getenv(history.EnvAdmins)), Log: log}).Serve,
 		Log:               log,
 	})
