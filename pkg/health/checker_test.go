@@ -114,6 +114,7 @@ func TestCheckStatuses(t *testing.T) {
 		nullRate bool     // success_rate must be null
 		total    *int64
 		failed   *int64
+		ignored  *int64
 		dlq      *int64
 		age      *int64
 		checks   map[string]string // check name -> status
@@ -129,6 +130,20 @@ func TestCheckStatuses(t *testing.T) {
 			queues: emptyQueues, events: events,
 			want: StatusHealthy, rate: ptr(0.9798), total: ptr[int64](99), failed: ptr[int64](2), dlq: ptr[int64](0), age: ptr[int64](0),
 			checks: map[string]string{"success_rate": CheckOK},
+		},
+		{
+			// Correctly ignored deliveries are handled deliveries and successes.
+			name:   "only ignored deliveries",
+			series: map[string][]float64{idIgnored: {7}, idSuccessRate: {1}},
+			queues: emptyQueues, events: events,
+			want: StatusHealthy, rate: ptr(1.0), total: ptr[int64](7), failed: ptr[int64](0), ignored: ptr[int64](7),
+			checks: map[string]string{"success_rate": CheckOK},
+		},
+		{
+			name:   "ignored count as successes when the expression has no value",
+			series: map[string][]float64{idProcessed: {2}, idIgnored: {6}, idFailed: {2}},
+			queues: emptyQueues, events: events,
+			want: StatusDegraded, rate: ptr(0.8), total: ptr[int64](10), failed: ptr[int64](2), ignored: ptr[int64](6),
 		},
 		{
 			name:   "rate at the threshold is degraded",
@@ -213,7 +228,7 @@ func TestCheckStatuses(t *testing.T) {
 			if (tt.rate != nil || tt.nullRate) && !eqPtr(r.SuccessRate, tt.rate) {
 				t.Errorf("Check().SuccessRate = %v, want %v", deref(r.SuccessRate), deref(tt.rate))
 			}
-			for name, p := range map[string][2]*int64{"total": {r.TotalEvents, tt.total}, "failed": {r.FailedEvents, tt.failed}, "dlq": {r.DLQDepth, tt.dlq}, "age": {r.OldestMessageAgeSeconds, tt.age}} {
+			for name, p := range map[string][2]*int64{"total": {r.TotalEvents, tt.total}, "failed": {r.FailedEvents, tt.failed}, "ignored": {r.IgnoredEvents, tt.ignored}, "dlq": {r.DLQDepth, tt.dlq}, "age": {r.OldestMessageAgeSeconds, tt.age}} {
 				if p[1] != nil && !eqPtr(p[0], p[1]) {
 					t.Errorf("Check() %s = %v, want %v", name, deref(p[0]), *p[1])
 				}
@@ -298,6 +313,7 @@ func TestCheckRequest(t *testing.T) {
 	}
 	wants := map[string]want{
 		idProcessed:      {"Custom/NS", metrics.EventsProcessed, "", "Sum", 900},
+		idIgnored:        {"Custom/NS", metrics.EventsIgnored, "", "Sum", 900},
 		idFailed:         {"Custom/NS", metrics.EventsFailed, "", "Sum", 900},
 		idReceived:       {"Custom/NS", metrics.DeliveriesReceived, "", "Sum", 900},
 		idRejected:       {"Custom/NS", metrics.DeliveriesRejected, "", "Sum", 900},
@@ -331,7 +347,7 @@ func TestCheckRequest(t *testing.T) {
 		}
 	}
 	slices.Sort(ids)
-	if wantIDs := []string{idEnqueueFailed, idFailed, idIngestInternal, idProcessed, idQueueAge, idReceived, idRejected, idSuccessRate}; !slices.Equal(ids, wantIDs) {
+	if wantIDs := []string{idEnqueueFailed, idFailed, idIgnored, idIngestInternal, idProcessed, idQueueAge, idReceived, idRejected, idSuccessRate}; !slices.Equal(ids, wantIDs) {
 		t.Errorf("query ids = %v, want %v", ids, wantIDs)
 	}
 }

@@ -140,8 +140,9 @@ func (ls *localStack) send(t *testing.T, queueURL string, n int) {
 func TestCheckThroughSDK(t *testing.T) {
 	start := time.Now().UTC()
 	type delivery struct {
-		typ    string
-		failed bool
+		typ     string
+		failed  bool
+		ignored bool
 	}
 	tests := []struct {
 		name       string
@@ -168,6 +169,18 @@ func TestCheckThroughSDK(t *testing.T) {
 			deliveries: slices.Repeat([]delivery{{typ: "push", failed: true}}, 4),
 			want:       StatusUnhealthy, rate: ptr(0.0), total: 4, failed: 4,
 		},
+		{
+			// Seven deliveries, all correctly ignored: handled, and all successes.
+			name:       "only ignored deliveries",
+			deliveries: slices.Repeat([]delivery{{typ: "issues", ignored: true}}, 7),
+			want:       StatusHealthy, rate: ptr(1.0), total: 7,
+		},
+		{
+			name: "processed, ignored and failed",
+			deliveries: append(append(slices.Repeat([]delivery{{typ: "push"}}, 20), slices.Repeat([]delivery{{typ: "issues", ignored: true}}, 19)...),
+				delivery{typ: "push", failed: true}),
+			want: StatusHealthy, rate: ptr(0.975), total: 40, failed: 1,
+		},
 		{name: "a full DLQ", dlq: 12, want: StatusUnhealthy, dlqDepth: 12},
 		{name: "an old backlog", queued: 2, later: 10 * time.Minute, want: StatusDegraded, minAge: 590},
 	}
@@ -177,9 +190,12 @@ func TestCheckThroughSDK(t *testing.T) {
 			for i, d := range tt.deliveries {
 				at := start.Add(-time.Duration(len(tt.deliveries)-i) * time.Second)
 				ls.emit(t, at, metrics.DimEventType, d.typ, metrics.Count(metrics.DeliveriesReceived, 1), metrics.Count(metrics.DeliveriesQueued, 1))
-				if d.failed {
+				switch {
+				case d.failed:
 					ls.emit(t, at, metrics.DimEventType, d.typ, metrics.Count(metrics.EventsFailed, 1))
-				} else {
+				case d.ignored:
+					ls.emit(t, at, metrics.DimEventType, d.typ, metrics.Count(metrics.EventsIgnored, 1))
+				default:
 					ls.emit(t, at, metrics.DimEventType, d.typ, metrics.Count(metrics.EventsProcessed, 1))
 				}
 			}
@@ -258,6 +274,7 @@ func TestCheckRequestOnTheWire(t *testing.T) {
 	ns := metrics.DefaultNamespace
 	want := map[string]string{
 		"processed":       ns + "/EventsProcessed Sum 900",
+		"ignored":         ns + "/EventsIgnored Sum 900",
 		"failed":          ns + "/EventsFailed Sum 900",
 		"received":        ns + "/DeliveriesReceived Sum 900",
 		"rejected":        ns + "/DeliveriesRejected Sum 900",
