@@ -59,13 +59,12 @@ const (
 	CheckUnknown = "unknown" // the source could not be read: degraded, never healthy
 )
 
-// Window bounds: CloudWatch periods are whole minutes, and a day is the longest window
-// whose single period still answers quickly.
-const (
-	DefaultWindow = time.Hour
-	MinWindow     = time.Minute
-	MaxWindow     = 24 * time.Hour
-)
+// Windows are the windows the routes serve (?window=1h, 6h or 24h); a day is the
+// longest window whose single period still answers quickly.
+var Windows = []time.Duration{time.Hour, 6 * time.Hour, 24 * time.Hour}
+
+// DefaultWindow is the window when the query names none.
+const DefaultWindow = time.Hour
 
 // Check is one criterion of the status.
 type Check struct {
@@ -115,8 +114,9 @@ type Config struct {
 	DLQURL   string
 	// Thresholds (zero value: DefaultThresholds).
 	Thresholds Thresholds
-	// CacheTTL keeps a report for that long, so that a public route cannot turn every
-	// request into paid CloudWatch calls; 0 disables the cache.
+	// CacheTTL keeps a report and a rendered status page per window for that long, so
+	// that a public route cannot turn every request into paid CloudWatch and DynamoDB
+	// calls; 0 disables the cache.
 	CacheTTL time.Duration
 	// CallTimeout bounds each backend call, so that a hanging one ends in "unknown"
 	// instead of a function timeout (default 4s).
@@ -136,6 +136,13 @@ type Checker struct {
 	mu     sync.Mutex
 	cache  map[time.Duration]Report
 	charts map[int]cachedChart
+	pages  map[time.Duration]cachedPage
+}
+
+type cachedPage struct {
+	body   []byte
+	report Report
+	at     time.Time
 }
 
 type cachedChart struct {
@@ -166,6 +173,7 @@ func NewChecker(cfg Config, cw MetricReader, q QueueReader, events RecentEvents)
 		queueName: QueueName(cfg.QueueURL),
 		cache:     map[time.Duration]Report{},
 		charts:    map[int]cachedChart{},
+		pages:     map[time.Duration]cachedPage{},
 	}
 }
 

@@ -298,27 +298,27 @@ func TestCheckLastEventAndWindow(t *testing.T) {
 func TestCheckRequest(t *testing.T) {
 	m := &fakeMetrics{}
 	c := NewChecker(Config{Namespace: "Custom/NS", QueueURL: testQueueURL, DLQURL: testDLQURL, Now: func() time.Time { return now }}, m, &fakeQueues{}, nil)
-	c.Check(context.Background(), 15*time.Minute)
+	c.Check(context.Background(), 6*time.Hour)
 	if len(m.calls) != 1 {
 		t.Fatalf("Check() made %d GetMetricData calls, want 1", len(m.calls))
 	}
 	in := m.calls[0]
 	wantEnd := time.Date(2026, 3, 10, 12, 35, 0, 0, time.UTC)
-	if !in.EndTime.Equal(wantEnd) || !in.StartTime.Equal(wantEnd.Add(-15*time.Minute)) {
-		t.Errorf("GetMetricData range = %s..%s, want %s..%s", in.StartTime, in.EndTime, wantEnd.Add(-15*time.Minute), wantEnd)
+	if !in.EndTime.Equal(wantEnd) || !in.StartTime.Equal(wantEnd.Add(-6*time.Hour)) {
+		t.Errorf("GetMetricData range = %s..%s, want %s..%s", in.StartTime, in.EndTime, wantEnd.Add(-6*time.Hour), wantEnd)
 	}
 	type want struct {
 		ns, name, dims, stat string
 		period               int32
 	}
 	wants := map[string]want{
-		idProcessed:      {"Custom/NS", metrics.EventsProcessed, "", "Sum", 900},
-		idIgnored:        {"Custom/NS", metrics.EventsIgnored, "", "Sum", 900},
-		idFailed:         {"Custom/NS", metrics.EventsFailed, "", "Sum", 900},
-		idReceived:       {"Custom/NS", metrics.DeliveriesReceived, "", "Sum", 900},
-		idRejected:       {"Custom/NS", metrics.DeliveriesRejected, "", "Sum", 900},
-		idEnqueueFailed:  {"Custom/NS", metrics.DeliveriesRejected, "Reason=enqueue_failed", "Sum", 900},
-		idIngestInternal: {"Custom/NS", metrics.DeliveriesRejected, "Reason=internal", "Sum", 900},
+		idProcessed:      {"Custom/NS", metrics.EventsProcessed, "", "Sum", 21600},
+		idIgnored:        {"Custom/NS", metrics.EventsIgnored, "", "Sum", 21600},
+		idFailed:         {"Custom/NS", metrics.EventsFailed, "", "Sum", 21600},
+		idReceived:       {"Custom/NS", metrics.DeliveriesReceived, "", "Sum", 21600},
+		idRejected:       {"Custom/NS", metrics.DeliveriesRejected, "", "Sum", 21600},
+		idEnqueueFailed:  {"Custom/NS", metrics.DeliveriesRejected, "Reason=enqueue_failed", "Sum", 21600},
+		idIngestInternal: {"Custom/NS", metrics.DeliveriesRejected, "Reason=internal", "Sum", 21600},
 		idQueueAge:       {"AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName=repotrackr-EventsQueue-ABC", "Maximum", 60},
 	}
 	var ids []string
@@ -362,7 +362,7 @@ func TestCheckCache(t *testing.T) {
 	if len(m.calls) != 1 {
 		t.Errorf("two checks within the TTL made %d GetMetricData calls, want 1", len(m.calls))
 	}
-	c.Check(context.Background(), 15*time.Minute)
+	c.Check(context.Background(), 6*time.Hour)
 	clock = clock.Add(30 * time.Second)
 	c.Check(context.Background(), time.Hour)
 	if len(m.calls) != 3 {
@@ -404,28 +404,33 @@ func TestParseWindow(t *testing.T) {
 	tests := []struct {
 		in      string
 		want    time.Duration
-		format  string
 		wantErr bool
 	}{
-		{"", time.Hour, "1h", false},
-		{"15m", 15 * time.Minute, "15m", false},
-		{"6h", 6 * time.Hour, "6h", false},
-		{"90m", 90 * time.Minute, "1h30m", false},
-		{"24h", 24 * time.Hour, "24h", false},
-		{"90s", 0, "", true},
-		{"25h", 0, "", true},
-		{"30s", 0, "", true},
-		{"-1h", 0, "", true},
-		{"1d", 0, "", true},
-		{"abc", 0, "", true},
+		{"", time.Hour, false},
+		{"1h", time.Hour, false},
+		{"6h", 6 * time.Hour, false},
+		{"24h", 24 * time.Hour, false},
+		// Any other spelling or window is refused: each would be its own cache entry.
+		{"60m", 0, true},
+		{"1h0m", 0, true},
+		{"15m", 0, true},
+		{"90m", 0, true},
+		{"2h", 0, true},
+		{"25h", 0, true},
+		{"-1h", 0, true},
+		{"1d", 0, true},
+		{"1h,6h", 0, true},
+		{" 1h", 0, true},
 	}
 	for _, tt := range tests {
 		got, err := ParseWindow(tt.in)
 		if (err != nil) != tt.wantErr || got != tt.want {
 			t.Errorf("ParseWindow(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
 		}
-		if err == nil && FormatWindow(got) != tt.format {
-			t.Errorf("FormatWindow(%v) = %q, want %q", got, FormatWindow(got), tt.format)
+	}
+	for _, w := range Windows {
+		if got, err := ParseWindow(FormatWindow(w)); err != nil || got != w {
+			t.Errorf("ParseWindow(FormatWindow(%v)) = %v, %v; want %v", w, got, err, w)
 		}
 	}
 }

@@ -235,7 +235,7 @@ func TestCheckThroughSDK(t *testing.T) {
 func TestCheckRequestOnTheWire(t *testing.T) {
 	now := time.Date(2026, 3, 10, 12, 34, 56, 0, time.UTC)
 	ls := newLocalStack(t, now)
-	ls.checker(t, ls.cwURL).Check(context.Background(), 15*time.Minute)
+	ls.checker(t, ls.cwURL).Check(context.Background(), 6*time.Hour)
 	if len(ls.requests) != 1 {
 		t.Fatalf("Check() sent %d CloudWatch requests, want 1", len(ls.requests))
 	}
@@ -244,7 +244,7 @@ func TestCheckRequestOnTheWire(t *testing.T) {
 		t.Errorf("request = %s (Smithy-Protocol %q), want GetMetricData over rpc-v2-cbor", req.path, req.protocol)
 	}
 	wantEnd := time.Date(2026, 3, 10, 12, 35, 0, 0, time.UTC)
-	for name, want := range map[string]time.Time{"StartTime": wantEnd.Add(-15 * time.Minute), "EndTime": wantEnd} {
+	for name, want := range map[string]time.Time{"StartTime": wantEnd.Add(-6 * time.Hour), "EndTime": wantEnd} {
 		got, err := cbor.AsTime(req.body[name])
 		if err != nil || !got.Equal(want) {
 			t.Errorf("%s = %v (%v), want %v", name, got, err, want)
@@ -273,13 +273,13 @@ func TestCheckRequestOnTheWire(t *testing.T) {
 	}
 	ns := metrics.DefaultNamespace
 	want := map[string]string{
-		"processed":       ns + "/EventsProcessed Sum 900",
-		"ignored":         ns + "/EventsIgnored Sum 900",
-		"failed":          ns + "/EventsFailed Sum 900",
-		"received":        ns + "/DeliveriesReceived Sum 900",
-		"rejected":        ns + "/DeliveriesRejected Sum 900",
-		"enqueue_failed":  ns + "/DeliveriesRejected Sum 900 Reason=enqueue_failed",
-		"ingest_internal": ns + "/DeliveriesRejected Sum 900 Reason=internal",
+		"processed":       ns + "/EventsProcessed Sum 21600",
+		"ignored":         ns + "/EventsIgnored Sum 21600",
+		"failed":          ns + "/EventsFailed Sum 21600",
+		"received":        ns + "/DeliveriesReceived Sum 21600",
+		"rejected":        ns + "/DeliveriesRejected Sum 21600",
+		"enqueue_failed":  ns + "/DeliveriesRejected Sum 21600 Reason=enqueue_failed",
+		"ingest_internal": ns + "/DeliveriesRejected Sum 21600 Reason=internal",
 		"queue_age":       "AWS/SQS/ApproximateAgeOfOldestMessage Maximum 60 QueueName=" + QueueName(ls.queueURL),
 		"success_rate":    "expr " + SuccessRateExpression,
 	}
