@@ -206,8 +206,8 @@ func TestRegistrationTokenExchange(t *testing.T) {
 	// The session runs out with the manifest state.
 	cookies := []string{c.Name + "=" + c.Value}
 	e.clock.Advance(DefaultManifestStateTTL + time.Second)
-	if late := e.do(call{method: http.MethodGet, path: pathAppRegister, cookies: cookies}); late.status != http.StatusUnauthorized {
-		t.Errorf("GET %s with an expired session = %d %s, want 401", pathAppRegister, late.status, late.body)
+	if late := e.do(call{method: http.MethodGet, path: pathAppRegister, cookies: cookies}); late.status != http.StatusForbidden {
+		t.Errorf("GET %s with an expired session = %d %s, want 403", pathAppRegister, late.status, late.body)
 	}
 }
 
@@ -222,10 +222,10 @@ func TestRegistrationNeedsToken(t *testing.T) {
 		cookies []string
 		want    int
 	}{
-		{"no token", nil, nil, nil, http.StatusUnauthorized},
+		{"no token", nil, nil, nil, http.StatusForbidden},
 		{"wrong token", nil, url.Values{"token": {"guess-0123456789abcdef-0123456789abcdef"}}, nil, http.StatusForbidden},
 		{"token given twice", nil, url.Values{"token": {testRegistrationToken, "x"}}, nil, http.StatusBadRequest},
-		{"cookie made with another token", nil, nil, []string{forgedCookie}, http.StatusUnauthorized},
+		{"cookie made with another token", nil, nil, []string{forgedCookie}, http.StatusForbidden},
 		{"no token configured", func(c *Config) { c.RegistrationToken = "" }, url.Values{"token": {testRegistrationToken}}, nil, http.StatusServiceUnavailable},
 	}
 	for _, tt := range tests {
@@ -275,8 +275,8 @@ func TestRegistrationNeedsToken(t *testing.T) {
 		e := newEnv(t)
 		back := registerThroughSandbox(t, e, nil)
 		a := e.do(call{method: http.MethodGet, path: pathAppRegistered, query: back})
-		if a.status != http.StatusUnauthorized {
-			t.Errorf("GET %s without the session = %d %s, want 401", pathAppRegistered, a.status, a.body)
+		if a.status != http.StatusForbidden {
+			t.Errorf("GET %s without the session = %d %s, want 403", pathAppRegistered, a.status, a.body)
 		}
 		if n := e.secrets.writes(); n != 0 {
 			t.Errorf("PutSecretValue called %d times, want 0", n)

@@ -41,7 +41,9 @@ const registrationCookiePath = "/github/app/"
 var (
 	errNoRegistrationToken = httpapi.Fail(http.StatusServiceUnavailable,
 		"App registration is closed: no registration token is configured", nil)
-	errRegistrationTokenMissing = httpapi.Fail(http.StatusUnauthorized,
+	// 403 rather than 401: the token is no HTTP authentication scheme (no
+	// WWW-Authenticate challenge to offer).
+	errRegistrationTokenMissing = httpapi.Fail(http.StatusForbidden,
 		"App registration needs the registration token: open this page with ?token= (the stack output names the secret)", nil)
 	errRegistrationTokenWrong = httpapi.Fail(http.StatusForbidden, "registration token invalid or expired", nil)
 )

@@ -3,7 +3,9 @@
 // and GET /webhooks/github/events/stats (counts per event type and status). Both sit
 // behind the JWT authorizer; a caller sees the deliveries of the installations they
 // have linked (user_installations), and the operators named in HISTORY_ADMIN_SUBJECTS
-// see every delivery, since entries carry repository names and error texts.
+// see every delivery. A failure's error text (SDK and GitHub details) is for operators
+// only: other callers see its stable reason code (error_code, e.g. github_unavailable,
+// rate_limited, internal) in its place; the processor's log lines keep the detail.
 package history
 
 import (
@@ -156,6 +158,11 @@ func (h *Handler) Events(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if page.Events == nil {
 		page.Events = []store.Event{}
 	}
+	if scope != nil {
+		for i := range page.Events {
+			redactError(&page.Events[i])
+		}
+	}
 	return httpapi.JSON(http.StatusOK, Page{Events: page.Events, NextCursor: page.NextCursor}), nil
 }
 
@@ -228,6 +235,18 @@ func (h *Handler) Stats(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		s.ByEventType[typ] = tc
 	}
 	return httpapi.JSON(http.StatusOK, s), nil
+}
+
+// redactError replaces a failure's detail with its reason code, for callers who are not
+// operators. Entries logged before codes were show "internal".
+func redactError(ev *store.Event) {
+	if ev.Error == "" && ev.ErrorCode == "" {
+		return
+	}
+	if ev.ErrorCode == "" {
+		ev.ErrorCode = store.ErrorInternal
+	}
+	ev.Error = ev.ErrorCode
 }
 
 // scope is the installations the caller may see: nil (all) for an admin, otherwise

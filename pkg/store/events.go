@@ -39,6 +39,10 @@ var (
 	ErrLeaseLost = errors.New("delivery lease lost")
 )
 
+// ErrorInternal is the reason code of a failure no more specific code describes, and of
+// entries logged before codes were.
+const ErrorInternal = "internal"
+
 // MaxEventError is the longest error text kept in the event log.
 const MaxEventError = 500
 
@@ -85,7 +89,7 @@ func (s *Store) ClaimEvent(ctx context.Context, c EventClaim) (Event, error) {
 			Set("started_at", now).
 			Set("lease_until", now.Add(c.Lease).Unix()).
 			Add("attempts", 1).
-			Remove("error", "reason", "processed_at", "duplicate_of").
+			Remove("error", "error_code", "reason", "processed_at", "duplicate_of").
 			If("attribute_not_exists($) OR $ IN (?, ?) OR ($ = ? AND $ < ?)",
 				"delivery_id",
 				"status", EventFailed, EventQueued,
@@ -143,7 +147,7 @@ func (s *Store) CompleteEvent(ctx context.Context, deliveryID string, attempt in
 	u := s.db.Table(s.tables.Events).Update("delivery_id", deliveryID).
 		Set("status", status).
 		Set("processed_at", s.now().UTC()).
-		Remove("lease_until", "error")
+		Remove("lease_until", "error", "error_code")
 	if reason != "" {
 		u.Set("reason", reason)
 	} else {
@@ -152,11 +156,16 @@ func (s *Store) CompleteEvent(ctx context.Context, deliveryID string, attempt in
 	return s.finishEvent(ctx, u, deliveryID, attempt)
 }
 
-// FailEvent records that a claimed delivery failed, with a short error text (cut to
-// MaxEventError bytes, on one line). The delivery may be claimed again at once.
-func (s *Store) FailEvent(ctx context.Context, deliveryID string, attempt int, errText string) error {
+// FailEvent records that a claimed delivery failed: a stable reason code (empty:
+// ErrorInternal) and a short error text (cut to MaxEventError bytes, on one line) that
+// only operators see. The delivery may be claimed again at once.
+func (s *Store) FailEvent(ctx context.Context, deliveryID string, attempt int, code, errText string) error {
+	if code == "" {
+		code = ErrorInternal
+	}
 	u := s.db.Table(s.tables.Events).Update("delivery_id", deliveryID).
 		Set("status", EventFailed).
+		Set("error_code", code).
 		Set("error", CleanError(errText)).
 		Set("processed_at", s.now().UTC()).
 		Remove("lease_until", "reason")

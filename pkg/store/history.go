@@ -48,7 +48,7 @@ type EventPage struct {
 // envelope, which can be large and is never shown.
 var historyAttrs = []string{
 	"delivery_id", "log_partition", "received_key", "event_type", "action", "repo", "installation_id",
-	"status", "reason", "received_at", "started_at", "processed_at", "attempts", "error", "duplicate_of",
+	"status", "reason", "received_at", "started_at", "processed_at", "attempts", "error", "error_code", "duplicate_of",
 }
 
 // indexPlan is the index a query reads and the key of its partition.

@@ -260,6 +260,9 @@ type Event struct {
 	DuplicateOf    string     `dynamo:"duplicate_of,omitempty" json:"duplicate_of,omitempty"`
 	Envelope       string     `dynamo:"envelope,omitempty" json:"-"`   // the queued JSON
 	ExpiresAt      int64      `dynamo:"expires_at,omitempty" json:"-"` // TTL, epoch seconds
+	// ErrorCode is the stable reason code of a failure (e.g. github_unavailable,
+	// rate_limited, internal): what callers who are not operators see instead of Error.
+	ErrorCode string `dynamo:"error_code,omitempty" json:"error_code,omitempty"`
 }
 
 // Installation is a GitHub App installation. Key: installation_id.
