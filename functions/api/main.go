@@ -39,7 +39,7 @@ func run() error {
 	tables := store.TablesFromEnv()
 	if err := tables.Require(
 		store.EnvProjectsTable, store.EnvSnapshotsTable, store.EnvUpdatesTable, store.EnvEventsTable,
-		store.EnvInstallationsTable, store.EnvUserInstallationsTable, store.EnvStatesTable); err != nil {
+		store.EnvInstallationsTable, store.EnvUserInstallationsTable, store.EnvStatesTable, store.EnvEventStatsTable); err != nil {
 		return err
 	}
 	// The SDK reads region, credentials and AWS_ENDPOINT_URL(_<SERVICE>) itself; the

@@ -35,7 +35,7 @@ func run() error {
 	tables := store.TablesFromEnv()
 	if err := tables.Require(
 		store.EnvProjectsTable, store.EnvSnapshotsTable, store.EnvUpdatesTable, store.EnvEventsTable,
-		store.EnvInstallationsTable); err != nil {
+		store.EnvInstallationsTable, store.EnvEventStatsTable); err != nil {
 		return err
 	}
 	retention := processor.DefaultRetention
@@ -62,7 +62,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("github app client: %w", err)
 	}
-	p := processor.New(store.NewFromConfig(cfg, tables), gh, processor.Config{
+	p := processor.New(store.NewFromConfig(cfg, tables).WithLogger(log), gh, processor.Config{
 		Retention: retention,
 		Log:       log,
 		Metrics:   em,

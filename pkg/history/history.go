@@ -204,7 +204,12 @@ func parseEventQuery(p map[string]string) (store.EventQuery, error) {
 }
 
 // Stats answers GET /webhooks/github/events/stats?hours=24 (1..168): the deliveries
-// received in the last hours, counted by event type and status.
+// received since the start of the hour hours ago, counted by event type and final
+// status (processed, ignored, failed, duplicate; deliveries still in the queue are not
+// counted). It reads the store's hourly counts: one Query per scope, so any range up to
+// a week costs at most store.MaxStatsScopes+1 requests. installation_id narrows the
+// count to one installation (one of the caller's); a caller with more installations
+// than store.MaxStatsScopes must name one.
 func (h *Handler) Stats(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	hours := DefaultStatsHours
 	if v, ok := req.QueryStringParameters["hours"]; ok {
@@ -218,8 +223,22 @@ func (h *Handler) Stats(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if err != nil {
 		return httpapi.Respond(h.logger, err), nil
 	}
-	since := h.now().UTC().Add(-time.Duration(hours) * time.Hour)
+	if v, ok := req.QueryStringParameters["installation_id"]; ok {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return httpapi.Respond(h.logger, httpapi.Fail(http.StatusBadRequest, "installation_id must be a positive integer", err)), nil
+		}
+		if scope != nil && !slices.Contains(scope, id) {
+			return httpapi.Respond(h.logger, httpapi.Fail(http.StatusNotFound, "installation not found", nil)), nil
+		}
+		scope = []int64{id}
+	}
+	since := h.now().UTC().Add(-time.Duration(hours) * time.Hour).Truncate(time.Hour)
 	counts, err := h.eventLog.CountEvents(ctx, since, scope)
+	if errors.Is(err, store.ErrTooManyScopes) {
+		return httpapi.Respond(h.logger, httpapi.Fail(http.StatusBadRequest,
+			"more installations than the stats count at once: choose one with installation_id", err)), nil
+	}
 	if err != nil {
 		return httpapi.Respond(h.logger, err), nil
 	}

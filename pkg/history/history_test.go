@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/repotrackr/github-integration/pkg/local/standin"
 	"github.com/repotrackr/github-integration/pkg/store"
@@ -22,6 +23,7 @@ import (
 
 var (
 	testStore *store.Store
+	testDDB   *dynamodb.Client
 	fixture   []fixtureEvent
 )
 
@@ -48,6 +50,7 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer stop()
+	testDDB = ddb
 	env, err := standin.CreateTables(ctx, ddb, "hist-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "history tests: create tables:", err)

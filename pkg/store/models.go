@@ -17,6 +17,7 @@ const (
 	EnvSnapshotsTable         = "SNAPSHOTS_TABLE"
 	EnvUpdatesTable           = "UPDATES_TABLE"
 	EnvEventsTable            = "EVENTS_TABLE"
+	EnvEventStatsTable        = "EVENT_STATS_TABLE"
 	EnvInstallationsTable     = "INSTALLATIONS_TABLE"
 	EnvUserInstallationsTable = "USER_INSTALLATIONS_TABLE"
 	EnvStatesTable            = "STATES_TABLE"
@@ -39,6 +40,7 @@ type Tables struct {
 	Snapshots         string
 	Updates           string
 	Events            string
+	EventStats        string
 	Installations     string
 	UserInstallations string
 	States            string
@@ -54,6 +56,7 @@ func TablesFrom(lookup func(string) string) Tables {
 		Snapshots:         lookup(EnvSnapshotsTable),
 		Updates:           lookup(EnvUpdatesTable),
 		Events:            lookup(EnvEventsTable),
+		EventStats:        lookup(EnvEventStatsTable),
 		Installations:     lookup(EnvInstallationsTable),
 		UserInstallations: lookup(EnvUserInstallationsTable),
 		States:            lookup(EnvStatesTable),
@@ -66,7 +69,7 @@ func TablesFrom(lookup func(string) string) Tables {
 func (t Tables) Require(envNames ...string) error {
 	byEnv := map[string]string{
 		EnvProjectsTable: t.Projects, EnvSnapshotsTable: t.Snapshots, EnvUpdatesTable: t.Updates,
-		EnvEventsTable: t.Events, EnvInstallationsTable: t.Installations,
+		EnvEventsTable: t.Events, EnvEventStatsTable: t.EventStats, EnvInstallationsTable: t.Installations,
 		EnvUserInstallationsTable: t.UserInstallations, EnvStatesTable: t.States,
 	}
 	var missing []string
