@@ -203,6 +203,13 @@ func TestRegistrationTokenExchange(t *testing.T) {
 	if a.headers["Referrer-Policy"] != "no-referrer" {
 		t.Errorf("Referrer-Policy = %q, want no-referrer", a.headers["Referrer-Policy"])
 	}
+	// Behind a base path (PublicBaseURL), the redirect and the cookie keep it.
+	based := newEnv(t, func(c *Config) { c.PublicBaseURL = "https://api.example.test/v1" })
+	b := based.do(call{method: http.MethodGet, path: pathAppRegister, query: url.Values{"token": {testRegistrationToken}}})
+	if bc, err := http.ParseSetCookie(strings.Join(b.cookies, "")); err != nil || b.headers["Location"] != "/v1"+pathAppRegister || bc.Path != "/v1"+registrationCookiePath {
+		t.Errorf("with a base path: Location %q, cookie %v (%v), want both under /v1", b.headers["Location"], b.cookies, err)
+	}
+
 	// The session runs out with the manifest state.
 	cookies := []string{c.Name + "=" + c.Value}
 	e.clock.Advance(DefaultManifestStateTTL + time.Second)

@@ -123,13 +123,19 @@ func (a *API) checkRegistrationToken(ctx context.Context, r *request) (*events.A
 		}
 	}
 	q.Del("token")
-	loc := requestPath(r.req)
+	// Behind a custom domain with a base path, PublicBaseURL holds that path: the
+	// browser's URL and the cookie's path both need it.
+	prefix := ""
+	if u, err := url.Parse(a.cfg.PublicBaseURL); err == nil && a.cfg.PublicBaseURL != "" {
+		prefix = strings.TrimSuffix(u.Path, "/")
+	}
+	loc := prefix + requestPath(r.req)
 	if enc := q.Encode(); enc != "" {
 		loc += "?" + enc
 	}
 	exp := a.now().Add(a.cfg.ManifestStateTTL).Unix()
 	cookie := (&http.Cookie{
-		Name: registrationCookie, Value: registrationProof(a.cfg.RegistrationToken, exp), Path: registrationCookiePath,
+		Name: registrationCookie, Value: registrationProof(a.cfg.RegistrationToken, exp), Path: prefix + registrationCookiePath,
 		MaxAge: int(a.cfg.ManifestStateTTL / time.Second), HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode,
 	}).String()
 	a.audit(ctx, "app_registration_token_accepted", "", "ok")
