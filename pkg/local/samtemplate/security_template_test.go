@@ -55,3 +55,25 @@ func TestRegistrationTokenSecret(t *testing.T) {
 	}
 	t.Error("template.yaml has no ApiFunction")
 }
+
+// TestSuccessRateAlarmCountsIgnored: the alarm judges the success rate as the health
+// route does: an ignored delivery is handled and a success.
+func TestSuccessRateAlarmCountsIgnored(t *testing.T) {
+	tpl, err := Load(filepath.Join("..", "..", "..", "template.yaml"))
+	if err != nil {
+		t.Fatalf("Load(template.yaml) error = %v", err)
+	}
+	ids := map[string]string{}
+	for _, m := range list(tpl.Resources["SuccessRateAlarm"].Properties["Metrics"]) {
+		id := asString(path(m, "Id"))
+		if name := asString(path(m, "MetricStat", "Metric", "MetricName")); name != "" {
+			ids[id] = name
+		} else {
+			ids[id] = asString(path(m, "Expression"))
+		}
+	}
+	if ids["ignored"] != "EventsIgnored" || ids["total"] != "FILL(processed, 0) + FILL(ignored, 0) + FILL(failed, 0)" ||
+		ids["success_rate"] != "IF(total > 0, (FILL(processed, 0) + FILL(ignored, 0)) / total, 1)" {
+		t.Errorf("SuccessRateAlarm metrics = %v, want ignored deliveries counted as handled successes", ids)
+	}
+}
