@@ -101,6 +101,7 @@ type Report struct {
 	FailedEvents            *int64     `json:"failed_events_last_hour"`
 	ProcessedEvents         *int64     `json:"processed_events"`
 	IgnoredEvents           *int64     `json:"ignored_events"`
+	DuplicateEvents         *int64     `json:"duplicate_events"` // seen again after done; not in the total
 	ReceivedDeliveries      *int64     `json:"received_deliveries"`
 	RejectedDeliveries      *int64     `json:"rejected_deliveries"`
 	IngestErrors            *int64     `json:"ingest_errors"` // deliveries answered 5xx (enqueue failed, internal error)
@@ -200,6 +201,7 @@ func QueueName(queueURL string) string {
 const (
 	idProcessed      = "processed"
 	idIgnored        = "ignored"
+	idDuplicate      = "duplicate"
 	idFailed         = "failed"
 	idReceived       = "received"
 	idRejected       = "rejected"
@@ -240,6 +242,7 @@ func (c *Checker) metricQueries(from, to time.Time) *cloudwatch.GetMetricDataInp
 		MetricDataQueries: []cwtypes.MetricDataQuery{
 			sum(idProcessed, metrics.EventsProcessed),
 			sum(idIgnored, metrics.EventsIgnored),
+			sum(idDuplicate, metrics.EventsDuplicate),
 			sum(idFailed, metrics.EventsFailed),
 			sum(idReceived, metrics.DeliveriesReceived),
 			sum(idRejected, metrics.DeliveriesRejected),
@@ -272,9 +275,9 @@ func windowRange(now time.Time, window time.Duration) (time.Time, time.Time) {
 }
 
 type metricFacts struct {
-	processed, ignored, failed, received, rejected, ingestErrors int64
-	rate                                                         *float64
-	queueAge                                                     *int64
+	processed, ignored, duplicate, failed, received, rejected, ingestErrors int64
+	rate                                                                    *float64
+	queueAge                                                                *int64
 }
 
 type queueFacts struct {
@@ -324,6 +327,7 @@ func (c *Checker) Check(ctx context.Context, window time.Duration) Report {
 	default:
 		total := mf.processed + mf.ignored + mf.failed
 		r.ProcessedEvents, r.IgnoredEvents, r.FailedEvents, r.TotalEvents = &mf.processed, &mf.ignored, &mf.failed, &total
+		r.DuplicateEvents = &mf.duplicate
 		r.ReceivedDeliveries, r.RejectedDeliveries, r.IngestErrors = &mf.received, &mf.rejected, &mf.ingestErrors
 		if total > 0 {
 			rate := float64(mf.processed+mf.ignored) / float64(total)
@@ -482,6 +486,8 @@ func (c *Checker) readMetrics(ctx context.Context, from, to time.Time) (metricFa
 			f.processed = n
 		case idIgnored:
 			f.ignored = n
+		case idDuplicate:
+			f.duplicate = n
 		case idFailed:
 			f.failed = n
 		case idReceived:

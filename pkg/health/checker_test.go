@@ -134,7 +134,7 @@ func TestCheckStatuses(t *testing.T) {
 		{
 			// Correctly ignored deliveries are handled deliveries and successes.
 			name:   "only ignored deliveries",
-			series: map[string][]float64{idIgnored: {7}, idSuccessRate: {1}},
+			series: map[string][]float64{idIgnored: {7}, idDuplicate: {3}, idSuccessRate: {1}},
 			queues: emptyQueues, events: events,
 			want: StatusHealthy, rate: ptr(1.0), total: ptr[int64](7), failed: ptr[int64](0), ignored: ptr[int64](7),
 			checks: map[string]string{"success_rate": CheckOK},
@@ -314,6 +314,7 @@ func TestCheckRequest(t *testing.T) {
 	wants := map[string]want{
 		idProcessed:      {"Custom/NS", metrics.EventsProcessed, "", "Sum", 21600},
 		idIgnored:        {"Custom/NS", metrics.EventsIgnored, "", "Sum", 21600},
+		idDuplicate:      {"Custom/NS", metrics.EventsDuplicate, "", "Sum", 21600},
 		idFailed:         {"Custom/NS", metrics.EventsFailed, "", "Sum", 21600},
 		idReceived:       {"Custom/NS", metrics.DeliveriesReceived, "", "Sum", 21600},
 		idRejected:       {"Custom/NS", metrics.DeliveriesRejected, "", "Sum", 21600},
@@ -347,7 +348,7 @@ func TestCheckRequest(t *testing.T) {
 		}
 	}
 	slices.Sort(ids)
-	if wantIDs := []string{idEnqueueFailed, idFailed, idIgnored, idIngestInternal, idProcessed, idQueueAge, idReceived, idRejected, idSuccessRate}; !slices.Equal(ids, wantIDs) {
+	if wantIDs := []string{idDuplicate, idEnqueueFailed, idFailed, idIgnored, idIngestInternal, idProcessed, idQueueAge, idReceived, idRejected, idSuccessRate}; !slices.Equal(ids, wantIDs) {
 		t.Errorf("query ids = %v, want %v", ids, wantIDs)
 	}
 }

@@ -275,6 +275,7 @@ func TestCheckRequestOnTheWire(t *testing.T) {
 	want := map[string]string{
 		"processed":       ns + "/EventsProcessed Sum 21600",
 		"ignored":         ns + "/EventsIgnored Sum 21600",
+		"duplicate":       ns + "/EventsDuplicate Sum 21600",
 		"failed":          ns + "/EventsFailed Sum 21600",
 		"received":        ns + "/DeliveriesReceived Sum 21600",
 		"rejected":        ns + "/DeliveriesRejected Sum 21600",
