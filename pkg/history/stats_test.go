@@ -112,6 +112,8 @@ func TestStatsWeekBounded(t *testing.T) {
 		Range("received_key", dynamo.GreaterOrEqual, store.TimeKey(end.Add(-hours*time.Hour))).Project("event_type", "status").All(ctx, &rows)
 	if n, _ := counter.take(); err != nil || len(rows) != 2*hours || n <= 10 {
 		t.Fatalf("reading the log itself = %d rows in %d requests, %v; want %d rows in more than 10", len(rows), n, err, 2*hours)
+	} else {
+		t.Logf("reading the week off the log: %d requests", n)
 	}
 
 	h := New(store.New(reader, tables), Config{Admins: []string{"ops"}, Now: func() time.Time { return end }})
@@ -137,6 +139,7 @@ func TestStatsWeekBounded(t *testing.T) {
 			if err != nil || resp.StatusCode != tt.code {
 				t.Fatalf("Stats(%v) = %d %s, %v; want %d", tt.params, resp.StatusCode, resp.Body, err, tt.code)
 			}
+			t.Logf("Stats(%s, %v): %d DynamoDB requests %v", tt.sub, tt.params, n, ops)
 			if n > 10 || (tt.code == http.StatusOK && n == 0) {
 				t.Errorf("Stats(%v) sent %d DynamoDB requests %v, want at most 10", tt.params, n, ops)
 			}
