@@ -75,6 +75,7 @@ func setup(ctx context.Context, d *startup.Deps) (any, error) {
 		PublicBaseURL:     env.URL(config.PublicBaseURL),
 		AppName:           env.Text(config.GitHubAppName),
 		History:           history.New(st, history.Config{Admins: env.List(config.HistoryAdminSubjects), Log: log}).Serve,
+		RegistrationToken: registrationToken(ctx, d, env.Secret(config.GitHubAppRegistrationToken)),
 		Log:               log,
 	})
 	if err != nil {
@@ -132,6 +133,17 @@ func stateKeys(ctx context.Context, d *startup.Deps, ref config.SecretRef) [][]b
 		keys = append(keys, []byte(k))
 	}
 	return keys
+}
+
+// registrationToken is the one-time token that opens the App registration routes; without
+// it they stay closed (403), which is the safe default for a stack nobody registered yet.
+func registrationToken(ctx context.Context, d *startup.Deps, ref config.SecretRef) string {
+	token, err := ref.Load(ctx, d.Secrets)
+	if err != nil {
+		d.Log.Warn("no App registration token: the registration routes stay closed", "err", err)
+		return ""
+	}
+	return token
 }
 
 func main() { startup.Run(config.API, setup) }

@@ -133,6 +133,9 @@ type Config struct {
 	PublicBaseURL string
 	// AppName replaces the manifest's name when set.
 	AppName string
+	// RegistrationToken is the one-time token the registration routes require (at
+	// least MinRegistrationTokenLen bytes); empty keeps registration closed.
+	RegistrationToken string
 
 	// History serves GET /webhooks/github/events and /webhooks/github/events/stats; nil
 	// answers 503.
@@ -187,6 +190,9 @@ func New(cfg Config) (*API, error) {
 		if len(k) < MinStateKeyLen {
 			return nil, fmt.Errorf("api: state signing keys must be at least %d bytes", MinStateKeyLen)
 		}
+	}
+	if cfg.RegistrationToken != "" && len(cfg.RegistrationToken) < MinRegistrationTokenLen {
+		return nil, fmt.Errorf("api: the registration token must be at least %d bytes", MinRegistrationTokenLen)
 	}
 	a := &API{
 		cfg:    cfg,

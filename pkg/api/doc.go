@@ -1,5 +1,6 @@
 // Package api is the handler of the API function: the GitHub App's registration (the
-// manifest flow), its installation flow (a signed, single-use state; the setup URL
+// manifest flow, opened only by the deployment's one-time registration token and closed
+// for good once an App is configured; see registration.go), its installation flow (a signed, single-use state; the setup URL
 // callback checked against the user's own GitHub token), the caller's installations,
 // the projects API, and the delivery history routes (served by an injected handler).
 //

@@ -30,8 +30,8 @@ func TestSampleEvents(t *testing.T) {
 		t.Fatalf("events/api/*.json = %v, %v, want sample events", files, err)
 	}
 	want := map[string]int{
-		"app-register.json":          http.StatusOK,         // no App yet: the manifest page
-		"app-registered.json":        http.StatusBadRequest, // the sample's state is not signed by this deployment
+		"app-register.json":          http.StatusSeeOther,   // the token traded for the session cookie
+		"app-registered.json":        http.StatusBadRequest, // the session is good, the sample's state is not signed by this deployment
 		"install-start.json":         http.StatusOK,
 		"install-callback.json":      http.StatusBadRequest,
 		"install-callback-post.json": http.StatusBadRequest,
@@ -45,7 +45,8 @@ func TestSampleEvents(t *testing.T) {
 		"events-list.json":           http.StatusOK,
 		"events-stats.json":          http.StatusOK,
 	}
-	e := newEnv(t)
+	// The samples carry the token and a session cookie made with it.
+	e := newEnv(t, func(c *Config) { c.RegistrationToken = "sample-registration-token-0123456789abcdef" })
 	covered := map[Route]bool{}
 	for _, f := range files {
 		name := filepath.Base(f)

@@ -61,6 +61,7 @@ type fakeSecrets struct {
 	mu      sync.Mutex
 	values  map[string]string
 	failGet bool
+	puts    int // PutSecretValue calls, refused ones included
 }
 
 func newFakeSecrets() *fakeSecrets {
@@ -69,6 +70,9 @@ func newFakeSecrets() *fakeSecrets {
 		"arn:key": placeholder, "arn:webhook": "generated-at-deploy", "arn:client": placeholder, "arn:registration": placeholder,
 	}}
 }
+
+// testRegistrationToken is the deployment's one-time App registration token.
+const testRegistrationToken = "registration-token-0123456789abcdef-0123456789"
 
 var testSecretTargets = appmanifest.Secrets{
 	PrivateKeyARN: "arn:key", WebhookSecretARN: "arn:webhook", ClientSecretARN: "arn:client", RegistrationARN: "arn:registration",
@@ -90,11 +94,19 @@ func (f *fakeSecrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSe
 func (f *fakeSecrets) PutSecretValue(_ context.Context, in *secretsmanager.PutSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.puts++
 	if _, ok := f.values[aws.ToString(in.SecretId)]; !ok {
 		return nil, errors.New("ResourceNotFoundException")
 	}
 	f.values[aws.ToString(in.SecretId)] = aws.ToString(in.SecretString)
 	return &secretsmanager.PutSecretValueOutput{}, nil
+}
+
+// writes is how many times PutSecretValue was called.
+func (f *fakeSecrets) writes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.puts
 }
 
 func (f *fakeSecrets) get(arn string) string {
@@ -177,6 +189,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		Log:             log,
 		Now:             env.clock.Now,
 	}
+	env.cfg.RegistrationToken = testRegistrationToken
 	for _, o := range opts {
 		o(&env.cfg)
 	}
@@ -194,6 +207,7 @@ type call struct {
 	query        url.Values
 	body         string
 	headers      map[string]string
+	cookies      []string // request cookies ("name=value")
 }
 
 // answer is a response, with the JSON body decoded when there is one.
@@ -202,6 +216,7 @@ type answer struct {
 	headers map[string]string
 	body    string
 	json    map[string]any
+	cookies []string // Set-Cookie values
 }
 
 func (a answer) str(key string) string {
@@ -225,6 +240,7 @@ func buildRequest(c call) events.APIGatewayV2HTTPRequest {
 		RawQueryString: c.query.Encode(),
 		Headers:        map[string]string{},
 		Body:           c.body,
+		Cookies:        c.cookies,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			DomainName: "api.example.test",
 			RequestID:  fmt.Sprintf("req-%d", reqSeq.Add(1)),
@@ -248,7 +264,7 @@ func doRequest(t *testing.T, a *API, req events.APIGatewayV2HTTPRequest) answer 
 	if err != nil {
 		t.Fatalf("Handle(%s %s) error = %v, want nil (errors are answers)", req.RequestContext.HTTP.Method, req.RawPath, err)
 	}
-	out := answer{status: resp.StatusCode, headers: resp.Headers, body: resp.Body}
+	out := answer{status: resp.StatusCode, headers: resp.Headers, body: resp.Body, cookies: resp.Cookies}
 	if strings.HasPrefix(resp.Headers["Content-Type"], "application/json") {
 		if err := json.Unmarshal([]byte(resp.Body), &out.json); err != nil {
 			t.Fatalf("%s %s: body %q is not a JSON object: %v", req.RequestContext.HTTP.Method, req.RawPath, resp.Body, err)

@@ -45,6 +45,12 @@ func (a *API) registrationOpen(ctx context.Context) error {
 // appRegister serves the page that posts the App manifest to GitHub (the manifest flow).
 // ?org= registers the App under an organization.
 func (a *API) appRegister(ctx context.Context, r *request) (events.APIGatewayV2HTTPResponse, error) {
+	if redirect, err := a.checkRegistrationToken(ctx, r); err != nil || redirect != nil {
+		if redirect != nil {
+			return *redirect, nil
+		}
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
 	if err := a.registrationOpen(ctx); err != nil {
 		a.audit(ctx, "app_registration_refused", "", "refused", slog.String("reason", reasonOf(err)))
 		return events.APIGatewayV2HTTPResponse{}, err
@@ -82,6 +88,14 @@ func (a *API) appRegister(ctx context.Context, r *request) (events.APIGatewayV2H
 // appRegistered is the manifest's redirect_url: GitHub sends the browser back with a
 // code, which becomes the App's credentials, stored in Secrets Manager.
 func (a *API) appRegistered(ctx context.Context, r *request) (events.APIGatewayV2HTTPResponse, error) {
+	// The same operator's browser must come back: the state alone could have leaked
+	// (it travels through GitHub's URLs).
+	if redirect, err := a.checkRegistrationToken(ctx, r); err != nil || redirect != nil {
+		if redirect != nil {
+			return *redirect, nil
+		}
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
 	token, err := r.query("state")
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err

@@ -3,26 +3,28 @@ package config
 // Names of the environment variables. A Secret's name is that of its value form; its
 // ARN form is the name with "_ARN" added.
 const (
-	GitHubWebhookSecret   = "GITHUB_WEBHOOK_SECRET"
-	GitHubAppID           = "GITHUB_APP_ID"
-	GitHubAppPrivateKey   = "GITHUB_APP_PRIVATE_KEY"
-	GitHubAppSlug         = "GITHUB_APP_SLUG"
-	GitHubAppName         = "GITHUB_APP_NAME"
-	GitHubAppRegistration = "GITHUB_APP_REGISTRATION_ARN"
-	GitHubClientID        = "GITHUB_CLIENT_ID"
-	GitHubClientSecret    = "GITHUB_CLIENT_SECRET"
-	GitHubAPIURL          = "GITHUB_API_URL"
-	GitHubWebURL          = "GITHUB_WEB_URL"
-	StateSigningKey       = "STATE_SIGNING_KEY"
-	InstallSuccessURL     = "INSTALL_SUCCESS_URL"
-	InstallSetupURL       = "INSTALL_SETUP_URL"
-	PublicBaseURL         = "PUBLIC_BASE_URL"
-	HistoryAdminSubjects  = "HISTORY_ADMIN_SUBJECTS"
+	GitHubWebhookSecret        = "GITHUB_WEBHOOK_SECRET"
+	GitHubAppID                = "GITHUB_APP_ID"
+	GitHubAppPrivateKey        = "GITHUB_APP_PRIVATE_KEY"
+	GitHubAppSlug              = "GITHUB_APP_SLUG"
+	GitHubAppName              = "GITHUB_APP_NAME"
+	GitHubAppRegistration      = "GITHUB_APP_REGISTRATION_ARN"
+	GitHubAppRegistrationToken = "GITHUB_APP_REGISTRATION_TOKEN"
+	GitHubClientID             = "GITHUB_CLIENT_ID"
+	GitHubClientSecret         = "GITHUB_CLIENT_SECRET"
+	GitHubAPIURL               = "GITHUB_API_URL"
+	GitHubWebURL               = "GITHUB_WEB_URL"
+	StateSigningKey            = "STATE_SIGNING_KEY"
+	InstallSuccessURL          = "INSTALL_SUCCESS_URL"
+	InstallSetupURL            = "INSTALL_SETUP_URL"
+	PublicBaseURL              = "PUBLIC_BASE_URL"
+	HistoryAdminSubjects       = "HISTORY_ADMIN_SUBJECTS"
 
 	QueueURL = "QUEUE_URL"
 	DLQURL   = "DLQ_URL"
 
 	ProjectsTable          = "PROJECTS_TABLE"
+	EventStatsTable        = "EVENT_STATS_TABLE"
 	SnapshotsTable         = "SNAPSHOTS_TABLE"
 	UpdatesTable           = "UPDATES_TABLE"
 	EventsTable            = "EVENTS_TABLE"
@@ -71,6 +73,8 @@ var Registry = []Var{
 		Meaning: "the App's OAuth client secret (installation callback)"},
 	{Name: GitHubAppRegistration, Kind: ARN, Optional: ghCallers,
 		Meaning: "the secret where the manifest flow stores the App's id, slug and client id"},
+	{Name: GitHubAppRegistrationToken, Kind: Secret, Optional: api,
+		Meaning: "the one-time token that opens the App registration routes (`/github/app/register?token=…`); unset: they stay closed (403)"},
 	{Name: StateSigningKey, Kind: Secret, Optional: api,
 		Meaning: "HMAC key(s) of the installation and manifest `state`, ≥ 32 bytes each, current first, comma-separated; unset: both flows answer 503"},
 	{Name: GitHubAPIURL, Kind: URL, Default: "https://api.github.com/", Optional: ghCallers,
@@ -85,6 +89,7 @@ var Registry = []Var{
 	{Name: SnapshotsTable, Kind: Text, Required: apiProcessor, Meaning: "DynamoDB table of progress snapshots"},
 	{Name: UpdatesTable, Kind: Text, Required: apiProcessor, Meaning: "DynamoDB table of the project update log"},
 	{Name: EventsTable, Kind: Text, Required: withEvents, Meaning: "DynamoDB table of the webhook event log"},
+	{Name: EventStatsTable, Kind: Text, Required: apiProcessor, Meaning: "DynamoDB table of hourly delivery counters (the history's stats route)"},
 	{Name: InstallationsTable, Kind: Text, Required: apiProcessor, Meaning: "DynamoDB table of installations"},
 	{Name: UserInstallationsTable, Kind: Text, Required: api, Meaning: "DynamoDB table of user–installation links"},
 	{Name: StatesTable, Kind: Text, Required: api, Meaning: "DynamoDB table of single-use OAuth states"},

@@ -52,13 +52,12 @@ const (
 	CheckUnknown = "unknown" // the source could not be read: degraded, never healthy
 )
 
-// Window bounds: CloudWatch periods are whole minutes, and a day is the longest window
-// whose single period still answers quickly.
-const (
-	DefaultWindow = time.Hour
-	MinWindow     = time.Minute
-	MaxWindow     = 24 * time.Hour
-)
+// Windows are the windows the routes serve (?window=1h, 6h or 24h); a day is the
+// longest window whose single period still answers quickly.
+var Windows = []time.Duration{time.Hour, 6 * time.Hour, 24 * time.Hour}
+
+// DefaultWindow is the window when the query names none.
+const DefaultWindow = time.Hour
 
 // Check is one criterion of the status.
 type Check struct {
@@ -75,14 +74,18 @@ type Report struct {
 	WindowSeconds int64     `json:"window_seconds"`
 	From          time.Time `json:"from"`
 	To            time.Time `json:"to"`
-	// SuccessRate is processed ÷ (processed + failed) over the window; null when no
-	// event was processed or failed (nothing to judge) or the metrics could not be read.
+	// SuccessRate is (processed + ignored) ÷ total over the window; null when no
+	// delivery was handled (nothing to judge) or the metrics could not be read.
 	SuccessRate *float64 `json:"success_rate"`
 	// TotalEvents and FailedEvents cover the window (one hour unless ?window= says
-	// otherwise); the names are the design's. Total is processed + failed.
+	// otherwise); the names are the design's. Total is processed + ignored + failed:
+	// every delivery handled, whatever its outcome; duplicates and deliveries still
+	// queued are not counted.
 	TotalEvents             *int64     `json:"total_events_last_hour"`
 	FailedEvents            *int64     `json:"failed_events_last_hour"`
 	ProcessedEvents         *int64     `json:"processed_events"`
+	IgnoredEvents           *int64     `json:"ignored_events"`
+	DuplicateEvents         *int64     `json:"duplicate_events"` // seen again after done; not in the total
 	ReceivedDeliveries      *int64     `json:"received_deliveries"`
 	RejectedDeliveries      *int64     `json:"rejected_deliveries"`
 	IngestErrors            *int64     `json:"ingest_errors"` // deliveries answered 5xx (enqueue failed, internal error)
@@ -105,8 +108,9 @@ type Config struct {
 	DLQURL   string
 	// Thresholds (zero value: DefaultThresholds).
 	Thresholds Thresholds
-	// CacheTTL keeps a report for that long, so that a public route cannot turn every
-	// request into paid CloudWatch calls; 0 disables the cache.
+	// CacheTTL keeps a report and a rendered status page per window for that long, so
+	// that a public route cannot turn every request into paid CloudWatch and DynamoDB
+	// calls; 0 disables the cache.
 	CacheTTL time.Duration
 	// CallTimeout bounds each backend call, so that a hanging one ends in "unknown"
 	// instead of a function timeout (default 4s).
@@ -126,6 +130,13 @@ type Checker struct {
 	mu     sync.Mutex
 	cache  map[time.Duration]Report
 	charts map[int]cachedChart
+	pages  map[time.Duration]cachedPage
+}
+
+type cachedPage struct {
+	body   []byte
+	report Report
+	at     time.Time
 }
 
 type cachedChart struct {
@@ -154,6 +165,7 @@ func NewChecker(cfg Config, cw MetricReader, q QueueReader, events RecentEvents)
 		queueName: QueueName(cfg.QueueURL),
 		cache:     map[time.Duration]Report{},
 		charts:    map[int]cachedChart{},
+		pages:     map[time.Duration]cachedPage{},
 	}
 }
 
@@ -170,6 +182,8 @@ func QueueName(queueURL string) string {
 // Query ids of the health GetMetricData call.
 const (
 	idProcessed      = "processed"
+	idIgnored        = "ignored"
+	idDuplicate      = "duplicate"
 	idFailed         = "failed"
 	idReceived       = "received"
 	idRejected       = "rejected"
@@ -179,10 +193,11 @@ const (
 	idSuccessRate    = "success_rate"
 )
 
-// SuccessRateExpression is the metric math of the success rate. FILL makes a window
-// with failures and no success (or the reverse) still have a value; with neither, the
-// division by zero leaves no value, which reads as "nothing to judge".
-const SuccessRateExpression = "FILL(processed, 0) / (FILL(processed, 0) + FILL(failed, 0))"
+// SuccessRateExpression is the metric math of the success rate: a delivery processed or
+// correctly ignored is a success. FILL makes a window with failures and no success (or
+// the reverse) still have a value; with neither, the division by zero leaves no value,
+// which reads as "nothing to judge".
+const SuccessRateExpression = "(FILL(processed, 0) + FILL(ignored, 0)) / (FILL(processed, 0) + FILL(ignored, 0) + FILL(failed, 0))"
 
 // metricQueries is the one GetMetricData call of a check: the window's sums of the
 // pipeline's counters (the totals, without dimensions), the ingest 5xx counts by reason,
@@ -208,6 +223,8 @@ func (c *Checker) metricQueries(from, to time.Time) *cloudwatch.GetMetricDataInp
 		ScanBy:    cwtypes.ScanByTimestampDescending,
 		MetricDataQueries: []cwtypes.MetricDataQuery{
 			sum(idProcessed, metrics.EventsProcessed),
+			sum(idIgnored, metrics.EventsIgnored),
+			sum(idDuplicate, metrics.EventsDuplicate),
 			sum(idFailed, metrics.EventsFailed),
 			sum(idReceived, metrics.DeliveriesReceived),
 			sum(idRejected, metrics.DeliveriesRejected),
@@ -240,9 +257,9 @@ func windowRange(now time.Time, window time.Duration) (time.Time, time.Time) {
 }
 
 type metricFacts struct {
-	processed, failed, received, rejected, ingestErrors int64
-	rate                                                *float64
-	queueAge                                            *int64
+	processed, ignored, duplicate, failed, received, rejected, ingestErrors int64
+	rate                                                                    *float64
+	queueAge                                                                *int64
 }
 
 type queueFacts struct {
@@ -290,11 +307,12 @@ func (c *Checker) Check(ctx context.Context, window time.Duration) Report {
 		c.cfg.Log.Error("health: metrics unreadable", "err", mErr)
 		r.add("success_rate", CheckUnknown, "CloudWatch metrics could not be read")
 	default:
-		total := mf.processed + mf.failed
-		r.ProcessedEvents, r.FailedEvents, r.TotalEvents = &mf.processed, &mf.failed, &total
+		total := mf.processed + mf.ignored + mf.failed
+		r.ProcessedEvents, r.IgnoredEvents, r.FailedEvents, r.TotalEvents = &mf.processed, &mf.ignored, &mf.failed, &total
+		r.DuplicateEvents = &mf.duplicate
 		r.ReceivedDeliveries, r.RejectedDeliveries, r.IngestErrors = &mf.received, &mf.rejected, &mf.ingestErrors
 		if total > 0 {
-			rate := float64(mf.processed) / float64(total)
+			rate := float64(mf.processed+mf.ignored) / float64(total)
 			if mf.rate != nil {
 				rate = *mf.rate
 			}
@@ -303,7 +321,7 @@ func (c *Checker) Check(ctx context.Context, window time.Duration) Report {
 		}
 		switch {
 		case r.SuccessRate == nil:
-			r.add("success_rate", CheckOK, "no events processed or failed in the window")
+			r.add("success_rate", CheckOK, "no deliveries handled in the window")
 		case *r.SuccessRate < th.UnhealthySuccessRate:
 			r.add("success_rate", CheckFail, "success rate "+fmtRate(*r.SuccessRate)+" is below "+fmtRate(th.UnhealthySuccessRate))
 		case *r.SuccessRate <= th.MinSuccessRate:
@@ -448,6 +466,10 @@ func (c *Checker) readMetrics(ctx context.Context, from, to time.Time) (metricFa
 		switch aws.ToString(res.Id) {
 		case idProcessed:
 			f.processed = n
+		case idIgnored:
+			f.ignored = n
+		case idDuplicate:
+			f.duplicate = n
 		case idFailed:
 			f.failed = n
 		case idReceived:

@@ -116,6 +116,7 @@ func TestCheckStatuses(t *testing.T) {
 		nullRate bool     // success_rate must be null
 		total    *int64
 		failed   *int64
+		ignored  *int64
 		dlq      *int64
 		age      *int64
 		checks   map[string]string // check name -> status
@@ -131,6 +132,20 @@ func TestCheckStatuses(t *testing.T) {
 			queues: emptyQueues, events: events,
 			want: StatusHealthy, rate: ptr(0.9798), total: ptr[int64](99), failed: ptr[int64](2), dlq: ptr[int64](0), age: ptr[int64](0),
 			checks: map[string]string{"success_rate": CheckOK},
+		},
+		{
+			// Correctly ignored deliveries are handled deliveries and successes.
+			name:   "only ignored deliveries",
+			series: map[string][]float64{idIgnored: {7}, idDuplicate: {3}, idSuccessRate: {1}},
+			queues: emptyQueues, events: events,
+			want: StatusHealthy, rate: ptr(1.0), total: ptr[int64](7), failed: ptr[int64](0), ignored: ptr[int64](7),
+			checks: map[string]string{"success_rate": CheckOK},
+		},
+		{
+			name:   "ignored count as successes when the expression has no value",
+			series: map[string][]float64{idProcessed: {2}, idIgnored: {6}, idFailed: {2}},
+			queues: emptyQueues, events: events,
+			want: StatusDegraded, rate: ptr(0.8), total: ptr[int64](10), failed: ptr[int64](2), ignored: ptr[int64](6),
 		},
 		{
 			name:   "rate at the threshold is degraded",
@@ -215,7 +230,7 @@ func TestCheckStatuses(t *testing.T) {
 			if (tt.rate != nil || tt.nullRate) && !eqPtr(r.SuccessRate, tt.rate) {
 				t.Errorf("Check().SuccessRate = %v, want %v", deref(r.SuccessRate), deref(tt.rate))
 			}
-			for name, p := range map[string][2]*int64{"total": {r.TotalEvents, tt.total}, "failed": {r.FailedEvents, tt.failed}, "dlq": {r.DLQDepth, tt.dlq}, "age": {r.OldestMessageAgeSeconds, tt.age}} {
+			for name, p := range map[string][2]*int64{"total": {r.TotalEvents, tt.total}, "failed": {r.FailedEvents, tt.failed}, "ignored": {r.IgnoredEvents, tt.ignored}, "dlq": {r.DLQDepth, tt.dlq}, "age": {r.OldestMessageAgeSeconds, tt.age}} {
 				if p[1] != nil && !eqPtr(p[0], p[1]) {
 					t.Errorf("Check() %s = %v, want %v", name, deref(p[0]), *p[1])
 				}
@@ -285,26 +300,28 @@ func TestCheckLastEventAndWindow(t *testing.T) {
 func TestCheckRequest(t *testing.T) {
 	m := &fakeMetrics{}
 	c := NewChecker(Config{Namespace: "Custom/NS", QueueURL: testQueueURL, DLQURL: testDLQURL, Now: func() time.Time { return now }}, m, &fakeQueues{}, nil)
-	c.Check(context.Background(), 15*time.Minute)
+	c.Check(context.Background(), 6*time.Hour)
 	if len(m.calls) != 1 {
 		t.Fatalf("Check() made %d GetMetricData calls, want 1", len(m.calls))
 	}
 	in := m.calls[0]
 	wantEnd := time.Date(2026, 3, 10, 12, 35, 0, 0, time.UTC)
-	if !in.EndTime.Equal(wantEnd) || !in.StartTime.Equal(wantEnd.Add(-15*time.Minute)) {
-		t.Errorf("GetMetricData range = %s..%s, want %s..%s", in.StartTime, in.EndTime, wantEnd.Add(-15*time.Minute), wantEnd)
+	if !in.EndTime.Equal(wantEnd) || !in.StartTime.Equal(wantEnd.Add(-6*time.Hour)) {
+		t.Errorf("GetMetricData range = %s..%s, want %s..%s", in.StartTime, in.EndTime, wantEnd.Add(-6*time.Hour), wantEnd)
 	}
 	type want struct {
 		ns, name, dims, stat string
 		period               int32
 	}
 	wants := map[string]want{
-		idProcessed:      {"Custom/NS", metrics.EventsProcessed, "", "Sum", 900},
-		idFailed:         {"Custom/NS", metrics.EventsFailed, "", "Sum", 900},
-		idReceived:       {"Custom/NS", metrics.DeliveriesReceived, "", "Sum", 900},
-		idRejected:       {"Custom/NS", metrics.DeliveriesRejected, "", "Sum", 900},
-		idEnqueueFailed:  {"Custom/NS", metrics.DeliveriesRejected, "Reason=enqueue_failed", "Sum", 900},
-		idIngestInternal: {"Custom/NS", metrics.DeliveriesRejected, "Reason=internal", "Sum", 900},
+		idProcessed:      {"Custom/NS", metrics.EventsProcessed, "", "Sum", 21600},
+		idIgnored:        {"Custom/NS", metrics.EventsIgnored, "", "Sum", 21600},
+		idDuplicate:      {"Custom/NS", metrics.EventsDuplicate, "", "Sum", 21600},
+		idFailed:         {"Custom/NS", metrics.EventsFailed, "", "Sum", 21600},
+		idReceived:       {"Custom/NS", metrics.DeliveriesReceived, "", "Sum", 21600},
+		idRejected:       {"Custom/NS", metrics.DeliveriesRejected, "", "Sum", 21600},
+		idEnqueueFailed:  {"Custom/NS", metrics.DeliveriesRejected, "Reason=enqueue_failed", "Sum", 21600},
+		idIngestInternal: {"Custom/NS", metrics.DeliveriesRejected, "Reason=internal", "Sum", 21600},
 		idQueueAge:       {"AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName=repotrackr-EventsQueue-ABC", "Maximum", 60},
 	}
 	var ids []string
@@ -333,7 +350,7 @@ func TestCheckRequest(t *testing.T) {
 		}
 	}
 	slices.Sort(ids)
-	if wantIDs := []string{idEnqueueFailed, idFailed, idIngestInternal, idProcessed, idQueueAge, idReceived, idRejected, idSuccessRate}; !slices.Equal(ids, wantIDs) {
+	if wantIDs := []string{idDuplicate, idEnqueueFailed, idFailed, idIgnored, idIngestInternal, idProcessed, idQueueAge, idReceived, idRejected, idSuccessRate}; !slices.Equal(ids, wantIDs) {
 		t.Errorf("query ids = %v, want %v", ids, wantIDs)
 	}
 }
@@ -348,7 +365,7 @@ func TestCheckCache(t *testing.T) {
 	if len(m.calls) != 1 {
 		t.Errorf("two checks within the TTL made %d GetMetricData calls, want 1", len(m.calls))
 	}
-	c.Check(context.Background(), 15*time.Minute)
+	c.Check(context.Background(), 6*time.Hour)
 	clock = clock.Add(30 * time.Second)
 	c.Check(context.Background(), time.Hour)
 	if len(m.calls) != 3 {
@@ -394,28 +411,33 @@ func TestParseWindow(t *testing.T) {
 	tests := []struct {
 		in      string
 		want    time.Duration
-		format  string
 		wantErr bool
 	}{
-		{"", time.Hour, "1h", false},
-		{"15m", 15 * time.Minute, "15m", false},
-		{"6h", 6 * time.Hour, "6h", false},
-		{"90m", 90 * time.Minute, "1h30m", false},
-		{"24h", 24 * time.Hour, "24h", false},
-		{"90s", 0, "", true},
-		{"25h", 0, "", true},
-		{"30s", 0, "", true},
-		{"-1h", 0, "", true},
-		{"1d", 0, "", true},
-		{"abc", 0, "", true},
+		{"", time.Hour, false},
+		{"1h", time.Hour, false},
+		{"6h", 6 * time.Hour, false},
+		{"24h", 24 * time.Hour, false},
+		// Any other spelling or window is refused: each would be its own cache entry.
+		{"60m", 0, true},
+		{"1h0m", 0, true},
+		{"15m", 0, true},
+		{"90m", 0, true},
+		{"2h", 0, true},
+		{"25h", 0, true},
+		{"-1h", 0, true},
+		{"1d", 0, true},
+		{"1h,6h", 0, true},
+		{" 1h", 0, true},
 	}
 	for _, tt := range tests {
 		got, err := ParseWindow(tt.in)
 		if (err != nil) != tt.wantErr || got != tt.want {
 			t.Errorf("ParseWindow(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
 		}
-		if err == nil && FormatWindow(got) != tt.format {
-			t.Errorf("FormatWindow(%v) = %q, want %q", got, FormatWindow(got), tt.format)
+	}
+	for _, w := range Windows {
+		if got, err := ParseWindow(FormatWindow(w)); err != nil || got != w {
+			t.Errorf("ParseWindow(FormatWindow(%v)) = %v, %v; want %v", w, got, err, w)
 		}
 	}
 }

@@ -12,9 +12,8 @@ import (
 var (
 	errIncomplete    = errors.New("GetMetricData answered in more than one page")
 	errBadAttributes = errors.New("queue attributes are not numbers")
-	// ErrBadWindow is a window that is not a whole number of minutes between MinWindow
-	// and MaxWindow.
-	ErrBadWindow = errors.New("window must be a duration of whole minutes from 1m to 24h, e.g. 15m or 6h")
+	// ErrBadWindow is a window other than the three the routes serve.
+	ErrBadWindow = errors.New("window must be one of 1h, 6h or 24h")
 )
 
 // resultError is a GetMetricData result CloudWatch could not complete.
@@ -24,17 +23,20 @@ func (e *resultError) Error() string {
 	return fmt.Sprintf("metric query %s: status %s", e.id, e.status)
 }
 
-// ParseWindow reads the ?window= parameter: empty is DefaultWindow; otherwise a Go
-// duration ("15m", "6h", "1h30m") of whole minutes from MinWindow to MaxWindow.
+// ParseWindow reads the ?window= parameter: empty is DefaultWindow; otherwise exactly
+// one of Windows as FormatWindow writes it ("1h", "6h", "24h"). Only these three are
+// served, so that the cache, keyed by the window alone, holds at most three reports and
+// no query string can make a request miss it (each miss is a paid GetMetricData call).
 func ParseWindow(s string) (time.Duration, error) {
 	if s == "" {
 		return DefaultWindow, nil
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < MinWindow || d > MaxWindow || d%time.Minute != 0 {
-		return 0, ErrBadWindow
+	for _, w := range Windows {
+		if s == FormatWindow(w) {
+			return w, nil
+		}
 	}
-	return d, nil
+	return 0, ErrBadWindow
 }
 
 // FormatWindow writes a window the way ParseWindow reads it, shortest form: 1h, 15m,

@@ -24,7 +24,9 @@ const (
 
 // Handler answers the health function's routes behind API Gateway (HTTP API,
 // payload v2): GET /webhooks/github/health (JSON; the HTML page when the client prefers
-// text/html) and GET /webhooks/github/status (the HTML page). Both take ?window=.
+// text/html) and GET /webhooks/github/status (the HTML page). Both take ?window=1h, 6h
+// or 24h (anything else is 400), and both answer from the checker's cache, keyed by the
+// window alone, so no query string turns a request into backend calls.
 type Handler struct {
 	checker *Checker
 	log     *slog.Logger

@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,7 +99,7 @@ func TestHealthJSON(t *testing.T) {
 	}
 	want := map[string]any{
 		"status": "degraded", "success_rate": 0.975, "total_events_last_hour": 80.0, "failed_events_last_hour": 2.0,
-		"dlq_depth": 1.0, "rejected_deliveries": 2.0, "window": "15m", "last_event_at": now.Add(-2 * time.Minute).Format(time.RFC3339),
+		"dlq_depth": 1.0, "rejected_deliveries": 2.0, "window": "6h", "last_event_at": now.Add(-2 * time.Minute).Format(time.RFC3339),
 		"queue_depth": 2.0, "queue_in_flight": 1.0, "oldest_message_age_seconds": 125.0,
 	}
 	for k, v := range want {
@@ -108,8 +110,8 @@ func TestHealthJSON(t *testing.T) {
 	if reasons, _ := body["reasons"].([]any); len(reasons) != 1 || reasons[0] != "1 message in the dead-letter queue" {
 		t.Errorf("health reasons = %v, want the DLQ", body["reasons"])
 	}
-	if m.calls[0].EndTime.Sub(*m.calls[0].StartTime) != 15*time.Minute {
-		t.Errorf("?window=15m read %s of metrics, want 15m", m.calls[0].EndTime.Sub(*m.calls[0].StartTime))
+	if m.calls[0].EndTime.Sub(*m.calls[0].StartTime) != 6*time.Hour {
+		t.Errorf("?window=6h read %s of metrics, want 6h", m.calls[0].EndTime.Sub(*m.calls[0].StartTime))
 	}
 
 	bad, _ := h.Handle(context.Background(), loadEvent(t, "health-bad-window.json"))
@@ -215,5 +217,74 @@ func TestServeHTTP(t *testing.T) {
 	var r Report
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || r.Window != "6h" || resp.StatusCode != http.StatusOK {
 		t.Errorf("GET health over HTTP = %d %+v, %v; want 200 and window 6h", resp.StatusCode, r, err)
+	}
+}
+
+// countingEvents counts the event log reads of the status page.
+type countingEvents struct {
+	fakeEvents
+	mu    sync.Mutex
+	calls int
+}
+
+func (c *countingEvents) LatestEvents(ctx context.Context, n int) ([]store.Event, error) {
+	c.mu.Lock()
+	c.calls++
+	c.mu.Unlock()
+	return c.fakeEvents.LatestEvents(ctx, n)
+}
+
+// TestPublicCacheNotDefeated: anonymous requests with any query string, inside the
+// cache's life, cost at most one metrics read (and one page's event log reads) per
+// served window; any other window is 400 and costs nothing.
+func TestPublicCacheNotDefeated(t *testing.T) {
+	m, q, _ := pageFixture()
+	ev := &countingEvents{}
+	clock := now
+	c := NewChecker(Config{QueueURL: testQueueURL, DLQURL: testDLQURL, CacheTTL: 30 * time.Second, Now: func() time.Time { return clock }}, m, q, ev)
+	h := NewHandler(c, nil)
+	windows := []string{"", "1h", "6h", "24h"}
+	codes := map[int]int{}
+	for i := range 100 {
+		query := map[string]string{"nonce": strconv.Itoa(i)}
+		raw := "nonce=" + strconv.Itoa(i)
+		if w := windows[i%len(windows)]; w != "" {
+			query["window"], raw = w, raw+"&window="+w
+		}
+		path, accept := RouteHealth, "application/json"
+		switch i % 3 {
+		case 1:
+			accept = "text/html"
+		case 2:
+			path = RouteStatus
+		}
+		req := events.APIGatewayV2HTTPRequest{RawPath: path, RawQueryString: raw, QueryStringParameters: query, Headers: map[string]string{"accept": accept}}
+		req.RequestContext.HTTP.Method = http.MethodGet
+		resp, _ := h.Handle(context.Background(), req)
+		codes[resp.StatusCode]++
+		clock = clock.Add(100 * time.Millisecond) // 10 s in all, inside the TTL
+	}
+	if codes[http.StatusOK] != 100 {
+		t.Errorf("answers = %v, want 100 × 200", codes)
+	}
+	// One report per window (3), plus the page's 24-hour chart once.
+	if len(m.calls) > len(Windows)+1 {
+		t.Errorf("100 requests made %d GetMetricData calls, want at most %d", len(m.calls), len(Windows)+1)
+	}
+	// One page render per window: LatestEvents for its table, plus the report's own.
+	if ev.calls > 2*len(Windows) {
+		t.Errorf("100 requests made %d event log reads, want at most %d", ev.calls, 2*len(Windows))
+	}
+
+	before := len(m.calls)
+	for _, w := range []string{"59m", "60m", "61m", "1h1m", "2h", "15m", "23h59m", "1h,6h"} {
+		req := events.APIGatewayV2HTTPRequest{RawPath: RouteHealth, RawQueryString: "window=" + w, QueryStringParameters: map[string]string{"window": w}}
+		req.RequestContext.HTTP.Method = http.MethodGet
+		if resp, _ := h.Handle(context.Background(), req); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("GET health?window=%s = %d, want 400", w, resp.StatusCode)
+		}
+	}
+	if len(m.calls) != before {
+		t.Errorf("refused windows made %d GetMetricData calls, want 0", len(m.calls)-before)
 	}
 }

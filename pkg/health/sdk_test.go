@@ -113,8 +113,9 @@ func (ls *localStack) send(t *testing.T, queueURL string, n int) {
 func TestCheckThroughSDK(t *testing.T) {
 	start := time.Now().UTC()
 	type delivery struct {
-		typ    string
-		failed bool
+		typ     string
+		failed  bool
+		ignored bool
 	}
 	tests := []struct {
 		name       string
@@ -141,6 +142,18 @@ func TestCheckThroughSDK(t *testing.T) {
 			deliveries: slices.Repeat([]delivery{{typ: "push", failed: true}}, 4),
 			want:       StatusUnhealthy, rate: ptr(0.0), total: 4, failed: 4,
 		},
+		{
+			// Seven deliveries, all correctly ignored: handled, and all successes.
+			name:       "only ignored deliveries",
+			deliveries: slices.Repeat([]delivery{{typ: "issues", ignored: true}}, 7),
+			want:       StatusHealthy, rate: ptr(1.0), total: 7,
+		},
+		{
+			name: "processed, ignored and failed",
+			deliveries: append(append(slices.Repeat([]delivery{{typ: "push"}}, 20), slices.Repeat([]delivery{{typ: "issues", ignored: true}}, 19)...),
+				delivery{typ: "push", failed: true}),
+			want: StatusHealthy, rate: ptr(0.975), total: 40, failed: 1,
+		},
 		{name: "a full DLQ", dlq: 12, want: StatusUnhealthy, dlqDepth: 12},
 		{name: "an old backlog", queued: 2, later: 10 * time.Minute, want: StatusDegraded, minAge: 590},
 	}
@@ -150,9 +163,12 @@ func TestCheckThroughSDK(t *testing.T) {
 			for i, d := range tt.deliveries {
 				at := start.Add(-time.Duration(len(tt.deliveries)-i) * time.Second)
 				ls.emit(t, at, metrics.DimEventType, d.typ, metrics.Count(metrics.DeliveriesReceived, 1), metrics.Count(metrics.DeliveriesQueued, 1))
-				if d.failed {
+				switch {
+				case d.failed:
 					ls.emit(t, at, metrics.DimEventType, d.typ, metrics.Count(metrics.EventsFailed, 1))
-				} else {
+				case d.ignored:
+					ls.emit(t, at, metrics.DimEventType, d.typ, metrics.Count(metrics.EventsIgnored, 1))
+				default:
 					ls.emit(t, at, metrics.DimEventType, d.typ, metrics.Count(metrics.EventsProcessed, 1))
 				}
 			}
@@ -192,7 +208,7 @@ func TestCheckThroughSDK(t *testing.T) {
 func TestCheckRequestOnTheWire(t *testing.T) {
 	now := time.Date(2026, 3, 10, 12, 34, 56, 0, time.UTC)
 	ls := newLocalStack(t, now)
-	ls.checker(t, ls.cwURL).Check(context.Background(), 15*time.Minute)
+	ls.checker(t, ls.cwURL).Check(context.Background(), 6*time.Hour)
 	if len(ls.requests) != 1 {
 		t.Fatalf("Check() sent %d CloudWatch requests, want 1", len(ls.requests))
 	}
@@ -201,7 +217,7 @@ func TestCheckRequestOnTheWire(t *testing.T) {
 		t.Errorf("request = %s (Smithy-Protocol %q), want GetMetricData over rpc-v2-cbor", req.path, req.protocol)
 	}
 	wantEnd := time.Date(2026, 3, 10, 12, 35, 0, 0, time.UTC)
-	for name, want := range map[string]time.Time{"StartTime": wantEnd.Add(-15 * time.Minute), "EndTime": wantEnd} {
+	for name, want := range map[string]time.Time{"StartTime": wantEnd.Add(-6 * time.Hour), "EndTime": wantEnd} {
 		got, err := cbor.AsTime(req.body[name])
 		if err != nil || !got.Equal(want) {
 			t.Errorf("%s = %v (%v), want %v", name, got, err, want)
@@ -230,12 +246,14 @@ func TestCheckRequestOnTheWire(t *testing.T) {
 	}
 	ns := metrics.DefaultNamespace
 	want := map[string]string{
-		"processed":       ns + "/EventsProcessed Sum 900",
-		"failed":          ns + "/EventsFailed Sum 900",
-		"received":        ns + "/DeliveriesReceived Sum 900",
-		"rejected":        ns + "/DeliveriesRejected Sum 900",
-		"enqueue_failed":  ns + "/DeliveriesRejected Sum 900 Reason=enqueue_failed",
-		"ingest_internal": ns + "/DeliveriesRejected Sum 900 Reason=internal",
+		"processed":       ns + "/EventsProcessed Sum 21600",
+		"ignored":         ns + "/EventsIgnored Sum 21600",
+		"duplicate":       ns + "/EventsDuplicate Sum 21600",
+		"failed":          ns + "/EventsFailed Sum 21600",
+		"received":        ns + "/DeliveriesReceived Sum 21600",
+		"rejected":        ns + "/DeliveriesRejected Sum 21600",
+		"enqueue_failed":  ns + "/DeliveriesRejected Sum 21600 Reason=enqueue_failed",
+		"ingest_internal": ns + "/DeliveriesRejected Sum 21600 Reason=internal",
 		"queue_age":       "AWS/SQS/ApproximateAgeOfOldestMessage Maximum 60 QueueName=" + QueueName(ls.queueURL),
 		"success_rate":    "expr " + SuccessRateExpression,
 	}

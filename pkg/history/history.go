@@ -3,7 +3,9 @@
 // and GET /webhooks/github/events/stats (counts per event type and status). Both sit
 // behind the JWT authorizer; a caller sees the deliveries of the installations they
 // have linked (user_installations), and the operators named in HISTORY_ADMIN_SUBJECTS
-// see every delivery, since entries carry repository names and error texts.
+// see every delivery. A failure's error text (SDK and GitHub details) is for operators
+// only: other callers see its stable reason code (error_code, e.g. github_unavailable,
+// rate_limited, internal) in its place; the processor's log lines keep the detail.
 //
 // README.md in this folder gives the query parameters, the index each filter uses and the
 // cursor rules.
@@ -142,6 +144,11 @@ func (h *Handler) Events(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if page.Events == nil {
 		page.Events = []store.Event{}
 	}
+	if scope != nil {
+		for i := range page.Events {
+			redactError(&page.Events[i])
+		}
+	}
 	return httpapi.JSON(http.StatusOK, Page{Events: page.Events, NextCursor: page.NextCursor}), nil
 }
 
@@ -183,7 +190,12 @@ func parseEventQuery(p map[string]string) (store.EventQuery, error) {
 }
 
 // Stats answers GET /webhooks/github/events/stats?hours=24 (1..168): the deliveries
-// received in the last hours, counted by event type and status.
+// received since the start of the hour hours ago, counted by event type and final
+// status (processed, ignored, failed, duplicate; deliveries still in the queue are not
+// counted). It reads the store's hourly counts: one Query per scope, so any range up to
+// a week costs at most store.MaxStatsScopes+1 requests. installation_id narrows the
+// count to one installation (one of the caller's); a caller with more installations
+// than store.MaxStatsScopes must name one.
 func (h *Handler) Stats(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	hours := DefaultStatsHours
 	if v, ok := req.QueryStringParameters["hours"]; ok {
@@ -197,8 +209,22 @@ func (h *Handler) Stats(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if err != nil {
 		return httpapi.Respond(h.logger, err), nil
 	}
-	since := h.now().UTC().Add(-time.Duration(hours) * time.Hour)
+	if v, ok := req.QueryStringParameters["installation_id"]; ok {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return httpapi.Respond(h.logger, httpapi.Fail(http.StatusBadRequest, "installation_id must be a positive integer", err)), nil
+		}
+		if scope != nil && !slices.Contains(scope, id) {
+			return httpapi.Respond(h.logger, httpapi.Fail(http.StatusNotFound, "installation not found", nil)), nil
+		}
+		scope = []int64{id}
+	}
+	since := h.now().UTC().Add(-time.Duration(hours) * time.Hour).Truncate(time.Hour)
 	counts, err := h.eventLog.CountEvents(ctx, since, scope)
+	if errors.Is(err, store.ErrTooManyScopes) {
+		return httpapi.Respond(h.logger, httpapi.Fail(http.StatusBadRequest,
+			"more installations than the stats count at once: choose one with installation_id", err)), nil
+	}
 	if err != nil {
 		return httpapi.Respond(h.logger, err), nil
 	}
@@ -214,6 +240,18 @@ func (h *Handler) Stats(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		s.ByEventType[typ] = tc
 	}
 	return httpapi.JSON(http.StatusOK, s), nil
+}
+
+// redactError replaces a failure's detail with its reason code, for callers who are not
+// operators. Entries logged before codes were show "internal".
+func redactError(ev *store.Event) {
+	if ev.Error == "" && ev.ErrorCode == "" {
+		return
+	}
+	if ev.ErrorCode == "" {
+		ev.ErrorCode = store.ErrorInternal
+	}
+	ev.Error = ev.ErrorCode
 }
 
 // scope is the installations the caller may see: nil (all) for an admin, otherwise

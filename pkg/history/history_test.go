@@ -82,7 +82,7 @@ func fill(ctx context.Context, s *store.Store) error {
 		switch {
 		case i%7 == 3:
 			f.status = store.EventFailed
-			err = s.FailEvent(ctx, f.id, ev.Attempts, "GET /repos/acme/gamma/contents: 502 with token ghs_secret")
+			err = s.FailEvent(ctx, f.id, ev.Attempts, "github_unavailable", "GET /repos/acme/gamma/contents: 502 with token ghs_secret")
 		case i%5 == 4:
 			f.status = store.EventIgnored
 			err = s.CompleteEvent(ctx, f.id, ev.Attempts, store.EventIgnored, "plan not touched")
@@ -348,5 +348,63 @@ func TestServeRoutes(t *testing.T) {
 		if err != nil || resp.StatusCode != tt.want || !strings.Contains(resp.Body, tt.key) {
 			t.Errorf("Serve(%s) = %d %s, %v; want %d with %s", tt.path, resp.StatusCode, resp.Body, err, tt.want, tt.key)
 		}
+	}
+}
+
+// TestEventsErrorDetailForAdminsOnly: a failure's detail (here naming an endpoint and
+// a token) reaches operators only; a user linked to the installation sees its stable
+// reason code.
+func TestEventsErrorDetailForAdminsOnly(t *testing.T) {
+	h := newHandler(t)
+	failed := func(sub string) []map[string]any {
+		t.Helper()
+		resp, err := h.Events(context.Background(), request(sub, map[string]string{"status": "failed"}))
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("Events(%s, failed) = %d %s, %v", sub, resp.StatusCode, resp.Body, err)
+		}
+		var p struct {
+			Events []map[string]any `json:"events"`
+		}
+		if err := json.Unmarshal([]byte(resp.Body), &p); err != nil || len(p.Events) == 0 {
+			t.Fatalf("Events(%s, failed) = %s, %v; want failures", sub, resp.Body, err)
+		}
+		if sub != "ops-1" && (strings.Contains(resp.Body, "ghs_secret") || strings.Contains(resp.Body, "502") || strings.Contains(resp.Body, "/repos/")) {
+			t.Errorf("Events(%s) body leaks the detail: %s", sub, resp.Body)
+		}
+		return p.Events
+	}
+	for _, e := range failed("ops-1") {
+		if e["error_code"] != "github_unavailable" || !strings.Contains(e["error"].(string), "502") {
+			t.Errorf("admin entry %v: error %q, code %v; want the detail and github_unavailable", e["delivery_id"], e["error"], e["error_code"])
+		}
+	}
+	for _, sub := range []string{"user-a", "user-b"} {
+		for _, e := range failed(sub) {
+			if e["error"] != "github_unavailable" || e["error_code"] != "github_unavailable" {
+				t.Errorf("%s entry %v: error %q, code %v; want github_unavailable in both", sub, e["delivery_id"], e["error"], e["error_code"])
+			}
+		}
+	}
+}
+
+func TestRedactError(t *testing.T) {
+	tests := []struct {
+		name      string
+		in        store.Event
+		wantError string
+		wantCode  string
+	}{
+		{"coded", store.Event{Error: "operation error DynamoDB: PutItem: 500", ErrorCode: "internal"}, "internal", "internal"},
+		{"logged before codes", store.Event{Error: "github GET /repos/a/b: 502"}, "internal", "internal"},
+		{"no failure", store.Event{Status: store.EventProcessed}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := tt.in
+			redactError(&ev)
+			if ev.Error != tt.wantError || ev.ErrorCode != tt.wantCode {
+				t.Errorf("redactError(%+v) = error %q code %q, want %q %q", tt.in, ev.Error, ev.ErrorCode, tt.wantError, tt.wantCode)
+			}
+		})
 	}
 }

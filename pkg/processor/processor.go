@@ -80,7 +80,7 @@ type FileLister interface {
 type Store interface {
 	ClaimEvent(ctx context.Context, c store.EventClaim) (store.Event, error)
 	CompleteEvent(ctx context.Context, deliveryID string, attempt int, status, reason string) error
-	FailEvent(ctx context.Context, deliveryID string, attempt int, errText string) error
+	FailEvent(ctx context.Context, deliveryID string, attempt int, code, errText string) error
 	PutDuplicateEvent(ctx context.Context, d store.DuplicateEvent) error
 	ProjectsByRepo(ctx context.Context, repo string) ([]store.Project, error)
 	ProjectsByInstallation(ctx context.Context, id int64) ([]store.Project, error)
@@ -323,7 +323,7 @@ func (p *Processor) processRecord(ctx context.Context, r record) error {
 
 	res, err := p.dispatch(ctx, &Delivery{Env: env, JobID: r.msg.MessageId, Log: log})
 	if err != nil {
-		if ferr := p.store.FailEvent(ctx, env.DeliveryID, claim.Attempts, err.Error()); ferr != nil {
+		if ferr := p.store.FailEvent(ctx, env.DeliveryID, claim.Attempts, ErrorCode(err), err.Error()); ferr != nil {
 			log.Error("delivery failure not logged", slog.String("err", ferr.Error()))
 		}
 		log.Error("delivery failed", slog.String("status", store.EventFailed), slog.String("err", err.Error()),
@@ -386,7 +386,7 @@ func (p *Processor) badRecord(ctx context.Context, r record) error {
 			Envelope: r.msg.Body, Lease: p.cfg.Lease, Retention: p.cfg.Retention,
 		})
 		if err == nil {
-			if err := p.store.FailEvent(ctx, env.DeliveryID, claim.Attempts, r.err.Error()); err != nil {
+			if err := p.store.FailEvent(ctx, env.DeliveryID, claim.Attempts, CodeBadEnvelope, r.err.Error()); err != nil {
 				log.Error("bad envelope not logged", slog.String("err", err.Error()))
 			}
 		}

@@ -39,6 +39,10 @@ var (
 	ErrLeaseLost = errors.New("delivery lease lost")
 )
 
+// ErrorInternal is the reason code of a failure no more specific code describes, and of
+// entries logged before codes were.
+const ErrorInternal = "internal"
+
 // MaxEventError is the longest error text kept in the event log.
 const MaxEventError = 500
 
@@ -85,7 +89,7 @@ func (s *Store) ClaimEvent(ctx context.Context, c EventClaim) (Event, error) {
 			Set("started_at", now).
 			Set("lease_until", now.Add(c.Lease).Unix()).
 			Add("attempts", 1).
-			Remove("error", "reason", "processed_at", "duplicate_of").
+			Remove("error", "error_code", "reason", "processed_at", "duplicate_of").
 			If("attribute_not_exists($) OR $ IN (?, ?) OR ($ = ? AND $ < ?)",
 				"delivery_id",
 				"status", EventFailed, EventQueued,
@@ -142,35 +146,46 @@ func (s *Store) CompleteEvent(ctx context.Context, deliveryID string, attempt in
 	}
 	u := s.db.Table(s.tables.Events).Update("delivery_id", deliveryID).
 		Set("status", status).
+		Set("counted", status).
 		Set("processed_at", s.now().UTC()).
-		Remove("lease_until", "error")
+		Remove("lease_until", "error", "error_code")
 	if reason != "" {
 		u.Set("reason", reason)
 	} else {
 		u.Remove("reason")
 	}
-	return s.finishEvent(ctx, u, deliveryID, attempt)
+	return s.finishEvent(ctx, u, deliveryID, attempt, status)
 }
 
-// FailEvent records that a claimed delivery failed, with a short error text (cut to
-// MaxEventError bytes, on one line). The delivery may be claimed again at once.
-func (s *Store) FailEvent(ctx context.Context, deliveryID string, attempt int, errText string) error {
+// FailEvent records that a claimed delivery failed: a stable reason code (empty:
+// ErrorInternal) and a short error text (cut to MaxEventError bytes, on one line) that
+// only operators see. The delivery may be claimed again at once.
+func (s *Store) FailEvent(ctx context.Context, deliveryID string, attempt int, code, errText string) error {
+	if code == "" {
+		code = ErrorInternal
+	}
 	u := s.db.Table(s.tables.Events).Update("delivery_id", deliveryID).
 		Set("status", EventFailed).
+		Set("counted", EventFailed).
+		Set("error_code", code).
 		Set("error", CleanError(errText)).
 		Set("processed_at", s.now().UTC()).
 		Remove("lease_until", "reason")
-	return s.finishEvent(ctx, u, deliveryID, attempt)
+	return s.finishEvent(ctx, u, deliveryID, attempt, EventFailed)
 }
 
-func (s *Store) finishEvent(ctx context.Context, u *dynamo.Update, deliveryID string, attempt int) error {
-	err := u.If("$ = ? AND $ = ?", "status", EventProcessing, "attempts", attempt).Run(ctx)
+// finishEvent writes a claimed delivery's final status, only while the claim of that
+// attempt holds, and counts the transition in the hourly stats (see eventstats.go).
+func (s *Store) finishEvent(ctx context.Context, u *dynamo.Update, deliveryID string, attempt int, status string) error {
+	var old countedEvent
+	err := u.If("$ = ? AND $ = ?", "status", EventProcessing, "attempts", attempt).OldValue(ctx, &old)
 	if dynamo.IsCondCheckFailed(err) {
 		return fmt.Errorf("finish event %s attempt %d: %w", deliveryID, attempt, ErrLeaseLost)
 	}
 	if err != nil {
 		return fmt.Errorf("finish event %s: %w", deliveryID, err)
 	}
+	s.countTransition(ctx, old, status)
 	return nil
 }
 
@@ -210,9 +225,15 @@ func (s *Store) PutDuplicateEvent(ctx context.Context, d DuplicateEvent) error {
 	if d.Retention > 0 {
 		ev.ExpiresAt = now.Add(d.Retention).Unix()
 	}
-	if err := s.db.Table(s.tables.Events).Put(ev).Run(ctx); err != nil {
+	// Written once: the same message seen again is the same duplicate, counted once.
+	err := s.db.Table(s.tables.Events).Put(ev).If("attribute_not_exists($)", "delivery_id").Run(ctx)
+	if dynamo.IsCondCheckFailed(err) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("log duplicate %s: %w", key, err)
 	}
+	s.countTransition(ctx, countedEvent{EventType: ev.EventType, InstallationID: ev.InstallationID, ReceivedAt: ev.ReceivedAt}, EventDuplicate)
 	return nil
 }
 

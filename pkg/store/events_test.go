@@ -64,7 +64,7 @@ func TestClaimEventLifecycle(t *testing.T) {
 	}
 
 	// Failing makes it claimable again, attempts counted, the first receipt kept.
-	if err := s.FailEvent(ctx, "d1", 1, "github GET /repos/{owner}/{repo}: 502\nBad Gateway"); err != nil {
+	if err := s.FailEvent(ctx, "d1", 1, "github_unavailable", "github GET /repos/{owner}/{repo}: 502\nBad Gateway"); err != nil {
 		t.Fatalf("FailEvent() error = %v", err)
 	}
 	ev, err = s.ClaimEvent(ctx, procClaim("d1", received.Add(time.Hour)))
@@ -108,7 +108,7 @@ func TestClaimEventTakesOverExpiredLease(t *testing.T) {
 		t.Errorf("Attempts = %d, want 2", ev.Attempts)
 	}
 	// The dead worker, had it woken up, can no longer finish.
-	if err := s.FailEvent(ctx, "d2", 1, "late"); !errors.Is(err, ErrLeaseLost) {
+	if err := s.FailEvent(ctx, "d2", 1, "", "late"); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("FailEvent(old attempt) error = %v, want ErrLeaseLost", err)
 	}
 	if err := s.CompleteEvent(ctx, "d2", 2, EventProcessed, ""); err != nil {

@@ -48,7 +48,7 @@ type EventPage struct {
 // envelope, which can be large and is never shown.
 var historyAttrs = []string{
 	"delivery_id", "log_partition", "received_key", "event_type", "action", "repo", "installation_id",
-	"status", "reason", "received_at", "started_at", "processed_at", "attempts", "error", "duplicate_of",
+	"status", "reason", "received_at", "started_at", "processed_at", "attempts", "error", "error_code", "duplicate_of",
 }
 
 // indexPlan is the index a query reads and the key of its partition.
@@ -275,45 +275,4 @@ func (s *Store) LatestEvents(ctx context.Context, n int) ([]Event, error) {
 		return nil, fmt.Errorf("latest events: %w", err)
 	}
 	return out, nil
-}
-
-// EventCounts counts the event log's entries since a time.
-type EventCounts struct {
-	Since    time.Time
-	Total    int
-	ByStatus map[string]int
-	// ByType counts each event type's entries by status.
-	ByType map[string]map[string]int
-}
-
-// CountEvents counts the entries received since the given time, by event type and
-// status, reading only those two attributes of each (one Query on by_time, paged
-// through). installations restricts the count as in EventQuery.
-func (s *Store) CountEvents(ctx context.Context, since time.Time, installations []int64) (EventCounts, error) {
-	counts := EventCounts{Since: since.UTC(), ByStatus: map[string]int{}, ByType: map[string]map[string]int{}}
-	if installations != nil && len(installations) == 0 {
-		return counts, nil
-	}
-	q := s.db.Table(s.tables.Events).Get("log_partition", EventLogPartition).Index(IndexEventsByTime).
-		Range("received_key", dynamo.GreaterOrEqual, TimeKey(since)).Project("event_type", "status")
-	if installations != nil {
-		expr, args := installationFilter(installations)
-		q.Filter(expr, args...)
-	}
-	var rows []struct {
-		EventType string `dynamo:"event_type"`
-		Status    string `dynamo:"status"`
-	}
-	if err := q.All(ctx, &rows); err != nil {
-		return EventCounts{}, fmt.Errorf("count events since %s: %w", TimeKey(since), err)
-	}
-	for _, r := range rows {
-		counts.Total++
-		counts.ByStatus[r.Status]++
-		if counts.ByType[r.EventType] == nil {
-			counts.ByType[r.EventType] = map[string]int{}
-		}
-		counts.ByType[r.EventType][r.Status]++
-	}
-	return counts, nil
 }

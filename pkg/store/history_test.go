@@ -233,40 +233,8 @@ func testLatestEventsAndCounts(t *testing.T, s *Store, fx []Event) {
 		t.Errorf("LatestEvents(3) = %v, want [d44 d43 d42]", ids)
 	}
 
-	since := historyBase.Add(30 * time.Minute)
-	counts, err := s.CountEvents(ctx, since, nil)
-	if err != nil {
-		t.Fatalf("CountEvents() error = %v", err)
-	}
-	want := EventCounts{ByStatus: map[string]int{}, ByType: map[string]map[string]int{}}
-	for _, e := range fx {
-		if e.ReceivedAt.Before(since) {
-			continue
-		}
-		want.Total++
-		want.ByStatus[e.Status]++
-		if want.ByType[e.EventType] == nil {
-			want.ByType[e.EventType] = map[string]int{}
-		}
-		want.ByType[e.EventType][e.Status]++
-	}
-	if counts.Total != want.Total || fmt.Sprint(counts.ByStatus) != fmt.Sprint(want.ByStatus) || fmt.Sprint(counts.ByType) != fmt.Sprint(want.ByType) {
-		t.Errorf("CountEvents(since) = %+v, want %+v", counts, want)
-	}
-
-	scoped, err := s.CountEvents(ctx, historyBase, []int64{3})
-	if err != nil {
-		t.Fatalf("CountEvents(installation 3) error = %v", err)
-	}
-	wantScoped := 0
-	for _, e := range fx {
-		if e.InstallationID == 3 {
-			wantScoped++
-		}
-	}
-	if scoped.Total != wantScoped {
-		t.Errorf("CountEvents(installation 3) total = %d, want %d", scoped.Total, wantScoped)
-	}
+	// CountEvents reads the hourly counts the write path keeps (eventstats_test.go);
+	// entries put directly are not counted, and no installation counts nothing.
 	none, err := s.CountEvents(ctx, historyBase, []int64{})
 	if err != nil || none.Total != 0 {
 		t.Errorf("CountEvents(no installations) = %+v, %v; want nothing", none, err)

@@ -27,6 +27,7 @@ type Tables struct {
 	Snapshots         string
 	Updates           string
 	Events            string
+	EventStats        string
 	Installations     string
 	UserInstallations string
 	States            string
@@ -40,6 +41,7 @@ func TablesFrom(lookup func(string) string) Tables {
 		Snapshots:         lookup(config.SnapshotsTable),
 		Updates:           lookup(config.UpdatesTable),
 		Events:            lookup(config.EventsTable),
+		EventStats:        lookup(config.EventStatsTable),
 		Installations:     lookup(config.InstallationsTable),
 		UserInstallations: lookup(config.UserInstallationsTable),
 		States:            lookup(config.StatesTable),
@@ -248,6 +250,9 @@ type Event struct {
 	DuplicateOf    string     `dynamo:"duplicate_of,omitempty" json:"duplicate_of,omitempty"`
 	Envelope       string     `dynamo:"envelope,omitempty" json:"-"`   // the queued JSON
 	ExpiresAt      int64      `dynamo:"expires_at,omitempty" json:"-"` // TTL, epoch seconds
+	// ErrorCode is the stable reason code of a failure (e.g. github_unavailable,
+	// rate_limited, internal): what callers who are not operators see instead of Error.
+	ErrorCode string `dynamo:"error_code,omitempty" json:"error_code,omitempty"`
 }
 
 // Installation is a GitHub App installation. Key: installation_id.

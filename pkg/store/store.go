@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +18,7 @@ type Store struct {
 	db     *dynamo.DB
 	tables Tables
 	now    func() time.Time
+	log    *slog.Logger // nil: slog.Default()
 }
 
 // New returns a Store over the DynamoDB client's tables.

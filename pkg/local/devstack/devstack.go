@@ -96,6 +96,9 @@ type Stack struct {
 	// WebhookSecret and Token are the dev webhook secret and the dev user's bearer token.
 	WebhookSecret string
 	Token         string
+	// RegistrationToken opens the App registration routes (?token=), as the deployment's
+	// AppRegistrationTokenSecret does.
+	RegistrationToken string
 	// Functions are the running functions by name.
 	Functions map[string]*lambdarie.Pool
 	// DynamoDB and SQS are SDK clients of the stand-ins.
@@ -342,7 +345,8 @@ func (s *Stack) Summary() string {
 	}
 	fmt.Fprintf(&b, "  logs            %s\n\n", s.st.path(dirLogs))
 	fmt.Fprintf(&b, "  webhook secret  %s   (%s)\n", s.WebhookSecret, s.st.path(fileWebhookSecret))
-	fmt.Fprintf(&b, "  bearer token    (user %s, %s)\n  %s\n\n", DevUser, s.st.path(fileToken), s.Token)
+	fmt.Fprintf(&b, "  bearer token    (user %s, %s)\n  %s\n", DevUser, s.st.path(fileToken), s.Token)
+	fmt.Fprintf(&b, "  App registration token  (%s)\n  %s\n\n", s.st.path(fileRegistrationToken), s.RegistrationToken)
 	fmt.Fprintf(&b, "  try:  curl -H \"Authorization: Bearer $(cat .devstack/token)\" %s/projects\n", s.Info.GatewayURL)
 	fmt.Fprintf(&b, "        make demo    (in another terminal)\n\n")
 	return b.String()

@@ -2,6 +2,8 @@ package devstack
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -213,5 +215,22 @@ func TestTickTasks(t *testing.T) {
 	}
 	if _, n := tickTasks([]byte("- [x] done\n"), 3); n != 0 {
 		t.Errorf("tickTasks(all done) ticked %d, want 0", n)
+	}
+}
+
+// TestLocalRegistrationToken: the local stack's App registration token is a file under
+// .devstack, kept across restarts and long enough for the API to accept.
+func TestLocalRegistrationToken(t *testing.T) {
+	st := state{dir: t.TempDir()}
+	first, err := localSecret(st, nil, "GITHUB_APP_REGISTRATION_TOKEN")
+	if err != nil || len(first) < 32 {
+		t.Fatalf("localSecret(GITHUB_APP_REGISTRATION_TOKEN) = %q, %v, want a token of 32 bytes or more", first, err)
+	}
+	b, err := os.ReadFile(filepath.Join(st.dir, fileRegistrationToken))
+	if err != nil || strings.TrimSpace(string(b)) != first {
+		t.Errorf("%s = %q, %v, want the token", fileRegistrationToken, b, err)
+	}
+	if again, _ := localSecret(st, nil, "GITHUB_APP_REGISTRATION_TOKEN"); again != first {
+		t.Errorf("localSecret after a restart = %q, want %q", again, first)
 	}
 }

@@ -162,6 +162,9 @@ func (s *Stack) startAuth() error {
 	} else if s.WebhookSecret, err = s.st.webhookSecret(); err != nil {
 		return err
 	}
+	if s.RegistrationToken, err = s.st.secretFile(fileRegistrationToken); err != nil {
+		return err
+	}
 	if s.Token, err = s.DevToken(DevUser, DevTokenTTL); err != nil {
 		return err
 	}
@@ -198,6 +201,8 @@ func localSecret(st state, gh *GitHubApp, name string) (string, error) {
 		}
 		key, err := st.appKey()
 		return string(key), err
+	case "GITHUB_APP_REGISTRATION_TOKEN":
+		return st.secretFile(fileRegistrationToken)
 	case "GITHUB_CLIENT_SECRET":
 		if gh != nil {
 			return gh.ClientSecret, nil

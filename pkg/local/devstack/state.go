@@ -30,6 +30,10 @@ const (
 	dirBin            = "bin"
 )
 
+// fileRegistrationToken opens the App registration routes, as the template's
+// AppRegistrationTokenSecret does in AWS.
+const fileRegistrationToken = "registration-token"
+
 // state is the stack's directory of keys, secrets, data and logs.
 type state struct{ dir string }
 

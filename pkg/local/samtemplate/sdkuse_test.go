@@ -285,7 +285,13 @@ func (ix *sdkIndex) walk(p *packages.Package, n *funcNode, root ast.Node, r *res
 				u := sdkCall{Use: Use{Action: svc + ":" + op, Where: ix.pos(e.Pos())}}
 				switch field := resourceFields[svc]; {
 				case svc == "dynamodb":
-					u.Resource = "?" // a direct client call: the table is not told
+					// A direct client call names its table in TableName, when it has one.
+					if x := inputField(e.Args, "TableName"); x != nil {
+						u.tracked = true
+						u.resource, u.res = x, r
+					} else {
+						u.Resource = "?"
+					}
 				case field != "":
 					u.tracked = true
 					u.resource, u.res = inputField(e.Args, field), r
