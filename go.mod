@@ -19,8 +19,8 @@ require (
 	github.com/guregu/dynamo/v2 v2.1.1
 	github.com/yuin/goldmark v1.8.7
 	golang.org/x/mod v0.41.0
-	golang.org/x/tools v0.51.0
 	golang.org/x/sync v0.23.0
+	golang.org/x/tools v0.51.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 
