@@ -137,7 +137,7 @@ func TestManifestFlowRefusals(t *testing.T) {
 	})
 	t.Run("no front end installation page", func(t *testing.T) {
 		e := newEnv(t, func(c *Config) { c.InstallSetupURL = "" })
-		if a := e.do(call{method: http.MethodGet, path: pathAppRegister}); a.status != http.StatusServiceUnavailable || !strings.Contains(a.str("error"), "InstallSetupUrl") {
+		if a := e.do(call{method: http.MethodGet, path: pathAppRegister, cookies: e.registrationCookies(t)}); a.status != http.StatusServiceUnavailable || !strings.Contains(a.str("error"), "InstallSetupUrl") {
 			t.Errorf("GET %s = %d %s, want 503 naming InstallSetupUrl", pathAppRegister, a.status, a.body)
 		}
 	})
