@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -220,4 +221,40 @@ func write(t *testing.T, files map[string]string) (string, []string) {
 		list = append(list, name)
 	}
 	return root, list
+}
+
+// TestDocsNameRealTests: every test or benchmark a Markdown page names as evidence
+// (`TestX`, `BenchmarkX`, with its subtests after a slash) exists in a _test.go file, so
+// the security page and the figures cannot point at a test that was renamed or removed.
+func TestDocsNameRealTests(t *testing.T) {
+	root, files := repository(t)
+	defined := map[string]bool{}
+	funcDecl := regexp.MustCompile(`(?m)^func ((?:Test|Benchmark|Fuzz)[A-Za-z0-9_]+)\(`)
+	var docs []string
+	for _, f := range files {
+		switch {
+		case strings.HasSuffix(f, "_test.go"):
+			src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range funcDecl.FindAllStringSubmatch(string(src), -1) {
+				defined[m[1]] = true
+			}
+		case strings.HasSuffix(f, ".md") && !strings.Contains(f, "testdata/"):
+			docs = append(docs, f)
+		}
+	}
+	named := regexp.MustCompile("`((?:Test|Benchmark|Fuzz)[A-Z][A-Za-z0-9_]*)")
+	for _, f := range docs {
+		src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range named.FindAllStringSubmatch(string(src), -1) {
+			if !defined[m[1]] {
+				t.Errorf("%s names %s, which no _test.go file defines", f, m[1])
+			}
+		}
+	}
 }
