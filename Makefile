@@ -1,7 +1,7 @@
 # RepoTrackr GitHub integration. `make test` and `make dev` work on a fresh clone:
 # they install what they need (npm stand-ins from the lock file, Go tools from go.mod).
 SHELL := /bin/bash
-FUNCTIONS := $(notdir $(wildcard functions/*))
+FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
 STANDIN := pkg/local/standin
 GOTEST_FLAGS ?= -race -count=1 -timeout 15m
 # SAM's build-<LogicalId> targets build for Lambda's Graviton runtime.

@@ -61,6 +61,9 @@ func TestProjectTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range folders {
+		if !d.IsDir() {
+			continue // functions/README.md
+		}
 		found := false
 		for _, f := range fns {
 			found = found || f.Name == d.Name()
