@@ -40,6 +40,42 @@ var (
 	specErr  error
 )
 
+// appOperations are the operations the App calls (pkg/ghapp, pkg/appmanifest): only
+// their answers, and the schemas those refer to, are compiled.
+var appOperations = []struct{ method, template string }{
+	{"get", "/app"},
+	{"get", "/app/installations"},
+	{"get", "/app/installations/{installation_id}"},
+	{"post", "/app/installations/{installation_id}/access_tokens"},
+	{"get", "/app/hook/deliveries"},
+	{"post", "/app/hook/deliveries/{delivery_id}/attempts"},
+	{"get", "/installation/repositories"},
+	{"get", "/repos/{owner}/{repo}"},
+	{"get", "/repos/{owner}/{repo}/installation"},
+	{"get", "/repos/{owner}/{repo}/collaborators/{username}/permission"},
+	{"get", "/repos/{owner}/{repo}/contents/{path}"},
+	{"get", "/repos/{owner}/{repo}/git/blobs/{file_sha}"},
+	{"get", "/repos/{owner}/{repo}/git/trees/{tree_sha}"},
+	{"get", "/repos/{owner}/{repo}/commits/{ref}"},
+	{"get", "/repos/{owner}/{repo}/branches/{branch}"},
+	{"get", "/user"},
+	{"get", "/user/installations"},
+	{"get", "/user/installations/{installation_id}/repositories"},
+	{"post", "/app-manifests/{code}/conversions"},
+}
+
+// rawDescription is GitHub's description with its parts left undecoded: decoding all
+// 13 MB into maps (twice: once here, once in the schema compiler) takes half a minute
+// under -race, so only what appOperations reach is decoded.
+type rawDescription struct {
+	OpenAPI    string                                `json:"openapi"`
+	Paths      map[string]map[string]json.RawMessage `json:"paths"`
+	Components struct {
+		Schemas   map[string]json.RawMessage `json:"schemas"`
+		Responses map[string]json.RawMessage `json:"responses"`
+	} `json:"components"`
+}
+
 // loadOpenAPI reads generated/api.github.com.json (the description with $refs; the
 // deref'd variant is six times larger) once per test binary.
 //
@@ -51,44 +87,148 @@ var (
 func loadOpenAPI(t *testing.T) *openAPI {
 	t.Helper()
 	dir := standin.NodePackage(t, "@octokit/openapi")
-	specOnce.Do(func() {
-		raw, err := os.ReadFile(filepath.Join(dir, "generated", "api.github.com.json"))
-		if err != nil {
-			specErr = err
-			return
-		}
-		var doc map[string]any
-		if err := json.Unmarshal(raw, &doc); err != nil {
-			specErr = fmt.Errorf("decode OpenAPI description: %w", err)
-			return
-		}
-		if v, _ := doc["openapi"].(string); !strings.HasPrefix(v, "3.0.") {
-			specErr = fmt.Errorf("OpenAPI version %q: the nullable rewrite below is for 3.0", v)
-			return
-		}
-		if err := fixDescription(doc); err != nil {
-			specErr = err
-			return
-		}
-		rewriteNullable(doc)
-		draft7, err := json.Marshal(doc)
-		if err != nil {
-			specErr = err
-			return
-		}
-		c := jsonschema.NewCompiler()
-		c.Draft = jsonschema.Draft7
-		c.AssertFormat = true
-		if err := c.AddResource(specURL, bytes.NewReader(draft7)); err != nil {
-			specErr = fmt.Errorf("add OpenAPI description: %w", err)
-			return
-		}
-		spec = &openAPI{doc: doc, compiler: c, schemas: map[string]*jsonschema.Schema{}}
-	})
+	specOnce.Do(func() { spec, specErr = readOpenAPI(filepath.Join(dir, "generated", "api.github.com.json")) })
 	if specErr != nil {
 		t.Fatalf("GitHub OpenAPI description: %v", specErr)
 	}
 	return spec
+}
+
+func readOpenAPI(file string) (*openAPI, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var rd rawDescription
+	if err := json.Unmarshal(raw, &rd); err != nil {
+		return nil, fmt.Errorf("decode OpenAPI description: %w", err)
+	}
+	if !strings.HasPrefix(rd.OpenAPI, "3.0.") {
+		return nil, fmt.Errorf("OpenAPI version %q: the nullable rewrite below is for 3.0", rd.OpenAPI)
+	}
+	decode := func(what string, m json.RawMessage) (any, error) {
+		var v any
+		if err := json.Unmarshal(m, &v); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", what, err)
+		}
+		return v, nil
+	}
+	paths := map[string]any{}
+	schemas := map[string]any{}
+	responses := map[string]any{}
+	var pending []any
+	for _, op := range appOperations {
+		m, ok := rd.Paths[op.template][op.method]
+		if !ok {
+			return nil, fmt.Errorf("no operation %s %s in GitHub's description", op.method, op.template)
+		}
+		v, err := decode(op.method+" "+op.template, m)
+		if err != nil {
+			return nil, err
+		}
+		item, _ := paths[op.template].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[op.template] = item
+		}
+		item[op.method] = v
+		pending = append(pending, v)
+	}
+	pending = append(pending, map[string]any{"$ref": "#/components/schemas/basic-error"})
+	// Decode every schema and response the operations refer to, transitively.
+	for len(pending) > 0 {
+		v := pending[len(pending)-1]
+		pending = pending[:len(pending)-1]
+		for _, ref := range refsIn(v) {
+			var kind map[string]any
+			var raws map[string]json.RawMessage
+			name, ok := strings.CutPrefix(ref, "#/components/schemas/")
+			if ok {
+				kind, raws = schemas, rd.Components.Schemas
+			} else if name, ok = strings.CutPrefix(ref, "#/components/responses/"); ok {
+				kind, raws = responses, rd.Components.Responses
+			} else {
+				continue // examples and parameters are not validated
+			}
+			if _, done := kind[name]; done {
+				continue
+			}
+			m, ok := raws[name]
+			if !ok {
+				return nil, fmt.Errorf("dangling reference %s", ref)
+			}
+			d, err := decode(ref, m)
+			if err != nil {
+				return nil, err
+			}
+			kind[name] = d
+			pending = append(pending, d)
+		}
+	}
+	doc := map[string]any{
+		"openapi":    rd.OpenAPI,
+		"paths":      paths,
+		"components": map[string]any{"schemas": schemas, "responses": responses},
+	}
+	if err := fixDescription(doc); err != nil {
+		return nil, err
+	}
+	draft7 := deepCopy(doc)
+	rewriteNullable(draft7)
+	b, err := json.Marshal(draft7)
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.Draft = jsonschema.Draft7
+	c.AssertFormat = true
+	if err := c.AddResource(specURL, bytes.NewReader(b)); err != nil {
+		return nil, fmt.Errorf("add OpenAPI description: %w", err)
+	}
+	return &openAPI{doc: doc, compiler: c, schemas: map[string]*jsonschema.Schema{}}, nil
+}
+
+// refsIn lists the "$ref" values anywhere in v.
+func refsIn(v any) []string {
+	var out []string
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if r, ok := x["$ref"].(string); ok {
+				out = append(out, r)
+			}
+			for _, sub := range x {
+				walk(sub)
+			}
+		case []any:
+			for _, sub := range x {
+				walk(sub)
+			}
+		}
+	}
+	walk(v)
+	return out
+}
+
+// deepCopy copies decoded JSON, so the rewrite for the compiler leaves doc as GitHub
+// wrote it.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, sub := range x {
+			m[k] = deepCopy(sub)
+		}
+		return m
+	case []any:
+		a := make([]any, len(x))
+		for i, sub := range x {
+			a[i] = deepCopy(sub)
+		}
+		return a
+	}
+	return v
 }
 
 // fixDescription corrects the places where GitHub's description contradicts what GitHub
