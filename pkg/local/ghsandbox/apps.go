@@ -2,6 +2,7 @@ package ghsandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -346,6 +347,13 @@ func (s *Sandbox) handleAccessToken(w http.ResponseWriter, r *http.Request) {
 	var req tokenRequest
 	if b := strings.TrimSpace(string(body)); b != "" && b != "null" {
 		if err := json.Unmarshal(body, &req); err != nil {
+			// JSON of the wrong shape fails GitHub's schema check (422); what is not JSON
+			// at all cannot be parsed (400).
+			var typeErr *json.UnmarshalTypeError
+			if errors.As(err, &typeErr) {
+				writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("Invalid request.\n\nFor 'properties/%s', %s is not %s.", typeErr.Field, typeErr.Value, typeErr.Type))
+				return
+			}
 			writeError(w, http.StatusBadRequest, "Problems parsing JSON")
 			return
 		}

@@ -496,6 +496,7 @@ func TestAnswersMatchGitHubOpenAPI(t *testing.T) {
 		{"mint by id", "POST", "/app/installations/1/access_tokens", "/app/installations/{installation_id}/access_tokens", jwtAuth, fmt.Sprintf(`{"repository_ids":[%d]}`, stableID("repo", "sandbox-user/plan")), 201},
 		{"mint uncovered repository", "POST", "/app/installations/7/access_tokens", "/app/installations/{installation_id}/access_tokens", jwtAuth, `{"repositories":["plan"]}`, 422},
 		{"mint ungranted permission", "POST", "/app/installations/1/access_tokens", "/app/installations/{installation_id}/access_tokens", jwtAuth, `{"permissions":{"contents":"write"}}`, 422},
+		{"mint body of the wrong shape", "POST", "/app/installations/1/access_tokens", "/app/installations/{installation_id}/access_tokens", jwtAuth, `{"repositories":"plan"}`, 422},
 		{"mint suspended", "POST", "/app/installations/8/access_tokens", "/app/installations/{installation_id}/access_tokens", jwtAuth, "", 403},
 		{"mint unknown installation", "POST", "/app/installations/99/access_tokens", "/app/installations/{installation_id}/access_tokens", jwtAuth, "", 404},
 		{"mint bad JWT", "POST", "/app/installations/1/access_tokens", "/app/installations/{installation_id}/access_tokens", "Bearer x.y.z", "", 401},

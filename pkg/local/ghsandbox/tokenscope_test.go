@@ -42,12 +42,17 @@ func TestAccessTokenScopeIsNeverWidened(t *testing.T) {
 		{"too many repositories", "1", `{"repositories":[` + strings.TrimSuffix(strings.Repeat(`"one",`, maxTokenRepos+1), ",") + `]}`, 422, ""},
 		{"unknown installation", "77", "", 404, "Not Found"},
 		{"not JSON", "5", `{`, 400, "Problems parsing JSON"},
+		{"repositories not a list", "5", `{"repositories":"one"}`, 422, ""},
+		{"repository id not a number", "5", `{"repository_ids":["x"]}`, 422, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := do(t, "POST", base+"/app/installations/"+tt.inst+"/access_tokens", goodJWT(t, s, s.now()), strings.NewReader(tt.body))
 			if a.status != tt.want {
 				t.Fatalf("mint %s = %d %s, want %d", tt.body, a.status, a.body, tt.want)
+			}
+			if tt.want == 422 && tt.wantMessage == "" && !strings.HasPrefix(a.message(t), "Invalid request.") && !strings.HasPrefix(a.message(t), "Too many") {
+				t.Errorf("mint %s message = %q, want GitHub's Invalid request", tt.body, a.message(t))
 			}
 			if tt.wantMessage != "" && a.message(t) != tt.wantMessage {
 				t.Errorf("mint %s message = %q, want %q", tt.body, a.message(t), tt.wantMessage)
