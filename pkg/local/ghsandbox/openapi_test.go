@@ -95,12 +95,14 @@ func loadOpenAPI(t *testing.T) *openAPI {
 }
 
 func readOpenAPI(file string) (*openAPI, error) {
-	raw, err := os.ReadFile(file)
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
 	var rd rawDescription
-	if err := json.Unmarshal(raw, &rd); err != nil {
+	// A Decoder scans the input once; Unmarshal scans it twice (validity, then values).
+	if err := json.NewDecoder(f).Decode(&rd); err != nil {
 		return nil, fmt.Errorf("decode OpenAPI description: %w", err)
 	}
 	if !strings.HasPrefix(rd.OpenAPI, "3.0.") {
