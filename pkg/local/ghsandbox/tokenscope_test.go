@@ -124,3 +124,31 @@ func TestNarrowedTokenIsHeldToItsScope(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessTokenBadJWT: a token request without a valid App JWT is GitHub's 401 with
+// its message and documentation_url, and mints nothing.
+func TestAccessTokenBadJWT(t *testing.T) {
+	s, base := NewServer(t, Options{})
+	tests := []struct{ name, auth, wantMessage string }{
+		{"garbage", "Bearer not.a.jwt", "A JSON web token could not be decoded"},
+		{"installation token scheme", "token ghs_x", "A JSON web token could not be decoded"},
+		{"none", "", "A JSON web token could not be decoded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := do(t, "POST", base+"/app/installations/1/access_tokens", tt.auth, nil)
+			var e struct {
+				Message          string `json:"message"`
+				DocumentationURL string `json:"documentation_url"`
+				Status           string `json:"status"`
+			}
+			a.json(t, &e)
+			if a.status != http.StatusUnauthorized || e.Message != tt.wantMessage || e.DocumentationURL != docsURL || e.Status != "401" {
+				t.Errorf("mint with %q = %d %s, want 401 %q with documentation_url and status", tt.auth, a.status, a.body, tt.wantMessage)
+			}
+		})
+	}
+	if n := s.TokensMinted(1); n != 0 {
+		t.Errorf("TokensMinted(1) = %d after refused requests, want 0", n)
+	}
+}
