@@ -7,6 +7,7 @@ package ghsandbox
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 )
 
@@ -17,6 +18,12 @@ const (
 	PermRead  = "read"
 	PermNone  = "none"
 )
+
+// loginPattern is GitHub's rule for logins: alphanumerics and single hyphens, neither
+// first nor last, at most 39 characters.
+var loginPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0,38}$`)
+
+func validLogin(s string) bool { return len(s) <= 39 && loginPattern.MatchString(s) }
 
 // SetPermission sets login's permission on repo ("owner/name"): PermAdmin, PermWrite,
 // PermRead or PermNone; "" drops the setting, so the default applies again. By default
@@ -105,7 +112,7 @@ func (s *Sandbox) handlePermission(w http.ResponseWriter, r *http.Request) {
 	deleted := s.deletedUsers[strings.ToLower(login)]
 	perm := s.permission(ref.fullName(), login)
 	s.mu.Unlock()
-	if deleted || !validName(login) {
+	if deleted || !validLogin(login) {
 		writeError(w, http.StatusNotFound, login+" is not a user")
 		return
 	}

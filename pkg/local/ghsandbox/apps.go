@@ -2,9 +2,11 @@ package ghsandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -160,15 +162,19 @@ var appPermissions = map[string]string{
 	"contents": "read", "metadata": "read", "issues": "read", "pull_requests": "read",
 }
 
+// appCreated stands for the App's registration date, which the sandbox does not keep.
+const appCreated = "2020-01-01T00:00:00Z"
+
 var appEvents = []string{"push", "pull_request", "issues", "installation", "installation_repositories"}
 
 func (s *Sandbox) installationJSON(base string, in Installation) map[string]any {
 	account := s.accountJSON(base, in.Account)
 	account["id"] = in.AccountID
 	account["type"] = in.AccountType
-	var suspended any
+	var suspended, suspendedBy any
 	if in.Suspended {
 		suspended = timeString(in.createdAt)
+		suspendedBy = s.accountJSON(base, in.Account)
 	}
 	id := strconv.FormatInt(in.ID, 10)
 	return map[string]any{
@@ -187,6 +193,7 @@ func (s *Sandbox) installationJSON(base string, in Installation) map[string]any 
 		"created_at":           timeString(in.createdAt),
 		"updated_at":           timeString(in.createdAt),
 		"suspended_at":         suspended,
+		"suspended_by":         suspendedBy,
 		"single_file_name":     nil,
 	}
 }
@@ -243,6 +250,10 @@ func (s *Sandbox) handleApp(w http.ResponseWriter, r *http.Request) {
 		"permissions":         appPermissions,
 		"events":              appEvents,
 		"installations_count": count,
+		"description":         "",
+		"external_url":        base,
+		"created_at":          appCreated,
+		"updated_at":          appCreated,
 	})
 }
 
@@ -288,7 +299,31 @@ func (s *Sandbox) handleAppInstallation(w http.ResponseWriter, r *http.Request) 
 
 // tokenRequest is the optional body of an access token request.
 type tokenRequest struct {
-	Repositories []string `json:"repositories"`
+	Repositories  []string          `json:"repositories"`
+	RepositoryIDs []int64           `json:"repository_ids"`
+	Permissions   map[string]string `json:"permissions"`
+}
+
+// GitHub's refusals of a token request it cannot grant (422).
+const (
+	msgReposNotAccessible = "There is at least one repository that does not exist or is not accessible to the parent installation."
+	msgPermsNotGranted    = "The permissions requested are not granted to this installation."
+)
+
+// maxTokenRepos is the most repositories GitHub lets one token name.
+const maxTokenRepos = 500
+
+// grantable reports whether the installation's permissions cover level on perm:
+// "write" covers "read".
+func grantable(perm, level string) bool {
+	has, ok := appPermissions[perm]
+	switch {
+	case !ok || (level != "read" && level != "write"):
+		return false
+	case level == "write":
+		return has == "write"
+	}
+	return true
 }
 
 func (s *Sandbox) handleAccessToken(w http.ResponseWriter, r *http.Request) {
@@ -312,23 +347,67 @@ func (s *Sandbox) handleAccessToken(w http.ResponseWriter, r *http.Request) {
 	var req tokenRequest
 	if b := strings.TrimSpace(string(body)); b != "" && b != "null" {
 		if err := json.Unmarshal(body, &req); err != nil {
+			// JSON of the wrong shape fails GitHub's schema check (422); what is not JSON
+			// at all cannot be parsed (400).
+			var typeErr *json.UnmarshalTypeError
+			if errors.As(err, &typeErr) {
+				writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("Invalid request.\n\nFor 'properties/%s', %s is not %s.", typeErr.Field, typeErr.Value, typeErr.Type))
+				return
+			}
 			writeError(w, http.StatusBadRequest, "Problems parsing JSON")
 			return
 		}
 	}
+	if len(req.Repositories)+len(req.RepositoryIDs) > maxTokenRepos {
+		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("Too many repositories: at most %d may be requested.", maxTokenRepos))
+		return
+	}
 	tok := instToken{installationID: in.ID, expires: s.now().Add(s.opts.TokenTTL).UTC().Truncate(time.Second)}
+	// A token may be narrowed to some of the installation's repositories (by name, by id
+	// or both) and permissions, never widened: GitHub refuses the whole request.
 	var restricted []map[string]any
-	if req.Repositories != nil {
+	if req.Repositories != nil || req.RepositoryIDs != nil {
 		tok.repos = []string{}
+		seen := map[string]bool{}
+		add := func(ref repoRef) {
+			if !seen[strings.ToLower(ref.fullName())] {
+				seen[strings.ToLower(ref.fullName())] = true
+				tok.repos = append(tok.repos, ref.fullName())
+				restricted = append(restricted, s.repoJSON(baseURL(r), ref))
+			}
+		}
 		for _, name := range req.Repositories {
 			ref, ok := s.lookupRepo(in.Account, name)
 			if !ok || !in.covers(ref.fullName()) {
-				writeError(w, http.StatusUnprocessableEntity, "There is at least one repository that does not exist or is not accessible to the parent installation.")
+				writeError(w, http.StatusUnprocessableEntity, msgReposNotAccessible)
 				return
 			}
-			tok.repos = append(tok.repos, ref.fullName())
-			restricted = append(restricted, s.repoJSON(baseURL(r), ref))
+			add(ref)
 		}
+		covered := s.coveredRepos(in, nil)
+		for _, id := range req.RepositoryIDs {
+			i := slices.IndexFunc(covered, func(ref repoRef) bool { return stableID("repo", ref.fullName()) == id })
+			if i < 0 {
+				writeError(w, http.StatusUnprocessableEntity, msgReposNotAccessible)
+				return
+			}
+			add(covered[i])
+		}
+	}
+	perms := appPermissions
+	if req.Permissions != nil {
+		// metadata:read comes with every token, asked for or not.
+		perms = map[string]string{"metadata": "read"}
+		for p, level := range req.Permissions {
+			if !grantable(p, level) {
+				writeError(w, http.StatusUnprocessableEntity, msgPermsNotGranted)
+				return
+			}
+			if p != "metadata" || level == "write" {
+				perms[p] = level
+			}
+		}
+		tok.perms = perms
 	}
 	// Long opaque tokens exercise the "tokens of any length" rule.
 	raw := "ghs_" + randomHex(48)
@@ -339,11 +418,12 @@ func (s *Sandbox) handleAccessToken(w http.ResponseWriter, r *http.Request) {
 	resp := map[string]any{
 		"token":                raw,
 		"expires_at":           timeString(tok.expires),
-		"permissions":          appPermissions,
+		"permissions":          perms,
 		"repository_selection": in.selection(),
 	}
 	if restricted != nil {
 		resp["repositories"] = restricted
+		resp["repository_selection"] = "selected"
 	}
 	writeJSON(w, http.StatusCreated, resp)
 }

@@ -21,6 +21,18 @@ type instToken struct {
 	expires        time.Time
 	// repos restricts the token to these full names; nil means the installation's.
 	repos []string
+	// perms restricts the token to these permissions; nil means the installation's.
+	perms map[string]string
+}
+
+// can reports whether the token holds perm at level "read" (or "write") or better.
+func (t instToken) can(perm, level string) bool {
+	p := t.perms
+	if p == nil {
+		p = appPermissions
+	}
+	has := p[perm]
+	return has == "write" || (has == "read" && level == "read")
 }
 
 type userToken struct {

@@ -132,6 +132,8 @@ func (s *Sandbox) handleManifestConversion(w http.ResponseWriter, r *http.Reques
 		"name":           mc.name,
 		"owner":          s.accountJSON(base, s.opts.SandboxUser),
 		"html_url":       base + "/apps/" + s.opts.AppSlug,
+		"description":    "",
+		"external_url":   base,
 		"created_at":     now,
 		"updated_at":     now,
 		"client_id":      s.opts.ClientID,

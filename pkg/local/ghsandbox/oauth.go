@@ -147,6 +147,14 @@ func (s *Sandbox) handleUser(w http.ResponseWriter, r *http.Request) {
 	u := s.accountJSON(baseURL(r), login)
 	u["type"] = "User"
 	u["name"] = login
+	// GitHub's public-user fields: what a user token of a GitHub App sees of its user.
+	for k, v := range map[string]any{
+		"company": nil, "blog": "", "location": nil, "email": nil, "hireable": nil, "bio": nil,
+		"public_repos": 0, "public_gists": 0, "followers": 0, "following": 0,
+		"created_at": appCreated, "updated_at": appCreated,
+	} {
+		u[k] = v
+	}
 	writeJSON(w, http.StatusOK, u)
 }
 

@@ -16,8 +16,14 @@ import (
 // repoTree authorizes a repository request and reads the repository's head tree; it
 // answers the request itself (401, 404 or 500) and reports false when it cannot.
 func (s *Sandbox) repoTree(w http.ResponseWriter, r *http.Request) (repoRef, tree, bool) {
-	ref, ok := s.repoAuth(w, r)
+	tok, ref, ok := s.repoTokenAuth(w, r)
 	if !ok {
+		return repoRef{}, tree{}, false
+	}
+	// Files, trees, commits and branches need the contents permission; a token narrowed
+	// to metadata only is refused as GitHub refuses it.
+	if !tok.can("contents", "read") {
+		writeError(w, http.StatusForbidden, "Resource not accessible by integration")
 		return repoRef{}, tree{}, false
 	}
 	t, err := s.head(ref)
@@ -31,16 +37,22 @@ func (s *Sandbox) repoTree(w http.ResponseWriter, r *http.Request) (repoRef, tre
 // repoAuth checks the installation token and that it covers the path's repository;
 // GitHub answers 404 for a repository the installation cannot see.
 func (s *Sandbox) repoAuth(w http.ResponseWriter, r *http.Request) (repoRef, bool) {
+	_, ref, ok := s.repoTokenAuth(w, r)
+	return ref, ok
+}
+
+// repoTokenAuth is repoAuth that also returns the token.
+func (s *Sandbox) repoTokenAuth(w http.ResponseWriter, r *http.Request) (instToken, repoRef, bool) {
 	t, in, ok := s.installationAuth(w, r)
 	if !ok {
-		return repoRef{}, false
+		return instToken{}, repoRef{}, false
 	}
 	ref, ok := s.lookupRepo(r.PathValue("owner"), r.PathValue("repo"))
 	if !ok || !in.covers(ref.fullName()) || !t.allows(ref.fullName()) {
 		writeError(w, http.StatusNotFound, "Not Found")
-		return repoRef{}, false
+		return instToken{}, repoRef{}, false
 	}
-	return ref, true
+	return t, ref, true
 }
 
 func (t instToken) allows(fullName string) bool {
@@ -66,38 +78,110 @@ func (s *Sandbox) accountType(login string) string {
 	return "User"
 }
 
+// accountJSON is a user or organization as GitHub's simple-user shape has it.
 func (s *Sandbox) accountJSON(base, login string) map[string]any {
 	id := userID(login)
+	api := base + "/users/" + login
 	return map[string]any{
-		"login":    login,
-		"id":       id,
-		"node_id":  "U_sandbox" + strconv.FormatInt(id, 10),
-		"type":     s.accountType(login),
-		"html_url": base + "/" + login,
-		"url":      base + "/users/" + login,
+		"login":               login,
+		"id":                  id,
+		"node_id":             "U_sandbox" + strconv.FormatInt(id, 10),
+		"type":                s.accountType(login),
+		"site_admin":          false,
+		"avatar_url":          base + "/avatars/u/" + strconv.FormatInt(id, 10),
+		"gravatar_id":         "",
+		"html_url":            base + "/" + login,
+		"url":                 api,
+		"followers_url":       api + "/followers",
+		"following_url":       api + "/following{/other_user}",
+		"gists_url":           api + "/gists{/gist_id}",
+		"starred_url":         api + "/starred{/owner}{/repo}",
+		"subscriptions_url":   api + "/subscriptions",
+		"organizations_url":   api + "/orgs",
+		"repos_url":           api + "/repos",
+		"events_url":          api + "/events{/privacy}",
+		"received_events_url": api + "/received_events",
+		"user_view_type":      "public",
 	}
 }
 
+// repoURLTemplates are the hypermedia links of a repository answer, relative to its API
+// URL, as GitHub sends them (GitHub's repository schema requires every one).
+var repoURLTemplates = map[string]string{
+	"archive_url": "/{archive_format}{/ref}", "assignees_url": "/assignees{/user}",
+	"blobs_url": "/git/blobs{/sha}", "branches_url": "/branches{/branch}",
+	"collaborators_url": "/collaborators{/collaborator}", "comments_url": "/comments{/number}",
+	"commits_url": "/commits{/sha}", "compare_url": "/compare/{base}...{head}",
+	"contents_url": "/contents/{+path}", "contributors_url": "/contributors",
+	"deployments_url": "/deployments", "downloads_url": "/downloads", "events_url": "/events",
+	"forks_url": "/forks", "git_commits_url": "/git/commits{/sha}", "git_refs_url": "/git/refs{/sha}",
+	"git_tags_url": "/git/tags{/sha}", "hooks_url": "/hooks", "issue_comment_url": "/issues/comments{/number}",
+	"issue_events_url": "/issues/events{/number}", "issues_url": "/issues{/number}", "keys_url": "/keys{/key_id}",
+	"labels_url": "/labels{/name}", "languages_url": "/languages", "merges_url": "/merges",
+	"milestones_url": "/milestones{/number}", "notifications_url": "/notifications{?since,all,participating}",
+	"pulls_url": "/pulls{/number}", "releases_url": "/releases{/id}", "stargazers_url": "/stargazers",
+	"statuses_url": "/statuses/{sha}", "subscribers_url": "/subscribers", "subscription_url": "/subscription",
+	"tags_url": "/tags", "teams_url": "/teams", "trees_url": "/git/trees{/sha}",
+}
+
+// repoJSON is a repository in GitHub's full-repository shape (a superset of the
+// repository shape lists and tokens use).
 func (s *Sandbox) repoJSON(base string, ref repoRef) map[string]any {
 	full := ref.fullName()
 	id := stableID("repo", full)
-	return map[string]any{
-		"id":             id,
-		"node_id":        "R_sandbox" + strconv.FormatInt(id, 10),
-		"name":           ref.Name,
-		"full_name":      full,
-		"owner":          s.accountJSON(base, ref.Owner),
-		"private":        true,
-		"visibility":     "private",
-		"fork":           false,
-		"archived":       false,
-		"disabled":       false,
-		"description":    nil,
-		"default_branch": DefaultBranch,
-		"html_url":       base + "/" + full,
-		"url":            base + "/repos/" + full,
-		"clone_url":      base + "/" + full + ".git",
+	api := base + "/repos/" + full
+	host := strings.TrimPrefix(strings.TrimPrefix(base, "http://"), "https://")
+	// The sandbox keeps no creation date: the epoch of its ids stands in.
+	created := "2020-01-01T00:00:00Z"
+	out := map[string]any{
+		"id":                id,
+		"node_id":           "R_sandbox" + strconv.FormatInt(id, 10),
+		"name":              ref.Name,
+		"full_name":         full,
+		"owner":             s.accountJSON(base, ref.Owner),
+		"private":           true,
+		"visibility":        "private",
+		"fork":              false,
+		"archived":          false,
+		"disabled":          false,
+		"is_template":       false,
+		"description":       nil,
+		"homepage":          nil,
+		"language":          nil,
+		"license":           nil,
+		"mirror_url":        nil,
+		"default_branch":    DefaultBranch,
+		"html_url":          base + "/" + full,
+		"url":               api,
+		"clone_url":         base + "/" + full + ".git",
+		"git_url":           "git://" + host + "/" + full + ".git",
+		"ssh_url":           "git@" + host + ":" + full + ".git",
+		"svn_url":           base + "/" + full,
+		"forks":             0,
+		"forks_count":       0,
+		"open_issues":       0,
+		"open_issues_count": 0,
+		"stargazers_count":  0,
+		"watchers":          0,
+		"watchers_count":    0,
+		"network_count":     0,
+		"subscribers_count": 0,
+		"size":              0,
+		"has_issues":        true,
+		"has_projects":      true,
+		"has_wiki":          true,
+		"has_pages":         false,
+		"has_downloads":     true,
+		"has_discussions":   false,
+		"topics":            []string{},
+		"created_at":        created,
+		"updated_at":        created,
+		"pushed_at":         created,
 	}
+	for k, v := range repoURLTemplates {
+		out[k] = api + v
+	}
+	return out
 }
 
 func (s *Sandbox) handleRepo(w http.ResponseWriter, r *http.Request) {
@@ -278,16 +362,20 @@ func (s *Sandbox) handleBlob(w http.ResponseWriter, r *http.Request) {
 func commitJSON(base string, ref repoRef, t tree) map[string]any {
 	sig := map[string]any{"name": "Sandbox", "email": "sandbox@example.invalid", "date": timeString(t.at)}
 	full := ref.fullName()
+	api := base + "/repos/" + full
 	return map[string]any{
-		"sha":      t.sha,
-		"node_id":  "C_sandbox" + t.sha[:12],
-		"url":      base + "/repos/" + full + "/commits/" + t.sha,
-		"html_url": base + "/" + full + "/commit/" + t.sha,
+		"sha":          t.sha,
+		"node_id":      "C_sandbox" + t.sha[:12],
+		"url":          api + "/commits/" + t.sha,
+		"html_url":     base + "/" + full + "/commit/" + t.sha,
+		"comments_url": api + "/commits/" + t.sha + "/comments",
 		"commit": map[string]any{
-			"author":    sig,
-			"committer": sig,
-			"message":   "Sandbox tree " + t.treeSHA[:7],
-			"tree":      map[string]string{"sha": t.treeSHA},
+			"url":           api + "/git/commits/" + t.sha,
+			"author":        sig,
+			"committer":     sig,
+			"message":       "Sandbox tree " + t.treeSHA[:7],
+			"tree":          map[string]string{"sha": t.treeSHA, "url": api + "/git/trees/" + t.treeSHA},
+			"comment_count": 0,
 		},
 		"author":    nil,
 		"committer": nil,
@@ -324,9 +412,11 @@ func (s *Sandbox) handleBranch(w http.ResponseWriter, r *http.Request) {
 	}
 	base := baseURL(r)
 	writeJSON(w, http.StatusOK, map[string]any{
-		"name":      DefaultBranch,
-		"commit":    commitJSON(base, ref, t),
-		"protected": false,
+		"name":           DefaultBranch,
+		"commit":         commitJSON(base, ref, t),
+		"protected":      false,
+		"protection":     map[string]any{"enabled": false, "required_status_checks": map[string]any{"enforcement_level": "off", "contexts": []string{}, "checks": []any{}}},
+		"protection_url": base + "/repos/" + ref.fullName() + "/branches/" + DefaultBranch + "/protection",
 		"_links": map[string]string{
 			"self": base + "/repos/" + ref.fullName() + "/branches/" + DefaultBranch,
 			"html": base + "/" + ref.fullName() + "/tree/" + DefaultBranch,
