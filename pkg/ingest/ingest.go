@@ -277,7 +277,7 @@ func (h *Handler) handle(ctx context.Context, req *events.APIGatewayV2HTTPReques
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, refuse(http.StatusBadRequest, "body is not a webhook payload", ReasonBadPayload, err)
 	}
-	if err := checkStrict(payload); err != nil {
+	if err := httpapi.StrictJSON(payload); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, refuse(http.StatusBadRequest, "body is not a webhook payload", ReasonBadPayload, err)
 	}
 	env, err := envelope.Build(d.event, d.id, payload, h.now())
