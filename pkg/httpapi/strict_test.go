@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
 // maxDepth is the JSON v2 jsontext decoder's default nesting limit.
@@ -62,3 +64,16 @@ func FuzzStrictJSON(f *testing.F) {
 }
 
 func stdValid(b []byte) bool { return json.Valid(b) }
+
+// BenchmarkStrictJSON checks a push of 300 commits (about 470 KB), the cost StrictJSON
+// adds to each delivery before the envelope is built.
+func BenchmarkStrictJSON(b *testing.B) {
+	body := testkit.BigPush(b, 300, 4, 250)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := StrictJSON(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
