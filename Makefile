@@ -10,7 +10,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 # apt-get needs root: sudo unless make already runs as root.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all deps build test test-short lint lint-template fmt bench dev dev-reset demo invoke status-page clean FORCE
+.PHONY: all deps build test test-short fuzz fuzz-smoke lint lint-template fmt bench dev dev-reset demo invoke status-page clean FORCE
 
 all: lint test
 
@@ -28,9 +28,28 @@ build: $(FUNCTIONS:%=bin/%/bootstrap)
 bin/%/bootstrap: FORCE
 	CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -o $@ ./functions/$*
 
-## test: the whole suite, offline, with the stand-ins it needs
+## test: the whole suite, offline, with the stand-ins it needs, then a short run of every fuzz target
 test: deps
 	go test $(GOTEST_FLAGS) ./...
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+# Every fuzz target is found in the sources (func FuzzX in a _test.go file under pkg/), so
+# a new one is fuzzed without being listed; go test -fuzz takes one package and one target.
+FUZZTIME ?= 1m
+FUZZ_SMOKE_TIME ?= 2s
+
+## fuzz: every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m); failures land in testdata/fuzz
+fuzz:
+	@set -eo pipefail; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' pkg | sort); do \
+	  for fn in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "==> $$fn (./$$(dirname $$f)) for $(FUZZTIME)"; \
+	    go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$f); \
+	  done; \
+	done
+
+## fuzz-smoke: every fuzz target for a few seconds (FUZZ_SMOKE_TIME), as make test runs them
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_SMOKE_TIME)
 
 ## test-short: the pure tests only, skipping those that need the stand-ins: no Node, no network
 test-short:

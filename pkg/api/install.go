@@ -257,7 +257,11 @@ func readInstallParams(r *request) (installParams, error) {
 			State          string          `json:"state"`
 			Code           string          `json:"code"`
 		}
-		if err := json.Unmarshal(body, &in); err != nil {
+		err := httpapi.StrictJSON(body)
+		if err == nil {
+			err = json.Unmarshal(body, &in)
+		}
+		if err != nil {
 			return installParams{}, httpapi.Fail(http.StatusBadRequest, "body is not a JSON object with code, state and installation_id", err)
 		}
 		// installation_id may come as a number or a string.

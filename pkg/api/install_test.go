@@ -89,6 +89,9 @@ func TestInstallCallbackPOST(t *testing.T) {
 		}, http.StatusOK},
 		{"text", "text/plain", func(s, c string) string { return s }, http.StatusUnsupportedMediaType},
 		{"broken json", "application/json", func(s, c string) string { return `{"state":` }, http.StatusBadRequest},
+		{"json with duplicate keys", "application/json", func(s, c string) string {
+			return fmt.Sprintf(`{"installation_id":1,"installation_id":4242,"state":%q,"code":%q}`, s, c)
+		}, http.StatusBadRequest},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

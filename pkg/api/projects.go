@@ -130,15 +130,19 @@ func readProjectRequest(r *request) (createProjectRequest, error) {
 	if len(body) > maxBody {
 		return createProjectRequest{}, httpapi.Fail(http.StatusRequestEntityTooLarge, "body too large", nil)
 	}
+	const shape = "body must be a JSON object with repo and optionally plan_path, branch, issue_label, issue_milestone"
 	var in createProjectRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return createProjectRequest{}, httpapi.Fail(http.StatusBadRequest,
-			"body must be a JSON object with repo and optionally plan_path, branch, issue_label, issue_milestone", err)
+		return createProjectRequest{}, httpapi.Fail(http.StatusBadRequest, shape, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return createProjectRequest{}, httpapi.Fail(http.StatusBadRequest, "body must hold one JSON object", nil)
+	}
+	// Duplicate names and invalid UTF-8, which encoding/json lets through.
+	if err := httpapi.StrictJSON(body); err != nil {
+		return createProjectRequest{}, httpapi.Fail(http.StatusBadRequest, shape, err)
 	}
 	in.Repo = strings.TrimSpace(in.Repo)
 	if in.Repo == "" {

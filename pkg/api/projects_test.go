@@ -203,6 +203,9 @@ func TestProjectValidation(t *testing.T) {
 		{"unknown field", `{"repo":"alice-gh/alpha","plan":"x"}`, "", 400, "body must be a JSON object with repo and optionally plan_path, branch, issue_label, issue_milestone"},
 		{"not json", `repo=alice-gh/alpha`, "", 400, "body must be a JSON object with repo and optionally plan_path, branch, issue_label, issue_milestone"},
 		{"two objects", `{"repo":"alice-gh/alpha"}{}`, "", 400, "body must hold one JSON object"},
+		{"duplicate keys that disagree", `{"repo":"alice-gh/alpha","plan_path":"../../etc/passwd","plan_path":"docs/plan.md"}`, "", 400, "body must be a JSON object with repo and optionally plan_path, branch, issue_label, issue_milestone"},
+		{"invalid UTF-8", "{\"repo\":\"alice-gh/alpha\",\"issue_label\":\"a\xffb\"}", "", 400, "body must be a JSON object with repo and optionally plan_path, branch, issue_label, issue_milestone"},
+		{"plan path NUL", `{"repo":"alice-gh/alpha","plan_path":"docs/plan.md\u0000.png"}`, "", 400, "plan_path must not contain control characters"},
 		{"wrong content type", `{"repo":"alice-gh/alpha"}`, "text/plain", 415, "content type must be application/json"},
 	}
 	for _, tt := range tests {

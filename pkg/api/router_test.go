@@ -155,6 +155,10 @@ func TestStateSigner(t *testing.T) {
 		{"other id", old, purposeInstall, strings.Replace(tok, id, "ffeeddccbbaa99887766554433221100", 1), false},
 		{"not hex id", old, purposeInstall, strings.Replace(tok, id, strings.Repeat("z", 32), 1), false},
 		{"two parts", old, purposeInstall, "a.b", false},
+		{"upper-case id", old, purposeInstall, strings.ToUpper(id) + tok[len(id):], false},
+		{"expiry with a plus sign", old, purposeInstall, strings.Replace(tok, ".1800000000.", ".+1800000000.", 1), false},
+		{"expiry with a leading zero", old, purposeInstall, strings.Replace(tok, ".1800000000.", ".01800000000.", 1), false},
+		{"signature with stray trailing bits", old, purposeInstall, tok[:len(tok)-1] + flipTrailingBits(tok[len(tok)-1:]), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,4 +174,38 @@ func TestStateSigner(t *testing.T) {
 	if rotated.sign(purposeInstall, id, exp) == tok {
 		t.Errorf("sign after rotation used the old key")
 	}
+}
+
+// flipTrailingBits changes the last character of 43-character unpadded base64 (32 bytes)
+// in its two unused low bits: decoders that do not check them read the same bytes.
+func flipTrailingBits(c string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	i := strings.Index(alphabet, c)
+	return string(alphabet[i^1])
+}
+
+// FuzzStateToken checks the state token parser: verify never panics, and accepts a token
+// only when it is exactly what sign gives for its id, expiry and purpose under one of the
+// keys.
+func FuzzStateToken(f *testing.F) {
+	k1, k2 := []byte("key-one-key-one-key-one-key-one-!"), []byte("key-two-key-two-key-two-key-two-!")
+	s := stateSigner{keys: [][]byte{k1, k2}}
+	id := "00112233445566778899aabbccddeeff"
+	f.Add(purposeInstall, s.sign(purposeInstall, id, time.Unix(1_800_000_000, 0)))
+	f.Add(purposeManifest, stateSigner{keys: [][]byte{k2}}.sign(purposeManifest, id, time.Unix(-1, 0)))
+	f.Add(purposeInstall, id+".1800000000.")
+	f.Add(purposeInstall, "..")
+	f.Add(purposeManifest, id+".-9223372036854775808."+strings.Repeat("A", 43))
+	f.Fuzz(func(t *testing.T, purpose, token string) {
+		gotID, exp, err := s.verify(purpose, token)
+		if err != nil {
+			return
+		}
+		for _, k := range s.keys {
+			if (stateSigner{keys: [][]byte{k}}).sign(purpose, gotID, exp) == token {
+				return
+			}
+		}
+		t.Fatalf("verify(%q, %q) = %s, %v, nil, but no key signs that token", purpose, token, gotID, exp)
+	})
 }

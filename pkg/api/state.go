@@ -77,6 +77,12 @@ func (s stateSigner) verify(purpose, token string) (string, time.Time, error) {
 	if err != nil {
 		return "", time.Time{}, errStateMalformed
 	}
+	// Only the one spelling sign gives: upper-case hex, a "+" or leading zeros in the
+	// expiry, or base64 with stray trailing bits would name the same state differently.
+	if strings.ToLower(parts[0]) != parts[0] || strconv.FormatInt(exp, 10) != parts[1] ||
+		base64.RawURLEncoding.EncodeToString(sig) != parts[2] {
+		return "", time.Time{}, errStateMalformed
+	}
 	for _, k := range s.keys {
 		if hmac.Equal(sig, stateMAC(k, purpose, parts[0], exp)) {
 			return parts[0], time.Unix(exp, 0), nil

@@ -277,6 +277,9 @@ func (h *Handler) handle(ctx context.Context, req *events.APIGatewayV2HTTPReques
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, refuse(http.StatusBadRequest, "body is not a webhook payload", ReasonBadPayload, err)
 	}
+	if err := httpapi.StrictJSON(payload); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, refuse(http.StatusBadRequest, "body is not a webhook payload", ReasonBadPayload, err)
+	}
 	env, err := envelope.Build(d.event, d.id, payload, h.now())
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, refuse(http.StatusBadRequest, "body is not a webhook payload", ReasonBadPayload, err)

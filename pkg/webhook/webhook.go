@@ -84,11 +84,12 @@ var ErrUnsupportedMediaType = errors.New("content type is neither application/js
 // allowed and ignored; the media type itself is matched without regard to case.
 func MediaType(contentType string) (Format, error) {
 	mt, _, _ := strings.Cut(contentType, ";")
-	mt = strings.TrimSpace(mt)
-	switch {
-	case strings.EqualFold(mt, "application/json"):
+	// Lower-cased rather than compared with strings.EqualFold, whose Unicode folding
+	// takes "application/j\u017fon" (a long s) for application/json.
+	switch strings.ToLower(strings.TrimSpace(mt)) {
+	case "application/json":
 		return FormatJSON, nil
-	case strings.EqualFold(mt, "application/x-www-form-urlencoded"):
+	case "application/x-www-form-urlencoded":
 		return FormatForm, nil
 	}
 	return 0, ErrUnsupportedMediaType

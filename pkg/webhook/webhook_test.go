@@ -155,6 +155,7 @@ func TestMediaType(t *testing.T) {
 		{"application/jsonx", 0, ErrUnsupportedMediaType},
 		{"multipart/form-data; boundary=x", 0, ErrUnsupportedMediaType},
 		{"application/vnd.github+json", 0, ErrUnsupportedMediaType},
+		{"application/j\u017fon", 0, ErrUnsupportedMediaType}, // a long s, which Unicode folds to s
 	}
 	for _, tt := range tests {
 		t.Run(tt.contentType, func(t *testing.T) {
