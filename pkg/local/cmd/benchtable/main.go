@@ -1,8 +1,9 @@
 // Command benchtable runs the ingest benchmarks (BenchmarkIngest in pkg/ingest) and
 // prints one side-by-side table per payload size: the ingest handler, the floor
 // (HMAC-SHA256 plus one json.Valid pass) and the go-github path, with the ratios and
-// allocations. Every figure is the median over -count runs of one `go test` process, so
-// each ratio compares measurements taken side by side. `make bench` runs it.
+// allocations. It runs `go test` -count times; each ratio is taken within one run, where
+// the three paths ran one after the other on the same body, and the table shows the
+// medians over the runs. `make bench` runs it.
 //
 //	benchtable [-count 5] [-benchtime 1s]    run go test -bench and print the table
 //	benchtable -in bench.txt                 format saved `go test -bench` output
@@ -47,7 +48,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("benchtable", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	count := fs.Int("count", 5, "runs of each benchmark; the table shows medians")
+	count := fs.Int("count", 5, "go test runs; the table shows medians over them")
 	benchtime := fs.String("benchtime", "1s", "go test -benchtime")
 	in := fs.String("in", "", "read saved `go test -bench` output from this file instead of running it")
 	if err := fs.Parse(args); err != nil {
@@ -61,16 +62,21 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		out = b
 	} else {
-		cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^"+benchName+"$", "-benchmem",
-			"-count", strconv.Itoa(*count), "-benchtime", *benchtime, benchPkg)
-		fmt.Fprintf(stderr, "$ %s\n", strings.Join(cmd.Args, " "))
-		var buf bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &buf, stderr
-		if err := cmd.Run(); err != nil {
-			os.Stderr.Write(buf.Bytes())
-			return fmt.Errorf("go test: %w", err)
+		// One go test process per run, each running the three paths of a size one after
+		// the other: go test -count would run each sub-benchmark count times in a row, so
+		// a change in the machine's load between them would show as a ratio.
+		for i := range *count {
+			cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^"+benchName+"$", "-benchmem",
+				"-count", "1", "-benchtime", *benchtime, benchPkg)
+			fmt.Fprintf(stderr, "run %d of %d: %s\n", i+1, *count, strings.Join(cmd.Args, " "))
+			var buf bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &buf, stderr
+			if err := cmd.Run(); err != nil {
+				stderr.Write(buf.Bytes())
+				return fmt.Errorf("go test: %w", err)
+			}
+			out = append(out, buf.Bytes()...)
 		}
-		out = buf.Bytes()
 	}
 	res, meta, err := parse(bytes.NewReader(out))
 	if err != nil {
@@ -182,10 +188,19 @@ func format(w io.Writer, res *results, meta []string) error {
 		if in == nil || fl == nil || gh == nil {
 			return fmt.Errorf("size %s: want the %s, %s and %s sub-benchmarks", size, pathIngest, pathFloor, pathGitHub)
 		}
+		if len(in.ns) != len(fl.ns) || len(in.ns) != len(gh.ns) {
+			return fmt.Errorf("size %s: %d, %d and %d runs of %s, %s and %s, want as many of each",
+				size, len(in.ns), len(fl.ns), len(gh.ns), pathIngest, pathFloor, pathGitHub)
+		}
 		runs = max(runs, len(in.ns))
-		ni, nf, ng := median(in.ns), median(fl.ns), median(gh.ns)
+		// Each ratio is taken within one run, then the median over the runs.
+		var overFloor, githubOver []float64
+		for i := range in.ns {
+			overFloor = append(overFloor, in.ns[i]/fl.ns[i])
+			githubOver = append(githubOver, gh.ns[i]/in.ns[i])
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2f×\t%.2f×\t%.0f\t%.0f\t%s\t\n", size,
-			duration(ni), duration(nf), duration(ng), ni/nf, ng/ni,
+			duration(median(in.ns)), duration(median(fl.ns)), duration(median(gh.ns)), median(overFloor), median(githubOver),
 			median(in.allocs), median(gh.allocs), bytesize(median(in.bytes)))
 	}
 	if err := tw.Flush(); err != nil {

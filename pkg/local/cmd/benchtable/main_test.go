@@ -20,8 +20,9 @@ func TestFormat(t *testing.T) {
 	got := strings.Join(lines, "\n")
 	for _, want := range []string{
 		"cpu: AMD EPYC",
-		// 8KB: medians 60, 50 and 300 µs of three runs each.
-		"8KB 60.0 µs 50.0 µs 300.0 µs 1.20× 5.00× 90 310 16.0 KiB",
+		// 8KB: medians 60, 50 and 300 µs of three runs; ratios per run 1.10, 1.50 and
+		// 1.30 (median 1.30, not 60/50) and 5.45, 5.17 and 4.46.
+		"8KB 60.0 µs 50.0 µs 300.0 µs 1.30× 5.17× 90 310 16.0 KiB",
 		"1MB 2.00 ms 4.00 ms 12.00 ms 0.50× 6.00× 1995 55666 1.39 MiB",
 		"medians of 3 runs",
 	} {
