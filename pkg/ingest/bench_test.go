@@ -70,7 +70,7 @@ func BenchmarkIngest(b *testing.B) {
 				if resp.StatusCode != 202 {
 					b.Fatalf("Handle() = %d %s", resp.StatusCode, resp.Body)
 				}
-				q.inputs = q.inputs[:0]
+				q.inputs, q.deadlines = q.inputs[:0], q.deadlines[:0]
 			}
 		})
 		b.Run(p.name+"/floor", func(b *testing.B) {
