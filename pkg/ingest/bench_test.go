@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -104,7 +103,7 @@ func BenchmarkIngest(b *testing.B) {
 					b.Fatal(err)
 				}
 				if _, ok := ev.(*github.PushEvent); !ok {
-					b.Fatal(fmt.Sprintf("ParseWebHook() = %T", ev))
+					b.Fatalf("ParseWebHook() = %T, want *github.PushEvent", ev)
 				}
 			}
 		})
