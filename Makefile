@@ -76,9 +76,9 @@ lint-template:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-## bench: the benchmarks whose figures the README records
+## bench: ingest vs floor vs go-github side by side, one table of medians (pkg/ingest/README.md)
 bench:
-	go test -run '^$$' -bench . -benchmem ./pkg/...
+	go run ./pkg/local/cmd/benchtable -count 5
 
 ## dev: the whole pipeline on this machine, offline: HTTP API on http://127.0.0.1:3000
 dev: deps build

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxMessageBytes is the SQS message size the envelope is built for: 256 KiB, the SQS
@@ -41,37 +43,62 @@ var (
 	ErrTooLarge = errors.New("envelope does not fit one message")
 )
 
-// Build decodes a delivery's payload into its envelope. It decodes only the fields the
-// envelope carries (for a push, only the paths of each commit), so its cost is one scan
-// of the payload. Timestamps that are missing or not RFC 3339 are left out rather than
-// refusing a delivery GitHub signed.
+// Build decodes a delivery's payload into its envelope. The payload must be strict JSON
+// (valid UTF-8, no duplicate object names, nesting within the JSON v2 jsontext decoder's
+// default limit) and an object; the fields the envelope carries must have the JSON types
+// GitHub gives them (or be null). It reads the payload once and copies only what the
+// envelope keeps (for a push, the paths of each commit). Timestamps that are missing or
+// not RFC 3339 are left out rather than refusing a delivery GitHub signed.
 func Build(eventType, deliveryID string, payload []byte, receivedAt time.Time) (*Envelope, error) {
 	if t := bytes.TrimLeft(payload, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return nil, ErrNotObject
 	}
 	e := &Envelope{Version: Version, DeliveryID: deliveryID, EventType: eventType, ReceivedAt: receivedAt.UTC()}
-	var err error
-	switch eventType {
-	case "push":
-		err = buildPush(e, payload)
-	case "pull_request":
-		err = buildPullRequest(e, payload)
-	case "issues":
-		err = buildIssue(e, payload)
-	case "installation":
-		err = buildInstallation(e, payload)
-	case "installation_repositories":
-		err = buildInstallationRepositories(e, payload)
-	default:
-		var p commonJSON
-		if err = json.Unmarshal(payload, &p); err == nil {
-			p.fill(e)
-		}
+	err := decodeFast(e, eventType, payload)
+	if errors.Is(err, errFolded) {
+		// Rare and never from GitHub: encoding/json's case-insensitive matching decides.
+		e = &Envelope{Version: Version, DeliveryID: deliveryID, EventType: eventType, ReceivedAt: receivedAt.UTC()}
+		err = buildStrictStd(e, eventType, payload)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("decode %s payload: %w", eventType, err)
 	}
 	return e, nil
+}
+
+// buildStrictStd checks that payload is strict JSON, then decodes it with encoding/json
+// into the payload shapes (buildStd): the reference that decodeFast matches.
+func buildStrictStd(e *Envelope, eventType string, payload []byte) error {
+	if !jsontext.Value(payload).IsValid() {
+		return errNotStrict
+	}
+	return buildStd(e, eventType, payload)
+}
+
+// errNotStrict is a payload that is not strict JSON.
+var errNotStrict = errors.New("payload is not strict JSON (invalid syntax or UTF-8, a duplicate name, or too deep)")
+
+// buildStd decodes payload with encoding/json into the payload shapes below.
+func buildStd(e *Envelope, eventType string, payload []byte) error {
+	switch eventType {
+	case "push":
+		return buildPush(e, payload)
+	case "pull_request":
+		return buildPullRequest(e, payload)
+	case "issues":
+		return buildIssue(e, payload)
+	case "installation":
+		return buildInstallation(e, payload)
+	case "installation_repositories":
+		return buildInstallationRepositories(e, payload)
+	default:
+		var p commonJSON
+		err := json.Unmarshal(payload, &p)
+		if err == nil {
+			p.fill(e)
+		}
+		return err
+	}
 }
 
 // Marshal returns the envelope as JSON of at most max bytes (MaxBodyBytes for SQS). When
@@ -156,7 +183,7 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// ---- payload shapes: only the fields the envelope needs.
+// ---- payload shapes for encoding/json (buildStd): only the fields the envelope needs.
 
 type idJSON struct {
 	ID int64 `json:"id"`
@@ -278,7 +305,7 @@ func buildPush(e *Envelope, payload []byte) error {
 		Ref: p.Ref, Before: p.Before, After: p.After,
 		Created: p.Created, Deleted: p.Deleted, Forced: p.Forced,
 		Paths:           changedPaths(p.Commits),
-		PathsIncomplete: pathsIncomplete(&p),
+		PathsIncomplete: pathsIncomplete(len(p.Commits), p.Deleted, p.Forced, p.Before, p.After),
 	}
 	if p.HeadCommit != nil {
 		e.Push.HeadCommitAt = p.HeadCommit.Timestamp.t
@@ -306,6 +333,14 @@ func changedPaths(commits []commitJSON) []string {
 			}
 		}
 	}
+	return sortedPaths(paths)
+}
+
+// sortedPaths sorts and de-duplicates paths in place; none is nil.
+func sortedPaths(paths []string) []string {
+	if len(paths) == 0 {
+		return nil
+	}
 	slices.Sort(paths)
 	return slices.Clip(slices.Compact(paths))
 }
@@ -319,14 +354,14 @@ func changedPaths(commits []commitJSON) []string {
 //     created at, or reset to, an existing commit — changed content the list cannot show.
 //
 // A deleted ref changes no content, so its empty list is complete.
-func pathsIncomplete(p *pushJSON) bool {
-	if len(p.Commits) >= PushCommitCap {
+func pathsIncomplete(commits int, deleted, forced bool, before, after string) bool {
+	if commits >= PushCommitCap {
 		return true
 	}
-	if p.Deleted {
+	if deleted {
 		return false
 	}
-	return p.Forced || (len(p.Commits) == 0 && p.Before != p.After)
+	return forced || (commits == 0 && before != after)
 }
 
 // ---- pull_request
@@ -419,14 +454,16 @@ func buildIssue(e *Envelope, payload []byte) error {
 // ---- installation and installation_repositories
 
 type installationJSON struct {
-	ID      int64 `json:"id"`
-	Account *struct {
-		ID    int64  `json:"id"`
-		Login string `json:"login"`
-		Type  string `json:"type"`
-	} `json:"account"`
-	RepositorySelection string `json:"repository_selection"`
-	SuspendedAt         stamp  `json:"suspended_at"`
+	ID                  int64        `json:"id"`
+	Account             *accountJSON `json:"account"`
+	RepositorySelection string       `json:"repository_selection"`
+	SuspendedAt         stamp        `json:"suspended_at"`
+}
+
+type accountJSON struct {
+	ID    int64  `json:"id"`
+	Login string `json:"login"`
+	Type  string `json:"type"`
 }
 
 type fullNameJSON struct {

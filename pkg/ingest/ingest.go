@@ -19,6 +19,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -246,7 +247,7 @@ func (h *Handler) handle(ctx context.Context, req *events.APIGatewayV2HTTPReques
 		return events.APIGatewayV2HTTPResponse{}, refuse(http.StatusRequestEntityTooLarge, "payload too large", ReasonTooLarge,
 			fmt.Errorf("body of %d bytes (base64 %t) over the limit of %d bytes", len(req.Body), req.IsBase64Encoded, h.maxBody))
 	}
-	body, err := httpapi.Body(req)
+	body, err := requestBody(req)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, refuse(http.StatusBadRequest, "body is not valid base64", ReasonBadEncoding, err)
 	}
@@ -277,9 +278,8 @@ func (h *Handler) handle(ctx context.Context, req *events.APIGatewayV2HTTPReques
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, refuse(http.StatusBadRequest, "body is not a webhook payload", ReasonBadPayload, err)
 	}
-	if err := httpapi.StrictJSON(payload); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, refuse(http.StatusBadRequest, "body is not a webhook payload", ReasonBadPayload, err)
-	}
+	// Build reads the payload once with the jsontext decoder, which refuses what is not
+	// strict JSON (invalid UTF-8, duplicate names, too deep, a second value).
 	env, err := envelope.Build(d.event, d.id, payload, h.now())
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, refuse(http.StatusBadRequest, "body is not a webhook payload", ReasonBadPayload, err)
@@ -300,6 +300,17 @@ func (h *Handler) handle(ctx context.Context, req *events.APIGatewayV2HTTPReques
 		return events.APIGatewayV2HTTPResponse{}, refuse(http.StatusServiceUnavailable, "could not queue the delivery", ReasonEnqueueFailed, err)
 	}
 	return httpapi.JSON(http.StatusAccepted, queuedAnswer{Status: "queued", DeliveryID: d.id, EventType: d.event}), nil
+}
+
+// requestBody is the delivery's body. A plain body is the request's string viewed as
+// bytes, not copied: on a push of a megabyte the copy httpapi.Body makes costs as much
+// as a tenth of the handler. Everything after only reads it (the HMAC, the form parser,
+// the envelope decoder), and the bytes are the immutable string's, which no one may write.
+func requestBody(req *events.APIGatewayV2HTTPRequest) ([]byte, error) {
+	if req.IsBase64Encoded || req.Body == "" {
+		return httpapi.Body(req)
+	}
+	return unsafe.Slice(unsafe.StringData(req.Body), len(req.Body)), nil
 }
 
 func (h *Handler) signatureRefusal(req *events.APIGatewayV2HTTPRequest, err error) error {

@@ -1,0 +1,622 @@
+package envelope
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// The one-pass decoder. A jsontext.Decoder (the JSON v2 syntactic layer, whose defaults
+// are the design brief's strict JSON: valid UTF-8, no duplicate object names, nesting of
+// at most 10,000) reads the payload once; the decoder descends only into the members the
+// envelope needs and reads every other value whole, which validates it without
+// tokenising it. Its defaults define strict JSON in the design brief, and it meets the
+// performance goal from 100 kB (figures in ../ingest/README.md), so no scanner is written
+// by hand.
+//
+// The result is what encoding/json decoding into the payload shapes below (buildStd)
+// gives, which the differential fuzz target FuzzBuildDifferential checks: a wanted member
+// of the wrong JSON type refuses the payload, null leaves a field unset, and names match
+// as encoding/json matches them. encoding/json also matches names case-insensitively
+// ("Ref" sets ref) and merges repeated members; a payload with a name that equals a
+// wanted one only under case folding, which GitHub never sends, is validated and then
+// decoded by buildStd, so that even then the envelope is the one encoding/json gives.
+
+// errFolded signals a member name equal to a wanted one only under case folding.
+var errFolded = errors.New("member name matches a wanted one only case-insensitively")
+
+// errTrailing means the payload has more after its object.
+var errTrailing = errors.New("invalid JSON: data after the top-level value")
+
+// typeError is a wanted member of the wrong JSON type, which encoding/json refuses too.
+type typeError struct {
+	name string
+	kind jsontext.Kind
+}
+
+func (e *typeError) Error() string {
+	return fmt.Sprintf("member %q: unexpected JSON %s", e.name, e.kind)
+}
+
+var decoders = sync.Pool{New: func() any { return new(decoder) }}
+
+// decoder is one payload's pass. Names handed to field callbacks are the wanted names
+// themselves, never copies of the payload.
+type decoder struct {
+	d    jsontext.Decoder
+	rd   bytes.Buffer
+	name []byte // scratch for escaped member names
+}
+
+func newDecoder(payload []byte) *decoder {
+	x := decoders.Get().(*decoder)
+	x.rd = *bytes.NewBuffer(payload)
+	x.d.Reset(&x.rd)
+	return x
+}
+
+func (x *decoder) release() {
+	x.rd = bytes.Buffer{}
+	x.d.Reset(&x.rd) // drops the reference to the payload
+	decoders.Put(x)
+}
+
+// end checks that nothing but whitespace follows the top-level value.
+func (x *decoder) end() error {
+	if _, err := x.d.ReadToken(); err != io.EOF {
+		if err != nil {
+			return err
+		}
+		return errTrailing
+	}
+	return nil
+}
+
+// skip reads a value whole: that validates it, and is faster than SkipValue, which
+// tokenises it.
+func (x *decoder) skip() error {
+	_, err := x.d.ReadValue()
+	return err
+}
+
+// object reads an object, calling field for each member whose name is in names (with
+// that entry of names) and skipping the others. A value that is null does nothing, as
+// it does for every field here under encoding/json; a value that is not an object is a
+// type error.
+func (x *decoder) object(what string, names []string, field func(name string) error) error {
+	switch k := x.d.PeekKind(); k {
+	case 'n':
+		return x.skip()
+	case '{':
+	default:
+		return x.mismatch(what, k)
+	}
+	if _, err := x.d.ReadToken(); err != nil {
+		return err
+	}
+	for x.d.PeekKind() != '}' {
+		raw, err := x.d.ReadValue()
+		if err != nil {
+			return err
+		}
+		n := raw[1 : len(raw)-1]
+		if bytes.IndexByte(n, '\\') >= 0 {
+			if x.name, err = jsontext.AppendUnquote(x.name[:0], raw); err != nil {
+				return err
+			}
+			n = x.name
+		}
+		i := slices.Index(names, string(n))
+		if i < 0 {
+			if folds(names, n) {
+				return errFolded
+			}
+			if err := x.skip(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := field(names[i]); err != nil {
+			return err
+		}
+	}
+	_, err := x.d.ReadToken()
+	return err
+}
+
+// folds reports whether n equals one of names under Unicode case folding, as
+// encoding/json matches names. Lengths can differ only through non-ASCII letters
+// (K, the Kelvin sign, folds to k).
+func folds(names []string, n []byte) bool {
+	ascii := true
+	for _, c := range n {
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	for _, w := range names {
+		if (!ascii || len(w) == len(n)) && strings.EqualFold(w, string(n)) {
+			return true
+		}
+	}
+	return false
+}
+
+// array reads an array, calling elem for each element; null does nothing.
+func (x *decoder) array(what string, elem func() error) error {
+	switch k := x.d.PeekKind(); k {
+	case 'n':
+		return x.skip()
+	case '[':
+	default:
+		return x.mismatch(what, k)
+	}
+	if _, err := x.d.ReadToken(); err != nil {
+		return err
+	}
+	for x.d.PeekKind() != ']' {
+		if err := elem(); err != nil {
+			return err
+		}
+	}
+	_, err := x.d.ReadToken()
+	return err
+}
+
+// mismatch reads the value (a syntax error in it takes precedence, as in encoding/json)
+// and reports a type error.
+func (x *decoder) mismatch(what string, k jsontext.Kind) error {
+	if err := x.skip(); err != nil {
+		return err
+	}
+	return &typeError{name: what, kind: k}
+}
+
+func (x *decoder) str(what string, dst *string) error {
+	switch k := x.d.PeekKind(); k {
+	case 'n':
+		return x.skip()
+	case '"':
+		v, err := x.d.ReadValue()
+		if err != nil {
+			return err
+		}
+		*dst, err = unquote(v)
+		return err
+	default:
+		return x.mismatch(what, k)
+	}
+}
+
+// strElem reads an element of a string list: null is "", as encoding/json leaves a
+// new element.
+func (x *decoder) strElem(what string) (string, error) {
+	var s string
+	err := x.str(what, &s)
+	return s, err
+}
+
+func unquote(v jsontext.Value) (string, error) {
+	in := v[1 : len(v)-1]
+	if bytes.IndexByte(in, '\\') < 0 {
+		return string(in), nil
+	}
+	b, err := jsontext.AppendUnquote(nil, v)
+	return string(b), err
+}
+
+func (x *decoder) int(what string, dst *int64) error {
+	switch k := x.d.PeekKind(); k {
+	case 'n':
+		return x.skip()
+	case '0':
+		v, err := x.d.ReadValue()
+		if err != nil {
+			return err
+		}
+		// encoding/json takes only integers that fit: 1.0, 1e3 and 2^63 are refused.
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil {
+			return &typeError{name: what, kind: k}
+		}
+		*dst = n
+		return nil
+	default:
+		return x.mismatch(what, k)
+	}
+}
+
+func (x *decoder) bool(what string, dst *bool) error {
+	switch k := x.d.PeekKind(); k {
+	case 'n':
+		return x.skip()
+	case 't', 'f':
+		if err := x.skip(); err != nil {
+			return err
+		}
+		*dst = k == 't'
+		return nil
+	default:
+		return x.mismatch(what, k)
+	}
+}
+
+// stamp reads a timestamp: any value, as stamp.UnmarshalJSON takes any.
+func (x *decoder) stamp(dst *stamp) error {
+	v, err := x.d.ReadValue()
+	if err != nil {
+		return err
+	}
+	return dst.UnmarshalJSON(v)
+}
+
+// ---- the payload members, by event.
+
+var (
+	commonNames      = []string{"action", "installation", "repository", "sender"}
+	pushNames        = append(slices.Clip(commonNames), "ref", "before", "after", "created", "deleted", "forced", "commits", "head_commit")
+	pullNames        = append(slices.Clip(commonNames), "pull_request")
+	issueNames       = append(slices.Clip(commonNames), "issue")
+	installNames     = append(slices.Clip(commonNames), "repositories")
+	installRepoNames = append(slices.Clip(commonNames), "repository_selection", "repositories_added", "repositories_removed")
+
+	idNames        = []string{"id"}
+	loginNames     = []string{"login"}
+	nameNames      = []string{"name"}
+	titleNames     = []string{"title"}
+	refNames       = []string{"ref"}
+	fullNameNames  = []string{"full_name"}
+	repoNames      = []string{"id", "full_name", "default_branch", "private"}
+	commitNames    = []string{"added", "modified", "removed"}
+	timestampNames = []string{"timestamp"}
+	accountNames   = []string{"id", "login", "type"}
+	installFields  = []string{"id", "account", "repository_selection", "suspended_at"}
+	pullFields     = []string{"number", "state", "draft", "merged", "title", "labels", "milestone", "user", "head", "base", "created_at", "updated_at", "closed_at", "merged_at"}
+	issueFields    = []string{"number", "state", "title", "labels", "milestone", "created_at", "updated_at", "closed_at"}
+)
+
+// payload is every payload shape's fields at once; each event reads its own.
+type payload struct {
+	commonJSON
+	install *installationJSON // installation and installation_repositories
+
+	// push
+	ref, before, after       string
+	created, deleted, forced bool
+	commits                  int
+	paths                    []string
+	headCommit               *stamp
+
+	pr    *pullJSON
+	issue *issueFieldsJSON
+
+	repositorySelection string
+	repos, removed      []string // full names
+}
+
+// decodeFast fills e from payload in one pass. It returns errFolded when the payload
+// must be decoded by buildStd instead.
+func decodeFast(e *Envelope, eventType string, body []byte) error {
+	x := newDecoder(body)
+	defer x.release()
+	var p payload
+	names := commonNames
+	switch eventType {
+	case "push":
+		names = pushNames
+	case "pull_request":
+		names = pullNames
+	case "issues":
+		names = issueNames
+	case "installation":
+		names = installNames
+	case "installation_repositories":
+		names = installRepoNames
+	}
+	installationEvent := eventType == "installation" || eventType == "installation_repositories"
+	err := x.object("payload", names, func(name string) error {
+		switch name {
+		case "action":
+			return x.str(name, &p.Action)
+		case "installation":
+			if installationEvent {
+				return x.installation(&p.install)
+			}
+			return x.objectInto(name, idNames, func() { p.Installation = new(idJSON) }, func(string) error {
+				return x.int("installation.id", &p.Installation.ID)
+			})
+		case "repository":
+			return x.repo(&p.Repository)
+		case "sender":
+			return x.login(name, &p.Sender)
+		case "ref":
+			return x.str(name, &p.ref)
+		case "before":
+			return x.str(name, &p.before)
+		case "after":
+			return x.str(name, &p.after)
+		case "created":
+			return x.bool(name, &p.created)
+		case "deleted":
+			return x.bool(name, &p.deleted)
+		case "forced":
+			return x.bool(name, &p.forced)
+		case "commits":
+			return x.commits(&p)
+		case "head_commit":
+			return x.headCommit(&p.headCommit)
+		case "pull_request":
+			return x.pull(&p.pr)
+		case "issue":
+			return x.issue(&p.issue)
+		case "repositories", "repositories_added":
+			return x.fullNames(name, &p.repos)
+		case "repositories_removed":
+			return x.fullNames(name, &p.removed)
+		case "repository_selection":
+			return x.str(name, &p.repositorySelection)
+		}
+		return nil
+	})
+	if err == nil {
+		err = x.end()
+	}
+	if err != nil {
+		return err
+	}
+	// A null top-level value is refused before this: Build checks for '{'.
+	p.fill(e)
+	switch eventType {
+	case "push":
+		e.Push = &Push{
+			Ref: p.ref, Before: p.before, After: p.after,
+			Created: p.created, Deleted: p.deleted, Forced: p.forced,
+			Paths:           sortedPaths(p.paths),
+			PathsIncomplete: pathsIncomplete(p.commits, p.deleted, p.forced, p.before, p.after),
+		}
+		if p.headCommit != nil {
+			e.Push.HeadCommitAt = p.headCommit.t
+		}
+	case "pull_request":
+		if p.pr != nil {
+			e.PullRequest = p.pr.envelope()
+		}
+	case "issues":
+		if p.issue != nil {
+			e.Issue = p.issue.envelope()
+		}
+	case "installation", "installation_repositories":
+		if p.install == nil {
+			return nil
+		}
+		e.InstallationID = p.install.ID
+		e.Installation = p.install.envelope()
+		if eventType == "installation" {
+			if p.Action == "created" {
+				e.Installation.Repositories = p.repos
+			}
+			return nil
+		}
+		if p.repositorySelection != "" {
+			e.Installation.RepositorySelection = p.repositorySelection
+		}
+		e.Installation.Repositories = p.repos
+		e.Installation.RepositoriesRemoved = p.removed
+	}
+	return nil
+}
+
+func (x *decoder) repo(dst **repoJSON) error {
+	return x.objectInto("repository", repoNames, func() { *dst = new(repoJSON) }, func(name string) error {
+		r := *dst
+		switch name {
+		case "id":
+			return x.int("repository.id", &r.ID)
+		case "full_name":
+			return x.str("repository.full_name", &r.FullName)
+		case "default_branch":
+			return x.str("repository.default_branch", &r.DefaultBranch)
+		default:
+			return x.bool("repository.private", &r.Private)
+		}
+	})
+}
+
+// objectInto allocates *dst the first time an object's member is read, and also for an
+// object without any wanted member: encoding/json sets a pointer for any object.
+func (x *decoder) objectInto(what string, names []string, alloc func(), field func(name string) error) error {
+	if x.d.PeekKind() == '{' {
+		alloc()
+	}
+	return x.object(what, names, field)
+}
+
+func (x *decoder) login(what string, dst **loginJSON) error {
+	return x.objectInto(what, loginNames, func() { *dst = new(loginJSON) }, func(string) error {
+		return x.str(what+".login", &(*dst).Login)
+	})
+}
+
+// commits appends every commit's paths to p.paths: no per-commit lists, only the
+// envelope's own strings.
+func (x *decoder) commits(p *payload) error {
+	return x.array("commits", func() error {
+		p.commits++
+		return x.object("commits[]", commitNames, func(name string) error {
+			return x.array(name, func() error {
+				s, err := x.strElem(name)
+				if err == nil && s != "" {
+					p.paths = append(p.paths, s)
+				}
+				return err
+			})
+		})
+	})
+}
+
+func (x *decoder) headCommit(dst **stamp) error {
+	return x.objectInto("head_commit", timestampNames, func() { *dst = new(stamp) }, func(string) error {
+		return x.stamp(*dst)
+	})
+}
+
+// labels reads label names; a null label is "", as encoding/json leaves a new element.
+func (x *decoder) labels(what string, dst *[]string) error {
+	return x.array(what, func() error {
+		var name string
+		err := x.object(what+"[]", nameNames, func(string) error { return x.str(what+"[].name", &name) })
+		*dst = append(*dst, name)
+		return err
+	})
+}
+
+func (x *decoder) title(what string, dst *string) error {
+	return x.object(what, titleNames, func(string) error { return x.str(what+".title", dst) })
+}
+
+func (x *decoder) ref(what string, dst *string) error {
+	return x.object(what, refNames, func(string) error { return x.str(what+".ref", dst) })
+}
+
+func (x *decoder) fullNames(what string, dst *[]string) error {
+	return x.array(what, func() error {
+		var name string
+		err := x.object(what+"[]", fullNameNames, func(string) error { return x.str(what+"[].full_name", &name) })
+		*dst = append(*dst, name)
+		return err
+	})
+}
+
+// pullJSON and issueFieldsJSON are the fields of a pull request and an issue.
+type pullJSON struct {
+	number                          int64
+	state, title, milestone, author string
+	headRef, baseRef                string
+	draft, merged                   bool
+	labels                          []string
+	created, updated, closed, mrgd  stamp
+}
+
+func (pr *pullJSON) envelope() *PullRequest {
+	return &PullRequest{
+		Number: int(pr.number), State: pr.state, Draft: pr.draft, Merged: pr.merged, Title: pr.title,
+		Labels: nilIfEmpty(pr.labels), Milestone: pr.milestone, Author: pr.author, HeadRef: pr.headRef, BaseRef: pr.baseRef,
+		CreatedAt: pr.created.t, UpdatedAt: pr.updated.t, ClosedAt: pr.closed.t, MergedAt: pr.mrgd.t,
+	}
+}
+
+func (x *decoder) pull(dst **pullJSON) error {
+	return x.objectInto("pull_request", pullFields, func() { *dst = new(pullJSON) }, func(name string) error {
+		pr := *dst
+		switch name {
+		case "number":
+			return x.int("pull_request.number", &pr.number)
+		case "state":
+			return x.str("pull_request.state", &pr.state)
+		case "draft":
+			return x.bool("pull_request.draft", &pr.draft)
+		case "merged":
+			return x.bool("pull_request.merged", &pr.merged)
+		case "title":
+			return x.str("pull_request.title", &pr.title)
+		case "labels":
+			return x.labels("pull_request.labels", &pr.labels)
+		case "milestone":
+			return x.title("pull_request.milestone", &pr.milestone)
+		case "user":
+			return x.object("pull_request.user", loginNames, func(string) error { return x.str("pull_request.user.login", &pr.author) })
+		case "head":
+			return x.ref("pull_request.head", &pr.headRef)
+		case "base":
+			return x.ref("pull_request.base", &pr.baseRef)
+		case "created_at":
+			return x.stamp(&pr.created)
+		case "updated_at":
+			return x.stamp(&pr.updated)
+		case "closed_at":
+			return x.stamp(&pr.closed)
+		default:
+			return x.stamp(&pr.mrgd)
+		}
+	})
+}
+
+type issueFieldsJSON struct {
+	number                   int64
+	state, title, milestone  string
+	labels                   []string
+	created, updated, closed stamp
+}
+
+func (is *issueFieldsJSON) envelope() *Issue {
+	return &Issue{
+		Number: int(is.number), State: is.state, Title: is.title, Labels: nilIfEmpty(is.labels), Milestone: is.milestone,
+		CreatedAt: is.created.t, UpdatedAt: is.updated.t, ClosedAt: is.closed.t,
+	}
+}
+
+func (x *decoder) issue(dst **issueFieldsJSON) error {
+	return x.objectInto("issue", issueFields, func() { *dst = new(issueFieldsJSON) }, func(name string) error {
+		is := *dst
+		switch name {
+		case "number":
+			return x.int("issue.number", &is.number)
+		case "state":
+			return x.str("issue.state", &is.state)
+		case "title":
+			return x.str("issue.title", &is.title)
+		case "labels":
+			return x.labels("issue.labels", &is.labels)
+		case "milestone":
+			return x.title("issue.milestone", &is.milestone)
+		case "created_at":
+			return x.stamp(&is.created)
+		case "updated_at":
+			return x.stamp(&is.updated)
+		default:
+			return x.stamp(&is.closed)
+		}
+	})
+}
+
+func (x *decoder) installation(dst **installationJSON) error {
+	return x.objectInto("installation", installFields, func() { *dst = new(installationJSON) }, func(name string) error {
+		in := *dst
+		switch name {
+		case "id":
+			return x.int("installation.id", &in.ID)
+		case "account":
+			return x.objectInto("installation.account", accountNames, func() { in.Account = new(accountJSON) }, func(name string) error {
+				a := in.Account
+				switch name {
+				case "id":
+					return x.int("installation.account.id", &a.ID)
+				case "login":
+					return x.str("installation.account.login", &a.Login)
+				default:
+					return x.str("installation.account.type", &a.Type)
+				}
+			})
+		case "repository_selection":
+			return x.str("installation.repository_selection", &in.RepositorySelection)
+		default:
+			return x.stamp(&in.SuspendedAt)
+		}
+	})
+}
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}

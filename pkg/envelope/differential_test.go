@@ -1,0 +1,119 @@
+package envelope
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+
+	"github.com/repotrackr/github-integration/pkg/testkit"
+)
+
+// reference builds the envelope the slow, obvious way: jsontext's defaults decide
+// whether the payload is strict JSON, then encoding/json decodes it into the payload
+// shapes. Build must give the same answer and the same envelope.
+func reference(event string, payload []byte) (*Envelope, error) {
+	if t := bytes.TrimLeft(payload, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return nil, ErrNotObject
+	}
+	e := &Envelope{Version: Version, DeliveryID: "delivery", EventType: event, ReceivedAt: received}
+	if err := buildStrictStd(e, event, payload); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// differentialSeeds are payloads that probe where a one-pass decoder could part from
+// encoding/json: nulls, wrong types, escapes, case-folded names, numbers, strictness.
+var differentialSeeds = []struct{ event, payload string }{
+	{"push", `{"ref":null,"commits":null,"head_commit":null,"repository":null}`},
+	{"push", `{"ref":"a","Ref":"b"}`},
+	{"push", `{"ref":"a","ref":"b"}`},
+	{"push", `{"\u0072ef":"refs/heads/x","commits":[null,{"added":[null,"a","","b"]},{"removed":["a"]}]}`},
+	{"push", `{"ref":1}`},
+	{"push", `{"commits":{}}`},
+	{"push", `{"commits":[1]}`},
+	{"push", `{"created":"true"}`},
+	{"push", `{"head_commit":{"timestamp":"2026-05-04T10:30:00+02:00"},"before":"a","after":"b"}`},
+	{"push", `{"head_commit":{"timestamp":12}}`},
+	{"push", `{"head_commit":[]}`},
+	{"push", `{"repository":{}} `},
+	{"push", `{"repository":{"id":1.5}}`},
+	{"push", `{"repository":{"id":1e3}}`},
+	{"push", `{"repository":{"id":9223372036854775808}}`},
+	{"push", `{"repository":{"id":-0,"private":true,"full_name":"a\/b"}}`},
+	{"push", "{\"ref\":\"\xff\"}"},
+	{"push", `{"ref":"\ud800"}`},
+	{"push", `{} {}`},
+	{"push", `{}x`},
+	{"push", ` {}` + "\n"},
+	{"push", `{"a":[[[[[[[[[[]]]]]]]]]]}`},
+	{"push", `{"sender":{"\u212Aey":1,"login":"x"}}`},
+	{"push", `{"sender":{"LOGIN":"x"}}`},
+	{"pull_request", `{"pull_request":{"labels":[null,{"name":"bug"},{}],"milestone":{"title":"m"},"user":{"login":"u"},"head":{"ref":"h"},"base":null}}`},
+	{"pull_request", `{"pull_request":{}}`},
+	{"pull_request", `{"pull_request":{"labels":[]}}`},
+	{"pull_request", `{"pull_request":{"labels":["x"]}}`},
+	{"pull_request", `{"pull_request":{"number":"1"}}`},
+	{"issues", `{"issue":{"number":3,"labels":[{"name":"a"}],"closed_at":null,"created_at":"2026-05-04T10:30:00Z"}}`},
+	{"issues", `{"issue":null}`},
+	{"installation", `{"action":"created","installation":{"id":1,"account":{}},"repositories":[{"full_name":"a/b"},null]}`},
+	{"installation", `{"action":"deleted","installation":{"id":1},"repositories":[{"full_name":"a/b"}]}`},
+	{"installation", `{"installation":{"id":"1"}}`},
+	{"installation_repositories", `{"installation":{"id":1,"repository_selection":"all"},"repository_selection":"selected","repositories_added":[],"repositories_removed":[{"full_name":"a/b"}]}`},
+	{"installation_repositories", `{"installation":null,"repositories_added":[{"full_name":"a/b"}]}`},
+	{"star", `{"action":"created","installation":{"id":7},"repository":{"full_name":"a/b"}}`},
+	{"star", `{"installation":{"id":7,"account":"x"}}`},
+}
+
+// FuzzBuildDifferential compares Build with reference on any payload: both accept or
+// both refuse, and an accepted payload gives the same envelope.
+func FuzzBuildDifferential(f *testing.F) {
+	for _, s := range differentialSeeds {
+		f.Add(s.event, []byte(s.payload))
+	}
+	for _, p := range testkit.Payloads(f, "") {
+		if len(p.Body) < 16<<10 {
+			f.Add(p.Event, p.Body)
+		}
+	}
+	f.Fuzz(func(t *testing.T, event string, payload []byte) {
+		checkDifferential(t, event, payload)
+	})
+}
+
+func checkDifferential(t *testing.T, event string, payload []byte) {
+	t.Helper()
+	got, err := Build(event, "delivery", payload, received)
+	want, wantErr := reference(event, payload)
+	if (err == nil) != (wantErr == nil) {
+		t.Fatalf("Build(%s, %q) error = %v, reference error = %v", event, payload, err, wantErr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Build(%s, %q) =\n%+v\nreference\n%+v", event, payload, got, want)
+	}
+}
+
+// TestBuildDifferential runs the differential check on its seeds and on every real
+// payload, so that plain go test covers it.
+func TestBuildDifferential(t *testing.T) {
+	for _, s := range differentialSeeds {
+		t.Run(s.event+"/"+s.payload, func(t *testing.T) { checkDifferential(t, s.event, []byte(s.payload)) })
+	}
+	for _, p := range testkit.Payloads(t, "") {
+		t.Run(p.Path, func(t *testing.T) { checkDifferential(t, p.Event, p.Body) })
+	}
+}
+
+// TestBuildStrict: what encoding/json alone would accept but strict JSON refuses.
+func TestBuildStrict(t *testing.T) {
+	for _, payload := range []string{
+		`{"ref":"a","ref":"b"}`,
+		"{\"ref\":\"\xff\"}",
+		`{"a":` + string(bytes.Repeat([]byte("["), 10001)) + string(bytes.Repeat([]byte("]"), 10001)) + `}`,
+		`{} {}`,
+	} {
+		if _, err := Build("push", "d", []byte(payload), received); err == nil {
+			t.Errorf("Build(push, %.40q) error = nil, want refused", payload)
+		}
+	}
+}
