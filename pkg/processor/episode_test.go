@@ -211,16 +211,8 @@ func TestRateLimitEpisode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		pl.Run(runCtx)
-		close(done)
-	}()
-	defer func() {
-		stop()
-		<-done
-	}()
+	stop := pl.Start(ctx)
+	defer stop()
 
 	// status reads a delivery's event log entry; empty before its first claim.
 	status := func(id string) store.Event {
@@ -245,7 +237,6 @@ func TestRateLimitEpisode(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	stop()
-	<-done
 	t.Logf("all %d deliveries processed %s (simulated) after the episode began", len(deliveries), clk.now().Sub(episodeEnd.Add(-20*time.Minute)).Round(time.Second))
 
 	if logs := base.logs.String(); strings.Contains(logs, "not deferred") || !strings.Contains(logs, "delivery deferred: GitHub rate limit") {
