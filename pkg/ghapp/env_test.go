@@ -6,15 +6,11 @@ import (
 	"testing"
 
 	"github.com/repotrackr/github-integration/pkg/config"
-	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
 	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
 func TestNewFromEnv(t *testing.T) {
-	key, err := ghsandbox.TestKeyPEM()
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testKeyPEM(t)
 	full := map[string]string{
 		config.GitHubAppID: " 42 ", config.GitHubAppPrivateKey: string(key),
 		config.GitHubAPIURL: "https://ghe.example.com/api/v3/", config.GitHubWebURL: "https://ghe.example.com/",
@@ -54,10 +50,7 @@ func TestNewFromEnv(t *testing.T) {
 // registration secret the manifest flow writes, so the processor and redeliver functions
 // start once the App is registered, without a second deployment.
 func TestNewFromEnvRegistration(t *testing.T) {
-	key, err := ghsandbox.TestKeyPEM()
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testKeyPEM(t)
 	const (
 		keyARN         = "arn:aws:secretsmanager:us-east-1:123456789012:secret:key"
 		regARN         = "arn:aws:secretsmanager:us-east-1:123456789012:secret:reg"

@@ -23,10 +23,7 @@ import (
 )
 
 func TestNewValidatesConfig(t *testing.T) {
-	key, err := ghsandbox.TestKeyPEM()
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testKeyPEM(t)
 	tests := []struct {
 		name string
 		cfg  Config

@@ -81,3 +81,13 @@ func (e *env) write(t *testing.T, owner, repo, path, data string) {
 		t.Fatal(err)
 	}
 }
+
+// testKeyPEM returns the sandbox's App private key (PEM).
+func testKeyPEM(t testing.TB) []byte {
+	t.Helper()
+	key, err := ghsandbox.TestKeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}

@@ -114,16 +114,7 @@ func TestRateLimitEpisode(t *testing.T) {
 	}
 
 	// SQS: the events queue and its DLQ as the template declares them, in real seconds.
-	srv, err := standin.StartFauxqs(ctx, standin.Options{})
-	if err != nil {
-		t.Fatalf("StartFauxqs() error = %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
-	cfg, err := srv.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqsc := sqs.NewFromConfig(cfg)
+	sqsc := standin.OwnSQS(t)
 	queueARN := func(u *string) string {
 		out, err := sqsc.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: u, AttributeNames: []sqstypes.QueueAttributeName{"QueueArn"}})
 		if err != nil {
@@ -205,7 +196,7 @@ func TestRateLimitEpisode(t *testing.T) {
 
 	fn := &handlerFunction{p: p, receives: map[string]int{}}
 	pl, err := poller.New(poller.Config{
-		Queue: sqsc, QueueURL: aws.ToString(q.QueueUrl), QueueARN: queueARN(q.QueueUrl), Region: cfg.Region,
+		Queue: sqsc, QueueURL: aws.ToString(q.QueueUrl), QueueARN: queueARN(q.QueueUrl), Region: sqsc.Options().Region,
 		Function: fn, ReportBatchItemFailures: true, WaitTime: time.Second, BatchSize: 10,
 	})
 	if err != nil {

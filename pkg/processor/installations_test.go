@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/repotrackr/github-integration/pkg/store"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
 // installEnv is a test env whose installation covers two repositories with a project
@@ -22,7 +23,7 @@ type installEnv struct {
 
 func newInstallEnv(t *testing.T) *installEnv {
 	e := newTestEnv(t)
-	e.inst = 5000 + testSeq.Add(1)
+	e.inst = 5000 + testkit.Seq()
 	ie := &installEnv{testEnv: e, repoB: e.owner + "/" + uniq("Space")}
 	ie.bothRepo = []string{e.repo(), ie.repoB}
 	e.gh.commit(e.repo(), "main", t0, map[string]string{"docs/plan.md": planV1})

@@ -22,16 +22,7 @@ import (
 func TestChangedVisibilityIsHonoured(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	srv, err := standin.StartFauxqs(ctx, standin.Options{})
-	if err != nil {
-		t.Fatalf("StartFauxqs() error = %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
-	cfg, err := srv.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := sqs.NewFromConfig(cfg)
+	client := standin.OwnSQS(t)
 	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("events"), Attributes: map[string]string{"VisibilityTimeout": "1"}})
 	if err != nil {
 		t.Fatal(err)
