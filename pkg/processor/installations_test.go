@@ -56,6 +56,15 @@ func (e *installEnv) instEvent(eventType, file string, repos ...string) delivery
 	return e.build(eventType, m)
 }
 
+// uninstall removes the installation on GitHub and handles its deleted delivery.
+func (e *installEnv) uninstall() delivery {
+	e.t.Helper()
+	e.gh.setInstallation(e.inst, nil)
+	d := e.instEvent("installation", "deleted.payload.json")
+	e.mustHandle(d.msg())
+	return d
+}
+
 func (e *installEnv) statuses() (string, string) {
 	return e.project(e.projA.ID).Status, e.project(e.projB.ID).Status
 }
@@ -123,9 +132,7 @@ func TestInstallationLifecycle(t *testing.T) {
 		t.Errorf("after new_permissions_accepted: %s, %s, want active", a, b)
 	}
 
-	e.gh.setInstallation(e.inst, nil)
-	deleted := e.instEvent("installation", "deleted.payload.json")
-	e.mustHandle(deleted.msg())
+	deleted := e.uninstall()
 	if a, b := e.statuses(); a != store.ProjectAccessLost || b != store.ProjectAccessLost {
 		t.Errorf("after deleted: %s, %s, want access_lost", a, b)
 	}
@@ -208,8 +215,7 @@ func TestInstallationLeavesOtherInstallationsProjects(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	e.gh.setInstallation(e.inst, nil)
-	e.mustHandle(e.instEvent("installation", "deleted.payload.json").msg())
+	e.uninstall()
 	if a, b := e.statuses(); a != store.ProjectAccessLost || b != store.ProjectActive {
 		t.Errorf("projects = %s, %s, want access_lost for the old installation's, active for the other", a, b)
 	}
@@ -219,8 +225,7 @@ func TestInstallationLeavesOtherInstallationsProjects(t *testing.T) {
 // deleted: its projects are found through the by_installation index all the same.
 func TestInstallationDeletedFindsProjectsByInstallation(t *testing.T) {
 	e := newInstallEnv(t)
-	e.gh.setInstallation(e.inst, nil)
-	e.mustHandle(e.instEvent("installation", "deleted.payload.json").msg())
+	e.uninstall()
 	if a, b := e.statuses(); a != store.ProjectAccessLost || b != store.ProjectAccessLost {
 		t.Errorf("after deleted with no stored repositories: %s, %s, want access_lost", a, b)
 	}
