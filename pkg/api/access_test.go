@@ -138,45 +138,40 @@ func TestRegistrationAsksGitHubForTheUser(t *testing.T) {
 			t.Errorf("dave's link removed with carol's")
 		}
 	})
-	// A login can pass to another account after a rename: the recorded id tells.
-	t.Run("GitHub login now another account's", func(t *testing.T) {
-		e := newEnv(t)
-		withOrgC(t, e)
-		if _, err := e.store.LinkUserInstallation(context.Background(), store.UserInstallation{
-			UserID: carol, InstallationID: 3, GitHubLogin: carolGH, GitHubUserID: 424242}); err != nil {
-			t.Fatal(err)
-		}
-		if a := e.createProject(carol, map[string]string{"repo": openRepo}); a.status != http.StatusForbidden {
-			t.Errorf("POST /projects as carol with her login reassigned = %d %s, want 403", a.status, a.body)
-		}
-		if e.linked(carol, 3) {
-			t.Errorf("carol's link kept after her login passed to another GitHub account")
-		}
-	})
-	t.Run("link without a GitHub login", func(t *testing.T) {
-		e := newEnv(t)
-		withOrgC(t, e)
-		if _, err := e.store.LinkUserInstallation(context.Background(), store.UserInstallation{UserID: carol, InstallationID: 3}); err != nil {
-			t.Fatal(err)
-		}
-		if a := e.createProject(carol, map[string]string{"repo": openRepo}); a.status != http.StatusForbidden {
-			t.Errorf("POST /projects as carol with no login recorded = %d %s, want 403", a.status, a.body)
-		}
-		if e.linked(carol, 3) {
-			t.Errorf("a link GitHub cannot be asked about was kept")
-		}
-	})
-	t.Run("GitHub login gone", func(t *testing.T) {
-		e := newEnv(t)
-		withOrgC(t, e)
-		e.sb.DeleteUser(carolGH)
-		if a := e.createProject(carol, map[string]string{"repo": openRepo}); a.status != http.StatusForbidden {
-			t.Errorf("POST /projects as carol with her login gone = %d %s, want 403", a.status, a.body)
-		}
-		if e.linked(carol, 3) {
-			t.Errorf("carol's link kept after her GitHub login disappeared")
-		}
-	})
+	// A link GitHub no longer confirms is refused and dropped. A login can pass to another
+	// account after a rename: the recorded id tells.
+	unconfirmed := []struct {
+		name  string
+		setup func(t *testing.T, e *env)
+	}{
+		{"GitHub login now another account's", func(t *testing.T, e *env) {
+			linkUser(t, e, store.UserInstallation{UserID: carol, InstallationID: 3, GitHubLogin: carolGH, GitHubUserID: 424242})
+		}},
+		{"link without a GitHub login", func(t *testing.T, e *env) {
+			linkUser(t, e, store.UserInstallation{UserID: carol, InstallationID: 3})
+		}},
+		{"GitHub login gone", func(t *testing.T, e *env) { e.sb.DeleteUser(carolGH) }},
+	}
+	for _, tt := range unconfirmed {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			withOrgC(t, e)
+			tt.setup(t, e)
+			if a := e.createProject(carol, map[string]string{"repo": openRepo}); a.status != http.StatusForbidden {
+				t.Errorf("POST /projects as carol = %d %s, want 403", a.status, a.body)
+			}
+			if e.linked(carol, 3) {
+				t.Errorf("carol's link to installation 3 kept, want it dropped")
+			}
+		})
+	}
+}
+
+func linkUser(t *testing.T, e *env, link store.UserInstallation) {
+	t.Helper()
+	if _, err := e.store.LinkUserInstallation(context.Background(), link); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestRegistrationRightAfterAccessGranted: a repository added to a linked installation

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/repotrackr/github-integration/pkg/appmanifest"
+	"github.com/repotrackr/github-integration/pkg/config"
 	"github.com/repotrackr/github-integration/pkg/ghapp"
 	"github.com/repotrackr/github-integration/pkg/httpapi"
 	"github.com/repotrackr/github-integration/pkg/logging"
@@ -173,15 +174,9 @@ func New(cfg Config) (*API, error) {
 	if err != nil || (web.Scheme != "https" && web.Scheme != "http") || web.Host == "" {
 		return nil, fmt.Errorf("api: WebURL %q is not an absolute http(s) URL", cfg.WebURL)
 	}
-	if cfg.InstallStateTTL <= 0 {
-		cfg.InstallStateTTL = DefaultInstallStateTTL
-	}
-	if cfg.ManifestStateTTL <= 0 {
-		cfg.ManifestStateTTL = DefaultManifestStateTTL
-	}
-	if cfg.PurgeBudget <= 0 {
-		cfg.PurgeBudget = DefaultPurgeBudget
-	}
+	cfg.InstallStateTTL = config.PositiveOr(cfg.InstallStateTTL, DefaultInstallStateTTL)
+	cfg.ManifestStateTTL = config.PositiveOr(cfg.ManifestStateTTL, DefaultManifestStateTTL)
+	cfg.PurgeBudget = config.PositiveOr(cfg.PurgeBudget, DefaultPurgeBudget)
 	cfg.Log = logging.OrDiscard(cfg.Log)
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -21,10 +21,7 @@ import (
 // and the sandbox: each is a well-formed API Gateway v2 event of a declared route, the
 // authenticated ones carry JWT claims, and each gets a sensible, non-5xx answer.
 func TestSampleEvents(t *testing.T) {
-	root, err := standin.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := standin.Root(t)
 	files, err := filepath.Glob(filepath.Join(root, "events", "api", "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("events/api/*.json = %v, %v, want sample events", files, err)

@@ -132,27 +132,36 @@ func TestInstallRefusals(t *testing.T) {
 		}
 		return url.Values{"installation_id": {installationID}, "setup_action": {"install"}, "state": {state}, "code": {code}}
 	}
+	// edited is the setup of a fresh installation 1 callback changed by edit.
+	edited := func(edit func(q url.Values)) func(t *testing.T) setup {
+		return func(t *testing.T) setup {
+			q := fresh(t, "1", aliceGH)
+			edit(q)
+			return setup{q: q}
+		}
+	}
+	// stateOf is the setup of a fresh installation 1 callback with a state that issuer
+	// issued for purpose and user instead.
+	stateOf := func(issuer *API, purpose, user string) func(t *testing.T) setup {
+		return func(t *testing.T) setup {
+			q := fresh(t, "1", aliceGH)
+			st, _, err := issuer.issueState(context.Background(), purpose, user, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q.Set("state", st)
+			return setup{q: q}
+		}
+	}
 	tests := []struct {
 		name   string
 		setup  func(t *testing.T) setup
 		status int
 		reason string
 	}{
-		{"missing state", func(t *testing.T) setup {
-			q := fresh(t, "1", aliceGH)
-			q.Del("state")
-			return setup{q: q}
-		}, http.StatusBadRequest, "missing state"},
-		{"forged state (other key)", func(t *testing.T) setup {
-			q := fresh(t, "1", aliceGH)
-			// A state the other deployment signed, for an id this one never issued.
-			st, _, err := other.issueState(context.Background(), purposeInstall, alice, time.Minute)
-			if err != nil {
-				t.Fatal(err)
-			}
-			q.Set("state", st)
-			return setup{q: q}
-		}, http.StatusBadRequest, "invalid state"},
+		{"missing state", edited(func(q url.Values) { q.Del("state") }), http.StatusBadRequest, "missing state"},
+		// A state the other deployment signed, for an id this one never issued.
+		{"forged state (other key)", stateOf(other, purposeInstall, alice), http.StatusBadRequest, "invalid state"},
 		{"tampered expiry", func(t *testing.T) setup {
 			q := fresh(t, "1", aliceGH)
 			parts := strings.Split(q.Get("state"), ".")
@@ -160,20 +169,8 @@ func TestInstallRefusals(t *testing.T) {
 			q.Set("state", strings.Join(parts, "."))
 			return setup{q: q}
 		}, http.StatusBadRequest, "invalid state"},
-		{"garbage state", func(t *testing.T) setup {
-			q := fresh(t, "1", aliceGH)
-			q.Set("state", "not-a-state")
-			return setup{q: q}
-		}, http.StatusBadRequest, "invalid state"},
-		{"manifest state used for an installation", func(t *testing.T) setup {
-			q := fresh(t, "1", aliceGH)
-			st, _, err := e.api.issueState(context.Background(), purposeManifest, manifestStateUser, time.Minute)
-			if err != nil {
-				t.Fatal(err)
-			}
-			q.Set("state", st)
-			return setup{q: q}
-		}, http.StatusBadRequest, "invalid state"},
+		{"garbage state", edited(func(q url.Values) { q.Set("state", "not-a-state") }), http.StatusBadRequest, "invalid state"},
+		{"manifest state used for an installation", stateOf(e.api, purposeManifest, manifestStateUser), http.StatusBadRequest, "invalid state"},
 		{"expired state", func(t *testing.T) setup {
 			q := fresh(t, "1", aliceGH)
 			return setup{q: q, before: func(t *testing.T) { e.clock.Advance(DefaultInstallStateTTL + time.Second) }}
@@ -198,30 +195,14 @@ func TestInstallRefusals(t *testing.T) {
 		{"failed code exchange (unknown code)", func(t *testing.T) setup {
 			return setup{q: fresh(t, "1", "")}
 		}, http.StatusBadRequest, "authorization code invalid, expired or already used"},
-		{"failed code exchange (expired code)", func(t *testing.T) setup {
-			q := fresh(t, "1", aliceGH)
-			e.sb.ExpireOAuthCode(q.Get("code"))
-			return setup{q: q}
-		}, http.StatusBadRequest, "authorization code invalid, expired or already used"},
-		{"missing code", func(t *testing.T) setup {
-			q := fresh(t, "1", aliceGH)
-			q.Del("code")
-			return setup{q: q}
-		}, http.StatusBadRequest, "missing code: the App must request user authorization (OAuth) during installation"},
+		{"failed code exchange (expired code)", edited(func(q url.Values) { e.sb.ExpireOAuthCode(q.Get("code")) }), http.StatusBadRequest, "authorization code invalid, expired or already used"},
+		{"missing code", edited(func(q url.Values) { q.Del("code") }), http.StatusBadRequest, "missing code: the App must request user authorization (OAuth) during installation"},
 		{"missing installation id", func(t *testing.T) setup {
 			q := fresh(t, "", aliceGH)
 			return setup{q: q}
 		}, http.StatusBadRequest, "missing or invalid installation_id"},
-		{"unknown setup action", func(t *testing.T) setup {
-			q := fresh(t, "1", aliceGH)
-			q.Set("setup_action", "delete")
-			return setup{q: q}
-		}, http.StatusBadRequest, "unknown setup_action"},
-		{"repeated parameter", func(t *testing.T) setup {
-			q := fresh(t, "1", aliceGH)
-			q.Add("installation_id", "2")
-			return setup{q: q}
-		}, http.StatusBadRequest, "parameter installation_id given more than once"},
+		{"unknown setup action", edited(func(q url.Values) { q.Set("setup_action", "delete") }), http.StatusBadRequest, "unknown setup_action"},
+		{"repeated parameter", edited(func(q url.Values) { q.Add("installation_id", "2") }), http.StatusBadRequest, "parameter installation_id given more than once"},
 		{"suspended installation", func(t *testing.T) setup {
 			q := fresh(t, "1", aliceGH)
 			return setup{q: q, before: func(t *testing.T) {

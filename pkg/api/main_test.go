@@ -6,21 +6,17 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/repotrackr/github-integration/pkg/appmanifest"
 	"github.com/repotrackr/github-integration/pkg/ghapp"
@@ -56,19 +52,11 @@ const testPlan = `# Plan
 - [x] docs
 `
 
-// fakeSecrets is an in-memory Secrets Manager.
-type fakeSecrets struct {
-	mu      sync.Mutex
-	values  map[string]string
-	failGet bool
-	puts    int // PutSecretValue calls, refused ones included
-}
-
-func newFakeSecrets() *fakeSecrets {
+func newFakeSecrets() *testkit.Secrets {
 	placeholder := `{"pending":"register the App"}`
-	return &fakeSecrets{values: map[string]string{
+	return testkit.NewSecrets(map[string]string{
 		"arn:key": placeholder, "arn:webhook": "generated-at-deploy", "arn:client": placeholder, "arn:registration": placeholder,
-	}}
+	})
 }
 
 // testRegistrationToken is the deployment's one-time App registration token.
@@ -76,43 +64,6 @@ const testRegistrationToken = "registration-token-0123456789abcdef-0123456789"
 
 var testSecretTargets = appmanifest.Secrets{
 	PrivateKeyARN: "arn:key", WebhookSecretARN: "arn:webhook", ClientSecretARN: "arn:client", RegistrationARN: "arn:registration",
-}
-
-func (f *fakeSecrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.failGet {
-		return nil, errors.New("AccessDeniedException")
-	}
-	v, ok := f.values[aws.ToString(in.SecretId)]
-	if !ok {
-		return nil, errors.New("ResourceNotFoundException")
-	}
-	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(v)}, nil
-}
-
-func (f *fakeSecrets) PutSecretValue(_ context.Context, in *secretsmanager.PutSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.puts++
-	if _, ok := f.values[aws.ToString(in.SecretId)]; !ok {
-		return nil, errors.New("ResourceNotFoundException")
-	}
-	f.values[aws.ToString(in.SecretId)] = aws.ToString(in.SecretString)
-	return &secretsmanager.PutSecretValueOutput{}, nil
-}
-
-// writes is how many times PutSecretValue was called.
-func (f *fakeSecrets) writes() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.puts
-}
-
-func (f *fakeSecrets) get(arn string) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.values[arn]
 }
 
 // env is one API under test with everything it talks to.
@@ -125,7 +76,7 @@ type env struct {
 	gh      *ghapp.Client
 	clock   *testkit.Clock
 	logs    *testkit.LogBuffer
-	secrets *fakeSecrets
+	secrets *testkit.Secrets
 	cfg     Config
 }
 

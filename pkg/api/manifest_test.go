@@ -73,19 +73,19 @@ func TestManifestFlowStoresCredentials(t *testing.T) {
 			t.Errorf("answer %s holds a secret", a.body)
 		}
 	}
-	if got := e.secrets.get("arn:key"); got != string(e.sb.PrivateKeyPEM()) {
+	if got := e.secrets.Value("arn:key"); got != string(e.sb.PrivateKeyPEM()) {
 		t.Errorf("private key secret = %.40q, want the App's PEM", got)
 	}
-	if got := e.secrets.get("arn:webhook"); got != e.sb.WebhookSecret() {
+	if got := e.secrets.Value("arn:webhook"); got != e.sb.WebhookSecret() {
 		t.Errorf("webhook secret = %q, want the App's", got)
 	}
-	if got := e.secrets.get("arn:client"); got != e.sb.ClientSecret() {
+	if got := e.secrets.Value("arn:client"); got != e.sb.ClientSecret() {
 		t.Errorf("client secret = %q, want the App's", got)
 	}
 	var reg appmanifest.Registration
-	if err := json.Unmarshal([]byte(e.secrets.get("arn:registration")), &reg); err != nil || reg.AppID != e.sb.AppID() ||
+	if err := json.Unmarshal([]byte(e.secrets.Value("arn:registration")), &reg); err != nil || reg.AppID != e.sb.AppID() ||
 		reg.Slug != e.sb.AppSlug() || reg.ClientID != e.sb.ClientID() {
-		t.Errorf("registration secret = %s, want app id, slug and client id", e.secrets.get("arn:registration"))
+		t.Errorf("registration secret = %s, want app id, slug and client id", e.secrets.Value("arn:registration"))
 	}
 
 	// Registration is closed now, and the used state cannot come back.
@@ -117,7 +117,7 @@ func TestManifestFlowRefusals(t *testing.T) {
 	})
 	t.Run("key already in the secret", func(t *testing.T) {
 		e := newEnv(t)
-		e.secrets.values["arn:key"] = string(e.sb.PrivateKeyPEM())
+		e.secrets.Set("arn:key", string(e.sb.PrivateKeyPEM()))
 		if a := e.do(call{method: http.MethodGet, path: pathAppRegister, cookies: e.registrationCookies(t)}); a.status != http.StatusConflict {
 			t.Errorf("GET %s = %d %s, want 409", pathAppRegister, a.status, a.body)
 		}
@@ -125,13 +125,13 @@ func TestManifestFlowRefusals(t *testing.T) {
 	t.Run("secrets unreadable: fail closed", func(t *testing.T) {
 		e := newEnv(t)
 		back := registerThroughSandbox(t, e, nil)
-		e.secrets.failGet = true
+		e.secrets.FailGets(true)
 		a := e.do(call{method: http.MethodGet, path: pathAppRegistered, cookies: e.registrationCookies(t), query: back})
 		if a.status != http.StatusServiceUnavailable {
 			t.Errorf("GET %s = %d %s, want 503", pathAppRegistered, a.status, a.body)
 		}
-		e.secrets.failGet = false
-		if got := e.secrets.get("arn:key"); appmanifest.IsPEM(got) {
+		e.secrets.FailGets(false)
+		if got := e.secrets.Value("arn:key"); appmanifest.IsPEM(got) {
 			t.Errorf("private key secret written despite the refusal")
 		}
 	})
@@ -164,7 +164,7 @@ func TestManifestFlowRefusals(t *testing.T) {
 		if page.status != http.StatusBadRequest || !strings.Contains(page.body, "invalid state") {
 			t.Errorf("forged state (browser) = %d %q, want a 400 page", page.status, page.body)
 		}
-		if got := e.secrets.get("arn:key"); appmanifest.IsPEM(got) {
+		if got := e.secrets.Value("arn:key"); appmanifest.IsPEM(got) {
 			t.Errorf("private key secret written despite the refusals")
 		}
 	})
@@ -261,7 +261,7 @@ func TestRegistrationNeedsToken(t *testing.T) {
 					t.Errorf("GET %s = %d %s, want %d", path, a.status, a.body, tt.want)
 				}
 			}
-			if n := e.secrets.writes(); n != 0 {
+			if n := e.secrets.Puts(); n != 0 {
 				t.Errorf("PutSecretValue called %d times, want 0", n)
 			}
 		})
@@ -277,7 +277,7 @@ func TestRegistrationNeedsToken(t *testing.T) {
 				t.Errorf("GET %s = %d %s, want a refusal", path, a.status, a.body)
 			}
 		}
-		if n := e.secrets.writes(); n != 0 {
+		if n := e.secrets.Puts(); n != 0 {
 			t.Errorf("PutSecretValue called %d times, want 0", n)
 		}
 	})
@@ -291,7 +291,7 @@ func TestRegistrationNeedsToken(t *testing.T) {
 		if a.status != http.StatusForbidden {
 			t.Errorf("GET %s without the session = %d %s, want 403", pathAppRegistered, a.status, a.body)
 		}
-		if n := e.secrets.writes(); n != 0 {
+		if n := e.secrets.Puts(); n != 0 {
 			t.Errorf("PutSecretValue called %d times, want 0", n)
 		}
 		// The operator's own browser still finishes.

@@ -304,18 +304,28 @@ func (a *API) deleteProject(ctx context.Context, r *request) (events.APIGatewayV
 	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNoContent, Headers: map[string]string{"Cache-Control": "no-store"}}, nil
 }
 
-func (a *API) listSnapshots(ctx context.Context, r *request) (events.APIGatewayV2HTTPResponse, error) {
+// ownedPage reads with list the page the request asks for of the caller's project's
+// records.
+func ownedPage[T any](ctx context.Context, a *API, r *request, list func(ctx context.Context, projectID string, limit int, cursor string) ([]T, string, error)) ([]T, string, error) {
 	p, err := a.ownedProject(ctx, r)
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, "", err
 	}
 	limit, cursor, err := pageParams(r)
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, "", err
 	}
-	list, next, err := a.store.ListSnapshots(ctx, p.ID, limit, cursor)
+	items, next, err := list(ctx, p.ID, limit, cursor)
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, pageError(err)
+		return nil, "", pageError(err)
+	}
+	return items, next, nil
+}
+
+func (a *API) listSnapshots(ctx context.Context, r *request) (events.APIGatewayV2HTTPResponse, error) {
+	list, next, err := ownedPage(ctx, a, r, a.store.ListSnapshots)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	out := make([]store.Snapshot, 0, len(list))
 	for _, s := range list {
@@ -325,17 +335,9 @@ func (a *API) listSnapshots(ctx context.Context, r *request) (events.APIGatewayV
 }
 
 func (a *API) listUpdates(ctx context.Context, r *request) (events.APIGatewayV2HTTPResponse, error) {
-	p, err := a.ownedProject(ctx, r)
+	list, next, err := ownedPage(ctx, a, r, a.store.ListUpdates)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	limit, cursor, err := pageParams(r)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	list, next, err := a.store.ListUpdates(ctx, p.ID, limit, cursor)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, pageError(err)
 	}
 	if list == nil {
 		list = []store.Update{}

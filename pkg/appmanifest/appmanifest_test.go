@@ -10,14 +10,11 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/repotrackr/github-integration/pkg/ghapp"
 	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
 func TestDefinition(t *testing.T) {
@@ -139,32 +136,6 @@ func TestConverter(t *testing.T) {
 	}
 }
 
-type memSecrets struct {
-	mu      sync.Mutex
-	values  map[string]string
-	failPut string // ARN whose PutSecretValue fails
-}
-
-func (m *memSecrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.values[aws.ToString(in.SecretId)]
-	if !ok {
-		return nil, errors.New("ResourceNotFoundException")
-	}
-	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(v)}, nil
-}
-
-func (m *memSecrets) PutSecretValue(_ context.Context, in *secretsmanager.PutSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if aws.ToString(in.SecretId) == m.failPut {
-		return nil, errors.New("AccessDeniedException")
-	}
-	m.values[aws.ToString(in.SecretId)] = aws.ToString(in.SecretString)
-	return &secretsmanager.PutSecretValueOutput{}, nil
-}
-
 func TestSecretsSaveAndConfigured(t *testing.T) {
 	key, err := ghsandbox.TestKeyPEM()
 	if err != nil {
@@ -175,8 +146,8 @@ func TestSecretsSaveAndConfigured(t *testing.T) {
 		WebhookSecret: "wh", PEM: []byte(pemKey), HTMLURL: "https://github.com/apps/repotrackr"}
 	targets := Secrets{PrivateKeyARN: "k", WebhookSecretARN: "w", ClientSecretARN: "c", RegistrationARN: "r"}
 	placeholder := `{"pending":"register the App"}`
-	fresh := func() *memSecrets {
-		return &memSecrets{values: map[string]string{"k": placeholder, "w": "gen", "c": placeholder, "r": placeholder}}
+	fresh := func() *testkit.Secrets {
+		return testkit.NewSecrets(map[string]string{"k": placeholder, "w": "gen", "c": placeholder, "r": placeholder})
 	}
 
 	sm := fresh()
@@ -186,8 +157,8 @@ func TestSecretsSaveAndConfigured(t *testing.T) {
 	if err := targets.Save(context.Background(), sm, creds); err != nil {
 		t.Fatalf("Save error = %v", err)
 	}
-	if sm.values["k"] != pemKey || sm.values["w"] != "wh" || sm.values["c"] != "cs" {
-		t.Errorf("secrets after Save = %v, want key, webhook secret and client secret", sm.values)
+	if sm.Value("k") != pemKey || sm.Value("w") != "wh" || sm.Value("c") != "cs" {
+		t.Errorf("secrets after Save = %q, %q, %q, want key, webhook secret and client secret", sm.Value("k"), sm.Value("w"), sm.Value("c"))
 	}
 	reg, err := LoadRegistration(context.Background(), sm, "r")
 	if err != nil || reg.AppID != 42 || reg.Slug != "repotrackr" || reg.ClientID != "Iv1.x" {
@@ -197,8 +168,8 @@ func TestSecretsSaveAndConfigured(t *testing.T) {
 	if id, err := ghapp.RegisteredAppID(context.Background(), sm, "r"); err != nil || id != 42 {
 		t.Errorf("ghapp.RegisteredAppID(after Save) = %d, %v, want 42", id, err)
 	}
-	if strings.Contains(sm.values["r"], "cs") || strings.Contains(sm.values["r"], "BEGIN") {
-		t.Errorf("registration secret %s holds secrets", sm.values["r"])
+	if strings.Contains(sm.Value("r"), "cs") || strings.Contains(sm.Value("r"), "BEGIN") {
+		t.Errorf("registration secret %s holds secrets", sm.Value("r"))
 	}
 	if ok, err := targets.Configured(context.Background(), sm); !ok || err != nil {
 		t.Errorf("Configured(after Save) = %v, %v, want true", ok, err)
@@ -206,7 +177,7 @@ func TestSecretsSaveAndConfigured(t *testing.T) {
 
 	// A failure part-way leaves the flow open (key and registration are written last).
 	sm = fresh()
-	sm.failPut = "k"
+	sm.FailPuts("k")
 	if err := targets.Save(context.Background(), sm, creds); err == nil {
 		t.Fatalf("Save(key write fails) error = nil, want an error")
 	}

@@ -146,28 +146,12 @@ func (e *Env) Lookup(name string) string {
 
 // URL returns the value of a URL variable.
 func (e *Env) URL(name string) string {
-	v, s, ok := e.raw(name, URL)
-	if !ok {
-		return ""
-	}
-	u, err := ParseURL(s)
-	if err != nil {
-		e.invalid(v, s, err)
-	}
-	return u
+	return parsed(e, name, URL, ParseURL)
 }
 
 // ARN returns the value of an ARN variable.
 func (e *Env) ARN(name string) string {
-	v, s, ok := e.raw(name, ARN)
-	if !ok {
-		return ""
-	}
-	arn, err := ParseARN(s)
-	if err != nil {
-		e.invalid(v, s, err)
-	}
-	return arn
+	return parsed(e, name, ARN, ParseARN)
 }
 
 // List returns the values of a List variable.
@@ -178,42 +162,47 @@ func (e *Env) List(name string) []string {
 
 // Bool returns the value of a Bool variable (false when unset with no default).
 func (e *Env) Bool(name string) bool {
-	v, s, ok := e.raw(name, Bool)
-	if !ok {
-		return false
-	}
-	b, err := ParseBool(s)
-	if err != nil {
-		e.invalid(v, s, err)
-	}
-	return b
+	return parsed(e, name, Bool, ParseBool)
 }
 
 // Int returns the value of an Int variable (0 when unset with no default).
 func (e *Env) Int(name string) int64 {
-	v, s, ok := e.raw(name, Int)
-	if !ok {
-		return 0
-	}
-	return bounded(e, v, s, ParseInt)
+	return parsedInBounds(e, name, Int, ParseInt)
 }
 
 // Float returns the value of a Float variable (0 when unset with no default).
 func (e *Env) Float(name string) float64 {
-	v, s, ok := e.raw(name, Float)
-	if !ok {
-		return 0
-	}
-	return bounded(e, v, s, ParseFloat)
+	return parsedInBounds(e, name, Float, ParseFloat)
 }
 
 // Duration returns the value of a Duration variable (0 when unset with no default).
 func (e *Env) Duration(name string) time.Duration {
-	v, s, ok := e.raw(name, Duration)
+	return parsedInBounds(e, name, Duration, ParseDuration)
+}
+
+// parsed reads name as a variable of the form kind and parses it; the zero T when it is
+// unset with no default.
+func parsed[T any](e *Env, name string, kind Kind, parse func(string) (T, error)) T {
+	v, s, ok := e.raw(name, kind)
 	if !ok {
-		return 0
+		var zero T
+		return zero
 	}
-	return bounded(e, v, s, ParseDuration)
+	x, err := parse(s)
+	if err != nil {
+		e.invalid(v, s, err)
+	}
+	return x
+}
+
+// parsedInBounds is parsed, the value also checked against the variable's bounds.
+func parsedInBounds[T cmp.Ordered](e *Env, name string, kind Kind, parse func(string) (T, error)) T {
+	v, s, ok := e.raw(name, kind)
+	if !ok {
+		var zero T
+		return zero
+	}
+	return bounded(e, v, s, parse)
 }
 
 // bounded parses s and checks it against v's bounds (written in the same form).

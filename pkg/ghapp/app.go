@@ -31,22 +31,29 @@ func (c *Client) Installation(ctx context.Context, installationID int64) (Instal
 
 // Installations lists all installations of the App (all pages).
 func (c *Client) Installations(ctx context.Context) ([]Installation, error) {
+	return c.listInstallations(ctx, opInstallations, "installations_listed", "app installations", c.app.Apps.ListInstallations)
+}
+
+// listInstallations reads every page of a list of installations with list, as the
+// operation op, and audits the listing as event.
+func (c *Client) listInstallations(ctx context.Context, op, event, what string,
+	list func(context.Context, *github.ListOptions) ([]*github.Installation, *github.Response, error)) ([]Installation, error) {
 	out, err := allPages(ctx, func(ctx context.Context, opts *github.ListOptions) ([]Installation, *github.Response, error) {
 		var page []*github.Installation
 		var resp *github.Response
-		err := c.retry(ctx, opInstallations, readPolicy, func(ctx context.Context) error {
+		err := c.retry(ctx, op, readPolicy, func(ctx context.Context) error {
 			var err error
-			page, resp, err = c.app.Apps.ListInstallations(ctx, opts)
+			page, resp, err = list(ctx, opts)
 			return err
 		})
 		return installationsOf(page), resp, err
 	})
 	if err != nil {
-		err = fmt.Errorf("app installations: %w", err)
-		c.audit(ctx, "installations_listed", 0, "", err)
+		err = fmt.Errorf("%s: %w", what, err)
+		c.audit(ctx, event, 0, "", err)
 		return nil, err
 	}
-	c.audit(ctx, "installations_listed", 0, "", nil, slog.Int("count", len(out)))
+	c.audit(ctx, event, 0, "", nil, slog.Int("count", len(out)))
 	return out, nil
 }
 

@@ -2,21 +2,15 @@ package ghapp
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/repotrackr/github-integration/pkg/config"
-	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
 func TestNewFromEnv(t *testing.T) {
-	key, err := ghsandbox.TestKeyPEM()
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testKeyPEM(t)
 	full := map[string]string{
 		config.GitHubAppID: " 42 ", config.GitHubAppPrivateKey: string(key),
 		config.GitHubAPIURL: "https://ghe.example.com/api/v3/", config.GitHubWebURL: "https://ghe.example.com/",
@@ -52,36 +46,22 @@ func TestNewFromEnv(t *testing.T) {
 	}
 }
 
-// secretMap is a Secrets Manager stand-in at our secrets.Getter interface: ARN to value.
-type secretMap map[string]string
-
-func (m secretMap) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-	v, ok := m[aws.ToString(in.SecretId)]
-	if !ok {
-		return nil, errors.New("ResourceNotFoundException: no such secret")
-	}
-	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(v)}, nil
-}
-
 // TestNewFromEnvRegistration: with GITHUB_APP_ID unset, the App id comes from the
 // registration secret the manifest flow writes, so the processor and redeliver functions
 // start once the App is registered, without a second deployment.
 func TestNewFromEnvRegistration(t *testing.T) {
-	key, err := ghsandbox.TestKeyPEM()
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testKeyPEM(t)
 	const (
 		keyARN         = "arn:aws:secretsmanager:us-east-1:123456789012:secret:key"
 		regARN         = "arn:aws:secretsmanager:us-east-1:123456789012:secret:reg"
 		placeholderARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:placeholder"
 		goneARN        = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone"
 	)
-	sm := secretMap{
+	sm := testkit.NewSecrets(map[string]string{
 		keyARN:         string(key),
 		regARN:         `{"app_id":77,"slug":"repotrackr","client_id":"Iv1.x","name":"RepoTrackr"}`,
 		placeholderARN: `{"pending":"register the App"}`,
-	}
+	})
 	env := func(kv ...string) *config.Env {
 		m := map[string]string{config.GitHubAppPrivateKey + "_ARN": keyARN}
 		for i := 0; i+1 < len(kv); i += 2 {

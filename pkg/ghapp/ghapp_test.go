@@ -23,10 +23,7 @@ import (
 )
 
 func TestNewValidatesConfig(t *testing.T) {
-	key, err := ghsandbox.TestKeyPEM()
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testKeyPEM(t)
 	tests := []struct {
 		name string
 		cfg  Config
@@ -351,15 +348,8 @@ func TestContextCancelled(t *testing.T) {
 }
 
 func TestSecretsNeverLogged(t *testing.T) {
-	var mu sync.Mutex
-	calls := map[string]int{}
-	e := newEnv(t, ghsandbox.Options{}, func(c *Config) {
-		c.OnAPICall = func(ep string, status int, err error) {
-			mu.Lock()
-			defer mu.Unlock()
-			calls[ep]++
-		}
-	})
+	var api apiCalls
+	e := newEnv(t, ghsandbox.Options{}, api.option())
 	e.write(t, "alice", "proj", "docs/plan.md", "plan")
 	ctx := WithAuditUser(context.Background(), "user-123")
 	// A mix of successes and failures, including failing mints and exchanges.
@@ -443,9 +433,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 		t.Errorf("exchange audit lines = %v, want ok then bad_code", ex)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	if calls[opMint] != 3 || calls[opOAuth] != 2 || calls[opContents] != 1 || calls[opRepo] != 2 {
+	if calls := api.counts(); calls[opMint] != 3 || calls[opOAuth] != 2 || calls[opContents] != 1 || calls[opRepo] != 2 {
 		t.Errorf("OnAPICall counts = %v, want 3 mints, 2 exchanges, 1 contents, 2 repos", calls)
 	}
 }

@@ -2,6 +2,7 @@ package ghapp
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -80,4 +81,41 @@ func (e *env) write(t *testing.T, owner, repo, path, data string) {
 	if err := e.sb.WriteFile(owner, repo, path, []byte(data)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// testKeyPEM returns the sandbox's App private key (PEM).
+func testKeyPEM(t testing.TB) []byte {
+	t.Helper()
+	key, err := ghsandbox.TestKeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// apiCalls counts the client's API calls by operation (Config.OnAPICall).
+type apiCalls struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// option is the env option that makes the client report its calls to c.
+func (c *apiCalls) option() func(*Config) {
+	return func(cfg *Config) {
+		cfg.OnAPICall = func(op string, _ int, _ error) {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			if c.n == nil {
+				c.n = map[string]int{}
+			}
+			c.n[op]++
+		}
+	}
+}
+
+// counts returns the counts so far.
+func (c *apiCalls) counts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.n)
 }

@@ -10,33 +10,14 @@ import (
 	"time"
 
 	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
-// testClock is a settable clock shared by the client and the sandbox.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock { return &testClock{t: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // clockEnv is an env whose client and sandbox share a test clock.
-func clockEnv(t *testing.T) (*env, *testClock) {
+func clockEnv(t *testing.T) (*env, *testkit.Clock) {
 	t.Helper()
-	clk := newTestClock()
-	e := newEnv(t, ghsandbox.Options{Now: clk.now}, func(c *Config) { c.Now = clk.now })
+	clk := testkit.NewClock(time.Now().UTC().Truncate(time.Second))
+	e := newEnv(t, ghsandbox.Options{Now: clk.Now}, func(c *Config) { c.Now = clk.Now })
 	e.write(t, "o", "r", "f", "x")
 	if err := e.sb.AddInstallation(ghsandbox.Installation{ID: 2, Account: "o", Repos: []string{"o/r"}}); err != nil {
 		t.Fatal(err)
@@ -76,7 +57,7 @@ func TestSecondaryLimitAsGitHubSendsIt(t *testing.T) {
 	h.Set("X-RateLimit-Limit", "5000")
 	h.Set("X-RateLimit-Remaining", "4321")
 	h.Set("X-RateLimit-Used", "679")
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(clk.now().Add(40*time.Minute).Unix(), 10))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(clk.Now().Add(40*time.Minute).Unix(), 10))
 	h.Set("X-RateLimit-Resource", "core")
 	secondary := ghsandbox.Fault{
 		Method: "GET", Path: "/repos/o/r/contents/f", Status: 403, Header: h,
@@ -92,14 +73,14 @@ func TestSecondaryLimitAsGitHubSendsIt(t *testing.T) {
 		t.Errorf("StatusCode = %d, want GitHub's 403", StatusCode(err))
 	}
 	// Within the minute the client does not ask GitHub (asking while limited risks a ban).
-	clk.advance(20 * time.Second)
+	clk.Advance(20 * time.Second)
 	_, err = e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 	rateLimited(t, err, 1, 40*time.Second, true)
 	if n := calls(); n != 1 {
 		t.Errorf("calls while limited = %d, want 1", n)
 	}
 	// After the minute it asks again; limited again, the wait doubles.
-	clk.advance(40 * time.Second)
+	clk.Advance(40 * time.Second)
 	e.sb.InjectFault(secondary)
 	_, err = e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 	rateLimited(t, err, 1, 2*time.Minute, false)
@@ -107,7 +88,7 @@ func TestSecondaryLimitAsGitHubSendsIt(t *testing.T) {
 		t.Errorf("calls after the first wait = %d, want 2", n)
 	}
 	// After the second wait the call goes through: no 40-minute lockout.
-	clk.advance(2 * time.Minute)
+	clk.Advance(2 * time.Minute)
 	if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0); err != nil {
 		t.Fatalf("FileContent after the waits = %v, want success", err)
 	}
@@ -153,7 +134,7 @@ func TestRateLimitShapes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			e, clk := clockEnv(t)
-			tt.rl.Until = clk.now().Add(20 * time.Minute)
+			tt.rl.Until = clk.Now().Add(20 * time.Minute)
 			e.sb.SetRateLimit(1, tt.rl)
 			_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 			rateLimited(t, err, 1, tt.want, false)
@@ -169,7 +150,7 @@ func TestRateLimitShapes(t *testing.T) {
 			if n := e.sb.CountCalls("", "/repos/o/r/**"); n != 2 {
 				t.Errorf("repository calls = %d, want 2 (one per installation)", n)
 			}
-			clk.advance(20 * time.Minute)
+			clk.Advance(20 * time.Minute)
 			e.sb.SetRateLimit(1, ghsandbox.RateLimit{})
 			if _, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0); err != nil {
 				t.Errorf("after the wait = %v, want success", err)
@@ -211,7 +192,7 @@ func TestLimiterBackoffIsCapped(t *testing.T) {
 func TestOneProbeAfterAWait(t *testing.T) {
 	ctx := context.Background()
 	e, clk := clockEnv(t)
-	e.sb.SetRateLimit(1, ghsandbox.RateLimit{Shape: ghsandbox.SecondaryForbidden, Until: clk.now().Add(20 * time.Minute)})
+	e.sb.SetRateLimit(1, ghsandbox.RateLimit{Shape: ghsandbox.SecondaryForbidden, Until: clk.Now().Add(20 * time.Minute)})
 	_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 	rateLimited(t, err, 1, time.Minute, false)
 	calls := func() int { return e.sb.CountCalls("GET", "/repos/o/r/contents/f") }
@@ -229,7 +210,7 @@ func TestOneProbeAfterAWait(t *testing.T) {
 		wg.Wait()
 		return errs
 	}
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	local := 0
 	for _, err := range concurrently(5) {
 		var rl *RateLimitError
@@ -243,7 +224,7 @@ func TestOneProbeAfterAWait(t *testing.T) {
 	if n := calls(); n != 2 || local != 4 {
 		t.Errorf("calls = %d, refused locally %d; want 2 (one probe after the wait) and 4", n, local)
 	}
-	clk.advance(2 * time.Minute)
+	clk.Advance(2 * time.Minute)
 	e.sb.SetRateLimit(1, ghsandbox.RateLimit{})
 	for _, err := range concurrently(5) {
 		if err != nil {
@@ -260,7 +241,7 @@ func TestLimitOverOnAnyOtherAnswer(t *testing.T) {
 	e.sb.SecondaryRateLimitNext("GET", "/repos/o/r/contents/f", 1, 403, 0)
 	_, err := e.c.FileContent(ctx, 1, "o", "r", "f", "", 0)
 	rateLimited(t, err, 1, time.Minute, false)
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	if _, err := e.c.FileContent(ctx, 1, "o", "r", "missing", "", 0); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("FileContent(missing) = %v, want ErrNotFound", err)
 	}

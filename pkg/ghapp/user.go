@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -131,24 +130,7 @@ func installationOf(in *github.Installation) Installation {
 // UserInstallations lists the App's installations the user of userToken can access (all
 // pages): GET /user/installations.
 func (c *Client) UserInstallations(ctx context.Context, userToken string) ([]Installation, error) {
-	gh := c.userClient(userToken)
-	out, err := allPages(ctx, func(ctx context.Context, opts *github.ListOptions) ([]Installation, *github.Response, error) {
-		var page []*github.Installation
-		var resp *github.Response
-		err := c.retry(ctx, opUserInstallations, readPolicy, func(ctx context.Context) error {
-			var err error
-			page, resp, err = gh.Apps.ListUserInstallations(ctx, opts)
-			return err
-		})
-		return installationsOf(page), resp, err
-	})
-	if err != nil {
-		err = fmt.Errorf("user installations: %w", err)
-		c.audit(ctx, "user_installations_listed", 0, "", err)
-		return nil, err
-	}
-	c.audit(ctx, "user_installations_listed", 0, "", nil, slog.Int("count", len(out)))
-	return out, nil
+	return c.listInstallations(ctx, opUserInstallations, "user_installations_listed", "user installations", c.userClient(userToken).Apps.ListUserInstallations)
 }
 
 // UserInstallation returns the installation if the user of userToken can access it and

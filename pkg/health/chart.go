@@ -34,7 +34,7 @@ func (c *Checker) Hourly(ctx context.Context, hours int) (Chart, error) {
 		return Chart{}, fmt.Errorf("hourly chart: %d hours outside 1..336", hours)
 	}
 	now := c.cfg.Now()
-	if ch, ok := c.cachedChart(hours, now); ok {
+	if ch, ok := c.charts.get(hours, now); ok {
 		return ch, nil
 	}
 	to := now.UTC().Truncate(time.Hour).Add(time.Hour)
@@ -82,25 +82,8 @@ func (c *Checker) Hourly(ctx context.Context, hours int) (Chart, error) {
 			}
 		}
 	}
-	c.mu.Lock()
-	if c.cfg.CacheTTL > 0 {
-		c.charts[hours] = cachedChart{chart: ch, at: now}
-	}
-	c.mu.Unlock()
+	c.charts.put(hours, ch, now)
 	return ch, nil
-}
-
-func (c *Checker) cachedChart(hours int, now time.Time) (Chart, bool) {
-	if c.cfg.CacheTTL <= 0 {
-		return Chart{}, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch, ok := c.charts[hours]
-	if !ok || now.Sub(ch.at) >= c.cfg.CacheTTL || now.Before(ch.at) {
-		return Chart{}, false
-	}
-	return ch.chart, true
 }
 
 // chartView is the SVG geometry of a Chart, computed here so that the template only

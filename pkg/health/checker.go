@@ -127,21 +127,14 @@ type Checker struct {
 	events    RecentEvents
 	queueName string
 
-	mu     sync.Mutex
-	cache  map[time.Duration]Report
-	charts map[int]cachedChart
-	pages  map[time.Duration]cachedPage
+	reports *ttlCache[time.Duration, Report]
+	charts  *ttlCache[int, Chart]
+	pages   *ttlCache[time.Duration, cachedPage]
 }
 
 type cachedPage struct {
 	body   []byte
 	report Report
-	at     time.Time
-}
-
-type cachedChart struct {
-	chart Chart
-	at    time.Time
 }
 
 // NewChecker returns a Checker over the given clients. events may be nil when there is
@@ -163,9 +156,9 @@ func NewChecker(cfg Config, cw MetricReader, q QueueReader, events RecentEvents)
 	return &Checker{
 		cfg: cfg, cw: cw, sqs: q, events: events,
 		queueName: QueueName(cfg.QueueURL),
-		cache:     map[time.Duration]Report{},
-		charts:    map[int]cachedChart{},
-		pages:     map[time.Duration]cachedPage{},
+		reports:   newTTLCache[time.Duration, Report](cfg.CacheTTL),
+		charts:    newTTLCache[int, Chart](cfg.CacheTTL),
+		pages:     newTTLCache[time.Duration, cachedPage](cfg.CacheTTL),
 	}
 }
 
@@ -269,7 +262,7 @@ type queueFacts struct {
 // Check returns the health over the window ending now.
 func (c *Checker) Check(ctx context.Context, window time.Duration) Report {
 	now := c.cfg.Now()
-	if r, ok := c.cached(window, now); ok {
+	if r, ok := c.reports.get(window, now); ok {
 		return r
 	}
 	from, to := windowRange(now, window)
@@ -409,34 +402,12 @@ func (c *Checker) Check(ctx context.Context, window time.Duration) Report {
 			r.Reasons = append(r.Reasons, ch.Detail)
 		}
 	}
-	c.store(window, r)
+	c.reports.put(window, r, r.CheckedAt)
 	return r
 }
 
 func (r *Report) add(name, status, detail string) {
 	r.Checks = append(r.Checks, Check{Name: name, Status: status, Detail: detail})
-}
-
-func (c *Checker) cached(window time.Duration, now time.Time) (Report, bool) {
-	if c.cfg.CacheTTL <= 0 {
-		return Report{}, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r, ok := c.cache[window]
-	if !ok || now.Sub(r.CheckedAt) >= c.cfg.CacheTTL || now.Before(r.CheckedAt) {
-		return Report{}, false
-	}
-	return r, true
-}
-
-func (c *Checker) store(window time.Duration, r Report) {
-	if c.cfg.CacheTTL <= 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.cache[window] = r
 }
 
 // readMetrics makes the one GetMetricData call and sums each query's values (one per

@@ -43,7 +43,8 @@ type pageData struct {
 // Page renders the status page: the report, the 24-hour chart and the latest
 // deliveries. Sources that cannot be read are shown as unavailable.
 func (c *Checker) Page(ctx context.Context, window time.Duration) ([]byte, Report, error) {
-	if p, ok := c.cachedPage(window, c.cfg.Now()); ok {
+	// The page reads the event log too, so it is cached whole rather than only its report.
+	if p, ok := c.pages.get(window, c.cfg.Now()); ok {
 		return p.body, p.report, nil
 	}
 	r := c.Check(ctx, window)
@@ -67,27 +68,8 @@ func (c *Checker) Page(ctx context.Context, window time.Duration) ([]byte, Repor
 	if err := pageTemplate.Execute(&buf, data); err != nil {
 		return nil, r, fmt.Errorf("render status page: %w", err)
 	}
-	if c.cfg.CacheTTL > 0 {
-		c.mu.Lock()
-		c.pages[window] = cachedPage{body: buf.Bytes(), report: r, at: r.CheckedAt}
-		c.mu.Unlock()
-	}
+	c.pages.put(window, cachedPage{body: buf.Bytes(), report: r}, r.CheckedAt)
 	return buf.Bytes(), r, nil
-}
-
-// cachedPage is the page of window rendered less than CacheTTL ago: the page reads the
-// event log too, so it is cached whole rather than only its report.
-func (c *Checker) cachedPage(window time.Duration, now time.Time) (cachedPage, bool) {
-	if c.cfg.CacheTTL <= 0 {
-		return cachedPage{}, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	p, ok := c.pages[window]
-	if !ok || now.Sub(p.at) >= c.cfg.CacheTTL || now.Before(p.at) {
-		return cachedPage{}, false
-	}
-	return p, true
 }
 
 func latestRows(evs []store.Event, now time.Time) []latestRow {

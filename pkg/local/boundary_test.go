@@ -34,10 +34,7 @@ func shipOnly(path string) bool {
 // are built for Lambda (non-test files only), and fails naming every chain from a
 // function to a package under pkg/local or to pkg/testkit.
 func TestShippedCodeImportsNoLocalPackage(t *testing.T) {
-	root, err := standin.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := standin.Root(t)
 	cmd := exec.Command("go", "list", "-deps", "-json=ImportPath,Imports,Standard", "-tags", "lambda.norpc", "./functions/...")
 	cmd.Dir = root
 	// The module cache serves the graph; the test never downloads.

@@ -3,14 +3,14 @@ package manifest
 import (
 	"cmp"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
 func TestIsManifestAndEcosystem(t *testing.T) {
@@ -74,15 +74,6 @@ func deps(ecosystem, manifest string, nameVersions ...string) []Dependency {
 		out = append(out, Dependency{Name: nameVersions[i], Version: nameVersions[i+1], Ecosystem: ecosystem, Manifest: manifest})
 	}
 	return out
-}
-
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatalf("read fixture: %v", err)
-	}
-	return b
 }
 
 func TestParseFixtures(t *testing.T) {
@@ -188,7 +179,7 @@ func TestParseFixtures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.fixture, func(t *testing.T) {
-			content := readFixture(t, tc.fixture)
+			content := testkit.Testdata(t, tc.fixture)
 			got, err := Parse(tc.path, content)
 			if err != nil {
 				t.Fatalf("Parse(%s) error = %v, want nil", tc.fixture, err)
@@ -228,7 +219,7 @@ func TestParseMalformedFixtures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.fixture, func(t *testing.T) {
 			path := "repo/" + tc.path
-			got, err := Parse(path, readFixture(t, tc.fixture))
+			got, err := Parse(path, testkit.Testdata(t, tc.fixture))
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("Parse(%s) = %v, %v, want error wrapping ErrMalformed", tc.fixture, got, err)
 			}
@@ -389,7 +380,7 @@ func TestParseDeterministic(t *testing.T) {
 		{"pypi/poetry.toml", "pyproject.toml"},
 		{"pypi/pep621.toml", "pyproject.toml"},
 	} {
-		content := readFixture(t, tc.fixture)
+		content := testkit.Testdata(t, tc.fixture)
 		first, err := Parse(tc.path, content)
 		if err != nil {
 			t.Fatalf("Parse(%s) error = %v", tc.fixture, err)
@@ -430,7 +421,7 @@ func checkResult(t *testing.T, path string, got []Dependency, err error) {
 
 func fuzzFormat(f *testing.F, path string, fixtures ...string) {
 	for _, name := range fixtures {
-		f.Add(readFixture(f, name))
+		f.Add(testkit.Testdata(f, name))
 	}
 	f.Fuzz(func(t *testing.T, content []byte) {
 		got, err := Parse(path, content)

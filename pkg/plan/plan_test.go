@@ -2,13 +2,13 @@ package plan
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
 // sec builds an expected section; progress follows from the counts.
@@ -115,7 +115,7 @@ func TestParseFiles(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
-			src := readFile(t, tc.file)
+			src := testkit.Testdata(t, tc.file)
 			if got := Parse(src); !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("Parse(%s) = %+v, want %+v", tc.file, got, tc.want)
 			}
@@ -129,7 +129,7 @@ func TestParseFiles(t *testing.T) {
 }
 
 func TestParsePlan300(t *testing.T) {
-	got := Parse(readFile(t, "plan300.md"))
+	got := Parse(testkit.Testdata(t, "plan300.md"))
 	if got.TasksTotal != 300 {
 		t.Errorf("Parse(plan300.md).TasksTotal = %d, want 300", got.TasksTotal)
 	}
@@ -139,7 +139,7 @@ func TestParsePlan300(t *testing.T) {
 // TestParseConcurrent shares the package's goldmark instance between goroutines; run
 // with -race.
 func TestParseConcurrent(t *testing.T) {
-	src := readFile(t, "roadmap.md")
+	src := testkit.Testdata(t, "roadmap.md")
 	want := Parse(src)
 	var wg sync.WaitGroup
 	got := make([]Plan, 8)
@@ -242,15 +242,6 @@ func TestParseHostile(t *testing.T) {
 	}
 }
 
-func readFile(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatalf("read fixture: %v", err)
-	}
-	return b
-}
-
 // checkInvariants holds for any input: counts add up and progress is a fraction.
 func checkInvariants(t *testing.T, p Plan) {
 	t.Helper()
@@ -284,7 +275,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(tc.in))
 	}
 	for _, name := range []string{"roadmap.md", "plan300.md"} {
-		f.Add(readFile(f, name))
+		f.Add(testkit.Testdata(f, name))
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		checkInvariants(t, Parse(src))
@@ -308,7 +299,7 @@ func BenchmarkParseHostile(b *testing.B) {
 
 // BenchmarkParse reads a realistic plan of 300 tasks in phases and subsections.
 func BenchmarkParse(b *testing.B) {
-	src := readFile(b, "plan300.md")
+	src := testkit.Testdata(b, "plan300.md")
 	b.SetBytes(int64(len(src)))
 	b.ReportAllocs()
 	for b.Loop() {

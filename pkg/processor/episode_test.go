@@ -114,16 +114,7 @@ func TestRateLimitEpisode(t *testing.T) {
 	}
 
 	// SQS: the events queue and its DLQ as the template declares them, in real seconds.
-	srv, err := standin.StartFauxqs(ctx, standin.Options{})
-	if err != nil {
-		t.Fatalf("StartFauxqs() error = %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
-	cfg, err := srv.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqsc := sqs.NewFromConfig(cfg)
+	sqsc := standin.OwnSQS(t)
 	queueARN := func(u *string) string {
 		out, err := sqsc.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: u, AttributeNames: []sqstypes.QueueAttributeName{"QueueArn"}})
 		if err != nil {
@@ -205,22 +196,14 @@ func TestRateLimitEpisode(t *testing.T) {
 
 	fn := &handlerFunction{p: p, receives: map[string]int{}}
 	pl, err := poller.New(poller.Config{
-		Queue: sqsc, QueueURL: aws.ToString(q.QueueUrl), QueueARN: queueARN(q.QueueUrl), Region: cfg.Region,
+		Queue: sqsc, QueueURL: aws.ToString(q.QueueUrl), QueueARN: queueARN(q.QueueUrl), Region: sqsc.Options().Region,
 		Function: fn, ReportBatchItemFailures: true, WaitTime: time.Second, BatchSize: 10,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		pl.Run(runCtx)
-		close(done)
-	}()
-	defer func() {
-		stop()
-		<-done
-	}()
+	stop := pl.Start(ctx)
+	defer stop()
 
 	// status reads a delivery's event log entry; empty before its first claim.
 	status := func(id string) store.Event {
@@ -245,7 +228,6 @@ func TestRateLimitEpisode(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	stop()
-	<-done
 	t.Logf("all %d deliveries processed %s (simulated) after the episode began", len(deliveries), clk.now().Sub(episodeEnd.Add(-20*time.Minute)).Round(time.Second))
 
 	if logs := base.logs.String(); strings.Contains(logs, "not deferred") || !strings.Contains(logs, "delivery deferred: GitHub rate limit") {

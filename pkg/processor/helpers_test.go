@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,12 +20,10 @@ import (
 	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
-// testSeq numbers what the tests create: the package's tests share one set of tables
+// uniq numbers what the tests create: the package's tests share one set of tables
 // (created once: table creation can take seconds), and each test keeps apart by using its
 // own repository names, project ids and delivery ids.
-var testSeq atomic.Int64
-
-func uniq(prefix string) string { return fmt.Sprintf("%s-%d", prefix, testSeq.Add(1)) }
+var uniq = testkit.Unique
 
 // testEnv is a processor over the shared tables, a fake GitHub and a test clock, with
 // its own repository name.
@@ -184,6 +180,16 @@ func (e *testEnv) mustFail(m events.SQSMessage, why string) {
 	e.t.Helper()
 	if failed := e.handle(m); !slices.Equal(failed, []string{m.MessageId}) {
 		e.t.Fatalf("failed = %v, want [%s]: %s", failed, m.MessageId, why)
+	}
+}
+
+// mustFailLogged handles m, the message of d, wants it failed, and wants d's event log
+// entry failed with an error that contains errPart.
+func (e *testEnv) mustFailLogged(d delivery, m events.SQSMessage, errPart, why string) {
+	e.t.Helper()
+	e.mustFail(m, why)
+	if ev := e.event(d.env.DeliveryID); ev.Status != store.EventFailed || !strings.Contains(ev.Error, errPart) {
+		e.t.Errorf("event = %s %q, want failed with an error containing %q", ev.Status, ev.Error, errPart)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/repotrackr/github-integration/pkg/store"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
 // installEnv is a test env whose installation covers two repositories with a project
@@ -22,7 +23,7 @@ type installEnv struct {
 
 func newInstallEnv(t *testing.T) *installEnv {
 	e := newTestEnv(t)
-	e.inst = 5000 + testSeq.Add(1)
+	e.inst = 5000 + testkit.Seq()
 	ie := &installEnv{testEnv: e, repoB: e.owner + "/" + uniq("Space")}
 	ie.bothRepo = []string{e.repo(), ie.repoB}
 	e.gh.commit(e.repo(), "main", t0, map[string]string{"docs/plan.md": planV1})
@@ -53,6 +54,15 @@ func (e *installEnv) instEvent(eventType, file string, repos ...string) delivery
 		set(m, "repositories_removed", list)
 	}
 	return e.build(eventType, m)
+}
+
+// uninstall removes the installation on GitHub and handles its deleted delivery.
+func (e *installEnv) uninstall() delivery {
+	e.t.Helper()
+	e.gh.setInstallation(e.inst, nil)
+	d := e.instEvent("installation", "deleted.payload.json")
+	e.mustHandle(d.msg())
+	return d
 }
 
 func (e *installEnv) statuses() (string, string) {
@@ -122,9 +132,7 @@ func TestInstallationLifecycle(t *testing.T) {
 		t.Errorf("after new_permissions_accepted: %s, %s, want active", a, b)
 	}
 
-	e.gh.setInstallation(e.inst, nil)
-	deleted := e.instEvent("installation", "deleted.payload.json")
-	e.mustHandle(deleted.msg())
+	deleted := e.uninstall()
 	if a, b := e.statuses(); a != store.ProjectAccessLost || b != store.ProjectAccessLost {
 		t.Errorf("after deleted: %s, %s, want access_lost", a, b)
 	}
@@ -207,8 +215,7 @@ func TestInstallationLeavesOtherInstallationsProjects(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	e.gh.setInstallation(e.inst, nil)
-	e.mustHandle(e.instEvent("installation", "deleted.payload.json").msg())
+	e.uninstall()
 	if a, b := e.statuses(); a != store.ProjectAccessLost || b != store.ProjectActive {
 		t.Errorf("projects = %s, %s, want access_lost for the old installation's, active for the other", a, b)
 	}
@@ -218,8 +225,7 @@ func TestInstallationLeavesOtherInstallationsProjects(t *testing.T) {
 // deleted: its projects are found through the by_installation index all the same.
 func TestInstallationDeletedFindsProjectsByInstallation(t *testing.T) {
 	e := newInstallEnv(t)
-	e.gh.setInstallation(e.inst, nil)
-	e.mustHandle(e.instEvent("installation", "deleted.payload.json").msg())
+	e.uninstall()
 	if a, b := e.statuses(); a != store.ProjectAccessLost || b != store.ProjectAccessLost {
 		t.Errorf("after deleted with no stored repositories: %s, %s, want access_lost", a, b)
 	}

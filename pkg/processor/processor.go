@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/repotrackr/github-integration/pkg/config"
 	"github.com/repotrackr/github-integration/pkg/envelope"
 	"github.com/repotrackr/github-integration/pkg/ghapp"
 	"github.com/repotrackr/github-integration/pkg/logging"
@@ -126,18 +127,10 @@ type Processor struct {
 // New returns a Processor over the store and GitHub client, with the push,
 // pull_request, issues, installation and installation_repositories handlers.
 func New(st Store, gh GitHub, cfg Config) *Processor {
-	if cfg.Lease <= 0 {
-		cfg.Lease = DefaultLease
-	}
-	if cfg.Retention <= 0 {
-		cfg.Retention = DefaultRetention
-	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = DefaultConcurrency
-	}
-	if cfg.DeadlineMargin <= 0 {
-		cfg.DeadlineMargin = DefaultDeadlineMargin
-	}
+	cfg.Lease = config.PositiveOr(cfg.Lease, DefaultLease)
+	cfg.Retention = config.PositiveOr(cfg.Retention, DefaultRetention)
+	cfg.Concurrency = config.PositiveOr(cfg.Concurrency, DefaultConcurrency)
+	cfg.DeadlineMargin = config.PositiveOr(cfg.DeadlineMargin, DefaultDeadlineMargin)
 	p := &Processor{store: st, gh: gh, cfg: cfg, log: logging.OrDiscard(cfg.Log), now: cfg.Now}
 	if p.now == nil {
 		p.now = time.Now

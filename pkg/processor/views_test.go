@@ -238,10 +238,7 @@ func TestIssueTransferred(t *testing.T) {
 func TestEventsFixturesProcess(t *testing.T) {
 	// The sample events of events/processor (for make invoke) are SQS batches this
 	// handler takes, on the local stack's demo repository.
-	root, err := standin.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := standin.Root(t)
 	tests := []struct {
 		file       string
 		wantFailed []string

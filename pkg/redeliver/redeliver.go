@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/repotrackr/github-integration/pkg/config"
 	"github.com/repotrackr/github-integration/pkg/ghapp"
 	"github.com/repotrackr/github-integration/pkg/logging"
 	"github.com/repotrackr/github-integration/pkg/metrics"
@@ -64,19 +65,11 @@ type Result struct {
 
 // New returns a Job.
 func New(gh deliveries, cfg Config) *Job {
-	if cfg.Lookback <= 0 {
-		cfg.Lookback = DefaultLookback
-	}
+	cfg.Lookback = config.PositiveOr(cfg.Lookback, DefaultLookback)
 	cfg.Lookback = min(cfg.Lookback, MaxLookback)
-	if cfg.MinAge <= 0 {
-		cfg.MinAge = DefaultMinAge
-	}
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = DefaultMaxAttempts
-	}
-	if cfg.MaxPerRun <= 0 {
-		cfg.MaxPerRun = DefaultMaxPerRun
-	}
+	cfg.MinAge = config.PositiveOr(cfg.MinAge, DefaultMinAge)
+	cfg.MaxAttempts = config.PositiveOr(cfg.MaxAttempts, DefaultMaxAttempts)
+	cfg.MaxPerRun = config.PositiveOr(cfg.MaxPerRun, DefaultMaxPerRun)
 	cfg.Log = logging.OrDiscard(cfg.Log)
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -5,22 +5,11 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
-type fakeSM map[string]string
-
-func (f fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-	v, ok := f[aws.ToString(in.SecretId)]
-	if !ok {
-		return nil, errors.New("ResourceNotFoundException")
-	}
-	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(v)}, nil
-}
-
 func TestGet(t *testing.T) {
-	sm := fakeSM{"arn:plain": "s3cret", "arn:json": `{"value":"fromjson"}`, "arn:other": `{"key":"x"}`, "arn:empty": ""}
+	sm := testkit.NewSecrets(map[string]string{"arn:plain": "s3cret", "arn:json": `{"value":"fromjson"}`, "arn:other": `{"key":"x"}`, "arn:empty": ""})
 	tests := []struct {
 		arn     string
 		want    string

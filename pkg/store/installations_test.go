@@ -6,12 +6,14 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
 func TestPutInstallation(t *testing.T) {
 	ctx := context.Background()
 	s := sharedTestStore(t)
-	id := procSeq.Add(1) + 1_000_000
+	id := testkit.Seq() + 1_000_000
 	suspended := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 	// Another writer (the installation callback) keeps its own attribute on the item.
@@ -61,7 +63,7 @@ func TestPutInstallation(t *testing.T) {
 func TestAddInstallationRepository(t *testing.T) {
 	ctx := context.Background()
 	s := sharedTestStore(t)
-	id := procSeq.Add(1) + 1_000_000
+	id := testkit.Seq() + 1_000_000
 	if err := s.AddInstallationRepository(ctx, id, "octo/a"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("AddInstallationRepository(unknown installation) error = %v, want ErrNotFound", err)
 	}

@@ -3,19 +3,17 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
-var procSeq atomic.Int64
-
 // procID returns an id unique within the test binary, so tests can share tables.
-func procID(prefix string) string { return fmt.Sprintf("%s-%d", prefix, procSeq.Add(1)) }
+var procID = testkit.Unique
 
 func procPutProject(t *testing.T, s *Store, p Project) Project {
 	t.Helper()

@@ -3,6 +3,7 @@ package cwlocal
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -147,30 +148,19 @@ func (p *parser) isOp(s string) bool {
 	return t.kind == tokOp && t.text == s
 }
 
-func (p *parser) sum() (node, error) {
-	l, err := p.product()
-	if err != nil {
-		return nil, err
-	}
-	for p.isOp("+") || p.isOp("-") {
-		op := p.next().text[0]
-		r, err := p.product()
-		if err != nil {
-			return nil, err
-		}
-		l = binNode{op: op, l: l, r: r}
-	}
-	return l, nil
-}
+func (p *parser) sum() (node, error) { return p.binary(p.product, "+", "-") }
 
-func (p *parser) product() (node, error) {
-	l, err := p.unary()
+func (p *parser) product() (node, error) { return p.binary(p.unary, "*", "/") }
+
+// binary parses a left-associative chain of operands joined by any of ops.
+func (p *parser) binary(operand func() (node, error), ops ...string) (node, error) {
+	l, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	for p.isOp("*") || p.isOp("/") {
+	for slices.ContainsFunc(ops, p.isOp) {
 		op := p.next().text[0]
-		r, err := p.unary()
+		r, err := operand()
 		if err != nil {
 			return nil, err
 		}

@@ -104,26 +104,25 @@ func (s *series) add(p point, now time.Time) {
 // statistic aggregates the points of one period.
 type statistic func(ps []point) (float64, bool)
 
+// total is the statistic adding up one figure of the points.
+func total(figure func(point) float64) statistic {
+	return func(ps []point) (float64, bool) {
+		var t float64
+		for _, p := range ps {
+			t += figure(p)
+		}
+		return t, true
+	}
+}
+
 // parseStat understands CloudWatch's statistics Sum, SampleCount, Average, Minimum,
 // Maximum and percentiles pNN(.NN).
 func parseStat(name string) (statistic, bool) {
 	switch name {
 	case "Sum":
-		return func(ps []point) (float64, bool) {
-			var s float64
-			for _, p := range ps {
-				s += p.sum
-			}
-			return s, true
-		}, true
+		return total(func(p point) float64 { return p.sum }), true
 	case "SampleCount":
-		return func(ps []point) (float64, bool) {
-			var c float64
-			for _, p := range ps {
-				c += p.count
-			}
-			return c, true
-		}, true
+		return total(func(p point) float64 { return p.count }), true
 	case "Average":
 		return func(ps []point) (float64, bool) {
 			var s, c float64

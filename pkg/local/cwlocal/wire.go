@@ -38,76 +38,61 @@ func (o object) get(name string) (cbor.Value, bool) {
 	return v, true
 }
 
-func (o object) str(name string) (string, bool, error) {
+// member reads the member name with conv, which reports whether the value is of the
+// type wanted; what names that type in the error.
+func member[T any](o object, name, what string, conv func(cbor.Value) (T, bool)) (T, bool, error) {
+	var zero T
 	v, ok := o.get(name)
 	if !ok {
-		return "", false, nil
+		return zero, false, nil
 	}
-	s, isStr := v.(cbor.String)
-	if !isStr {
-		return "", false, invalid("%s must be a string", name)
+	x, ok := conv(v)
+	if !ok {
+		return zero, false, invalid("%s must be %s", name, what)
 	}
-	return string(s), true, nil
+	return x, true, nil
+}
+
+func (o object) str(name string) (string, bool, error) {
+	return member(o, name, "a string", func(v cbor.Value) (string, bool) {
+		s, ok := v.(cbor.String)
+		return string(s), ok
+	})
 }
 
 func (o object) integer(name string) (int64, bool, error) {
-	v, ok := o.get(name)
-	if !ok {
-		return 0, false, nil
-	}
-	n, err := cbor.AsInt64(v)
-	if err != nil {
-		return 0, false, invalid("%s must be an integer", name)
-	}
-	return n, true, nil
+	return member(o, name, "an integer", func(v cbor.Value) (int64, bool) {
+		n, err := cbor.AsInt64(v)
+		return n, err == nil
+	})
 }
 
 func (o object) number(name string) (float64, bool, error) {
-	v, ok := o.get(name)
-	if !ok {
-		return 0, false, nil
-	}
-	f, err := cbor.AsFloat64(v)
-	if err != nil {
-		return 0, false, invalid("%s must be a number", name)
-	}
-	return f, true, nil
+	return member(o, name, "a number", func(v cbor.Value) (float64, bool) {
+		f, err := cbor.AsFloat64(v)
+		return f, err == nil
+	})
 }
 
 func (o object) boolean(name string) (bool, bool, error) {
-	v, ok := o.get(name)
-	if !ok {
-		return false, false, nil
-	}
-	b, isBool := v.(cbor.Bool)
-	if !isBool {
-		return false, false, invalid("%s must be a boolean", name)
-	}
-	return bool(b), true, nil
+	return member(o, name, "a boolean", func(v cbor.Value) (bool, bool) {
+		b, ok := v.(cbor.Bool)
+		return bool(b), ok
+	})
 }
 
 func (o object) timestamp(name string) (time.Time, bool, error) {
-	v, ok := o.get(name)
-	if !ok {
-		return time.Time{}, false, nil
-	}
-	t, err := cbor.AsTime(v)
-	if err != nil {
-		return time.Time{}, false, invalid("%s must be a timestamp", name)
-	}
-	return t.UTC(), true, nil
+	return member(o, name, "a timestamp", func(v cbor.Value) (time.Time, bool) {
+		t, err := cbor.AsTime(v)
+		return t.UTC(), err == nil
+	})
 }
 
 func (o object) list(name string) ([]cbor.Value, bool, error) {
-	v, ok := o.get(name)
-	if !ok {
-		return nil, false, nil
-	}
-	l, isList := v.(cbor.List)
-	if !isList {
-		return nil, false, invalid("%s must be a list", name)
-	}
-	return l, true, nil
+	return member(o, name, "a list", func(v cbor.Value) ([]cbor.Value, bool) {
+		l, ok := v.(cbor.List)
+		return l, ok
+	})
 }
 
 func (o object) object(name string) (object, bool, error) {

@@ -194,22 +194,20 @@ func (p *Pool) acquire(ctx context.Context) (*instance, error) {
 		if closed {
 			return nil, ErrClosed
 		}
+		// An idle instance first; a slot for a new one only when none is idle.
 		select {
 		case in := <-p.idle:
-			if in.exited() {
-				p.discard(in)
-				continue
+			if p.alive(in) {
+				return in, nil
 			}
-			return in, nil
+			continue
 		default:
 		}
 		select {
 		case in := <-p.idle:
-			if in.exited() {
-				p.discard(in)
-				continue
+			if p.alive(in) {
+				return in, nil
 			}
-			return in, nil
 		case <-p.slots:
 			in, err := p.startInstance(ctx)
 			if err != nil {
@@ -221,6 +219,15 @@ func (p *Pool) acquire(ctx context.Context) (*instance, error) {
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// alive reports whether an instance taken from idle still runs, discarding it if not.
+func (p *Pool) alive(in *instance) bool {
+	if in.exited() {
+		p.discard(in)
+		return false
+	}
+	return true
 }
 
 // discard stops an instance and frees its slot.

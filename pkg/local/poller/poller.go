@@ -97,6 +97,21 @@ func (p *Poller) Run(ctx context.Context) {
 	wg.Wait()
 }
 
+// Start runs the poller in the background until ctx is done or stop is called; stop
+// returns once Run has, and may be called more than once.
+func (p *Poller) Start(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 func (p *Poller) loop(ctx context.Context) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {

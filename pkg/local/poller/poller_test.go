@@ -206,18 +206,12 @@ func TestBatchingWindowGathersABatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		p.Run(ctx)
-		close(done)
-	}()
+	stop := p.Start(context.Background())
 	deadline := time.Now().Add(5 * time.Second)
 	for len(q.deletedHandles()) < 5 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	cancel()
-	<-done
+	stop()
 	var sizes []int
 	for _, ev := range fn.invocations() {
 		sizes = append(sizes, len(ev.Records))
@@ -263,16 +257,8 @@ func TestRedriveToDeadLetterQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		p.Run(runCtx)
-		close(done)
-	}()
-	defer func() {
-		stop()
-		<-done
-	}()
+	stop := p.Start(ctx)
+	defer stop()
 	var moved []sqstypes.Message
 	for len(moved) == 0 && ctx.Err() == nil {
 		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: dlq.QueueUrl, WaitTimeSeconds: 1, MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"All"}})

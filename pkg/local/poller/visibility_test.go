@@ -55,16 +55,8 @@ func TestChangedVisibilityIsHonoured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		p.Run(runCtx)
-		close(done)
-	}()
-	defer func() {
-		stop()
-		<-done
-	}()
+	stop := p.Start(ctx)
+	defer stop()
 	for ctx.Err() == nil {
 		mu.Lock()
 		n := len(times)

@@ -1,7 +1,6 @@
 package samtemplate
 
 import (
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
@@ -11,10 +10,7 @@ import (
 // content (processor, api) set GOMEMLIMIT, and that every GOMEMLIMIT in the template is
 // about 90% of its function's MemorySize, so that the two change together.
 func TestGoMemLimitMatchesMemorySize(t *testing.T) {
-	tpl, err := Load(filepath.Join("..", "..", "..", "template.yaml"))
-	if err != nil {
-		t.Fatalf("Load(template.yaml) error = %v", err)
-	}
+	tpl := projectTemplate(t)
 	mib := regexp.MustCompile(`^([0-9]+)MiB$`)
 	required := map[string]bool{"ProcessorFunction": true, "ApiFunction": true}
 	for _, f := range tpl.Functions() {

@@ -157,7 +157,7 @@ var (
 
 func projectSDKIndex(t *testing.T) *sdkIndex {
 	t.Helper()
-	sdkIndexOnce.Do(func() { sdkIndexVal, sdkIndexErr = loadSDKIndex(filepath.Join("..", "..", "..")) })
+	sdkIndexOnce.Do(func() { sdkIndexVal, sdkIndexErr = loadSDKIndex(moduleRoot) })
 	if sdkIndexErr != nil {
 		t.Fatalf("loadSDKIndex: %v", sdkIndexErr)
 	}
@@ -167,10 +167,7 @@ func projectSDKIndex(t *testing.T) *sdkIndex {
 // TestPoliciesMatchCode compares each function's granted actions, resource by resource,
 // with the AWS operations its code can reach (sdkuse_test.go).
 func TestPoliciesMatchCode(t *testing.T) {
-	tpl, err := Load(filepath.Join("..", "..", "..", "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tpl := projectTemplate(t)
 	ix := projectSDKIndex(t)
 	for _, fn := range tpl.Functions() {
 		t.Run(fn.LogicalID, func(t *testing.T) {
@@ -186,7 +183,7 @@ func TestPoliciesMatchCode(t *testing.T) {
 // TestPolicyProblems shows that the comparison catches a policy that grants too little
 // or too much: each case edits the project's template and names the problem it expects.
 func TestPolicyProblems(t *testing.T) {
-	text, err := os.ReadFile(filepath.Join("..", "..", "..", "template.yaml"))
+	text, err := os.ReadFile(filepath.Join(moduleRoot, "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

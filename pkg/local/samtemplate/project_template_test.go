@@ -7,17 +7,26 @@ import (
 	"testing"
 )
 
+// moduleRoot is the module's root folder, seen from this package's.
+var moduleRoot = filepath.Join("..", "..", "..")
+
+// projectTemplate loads the project's own template.yaml.
+func projectTemplate(t *testing.T) *Template {
+	t.Helper()
+	tpl, err := Load(filepath.Join(moduleRoot, "template.yaml"))
+	if err != nil {
+		t.Fatalf("Load(template.yaml) error = %v", err)
+	}
+	return tpl
+}
+
 // TestProjectTemplate checks the project's own template.yaml against the rules a
 // deployment depends on: every function is built by a Makefile target from its folder,
 // the queue's visibility timeout covers the processor, and every table the functions name
 // is declared.
 func TestProjectTemplate(t *testing.T) {
-	root := filepath.Join("..", "..", "..")
-	tpl, err := Load(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatalf("Load(template.yaml) error = %v", err)
-	}
-	makefile, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	tpl := projectTemplate(t)
+	makefile, err := os.ReadFile(filepath.Join(moduleRoot, "Makefile"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +47,7 @@ func TestProjectTemplate(t *testing.T) {
 			if !strings.Contains(string(makefile), "\nbuild-"+f.LogicalID+":") {
 				t.Errorf("Makefile has no build-%s target", f.LogicalID)
 			}
-			if _, err := os.Stat(filepath.Join(root, "functions", f.Name, "main.go")); err != nil {
+			if _, err := os.Stat(filepath.Join(moduleRoot, "functions", f.Name, "main.go")); err != nil {
 				t.Errorf("functions/%s/main.go missing for %s", f.Name, f.LogicalID)
 			}
 			if len(list(r.Properties["Policies"])) == 0 {
@@ -56,7 +65,7 @@ func TestProjectTemplate(t *testing.T) {
 		})
 		timeouts[f.LogicalID] = f.Timeout
 	}
-	folders, err := os.ReadDir(filepath.Join(root, "functions"))
+	folders, err := os.ReadDir(filepath.Join(moduleRoot, "functions"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,10 +110,7 @@ func TestProjectTemplate(t *testing.T) {
 // bounded by a parameter, and the functions that act as the App can read its id from the
 // manifest flow's registration secret (no second deployment after registering it).
 func TestProjectTemplateKeepsData(t *testing.T) {
-	tpl, err := Load(filepath.Join("..", "..", "..", "template.yaml"))
-	if err != nil {
-		t.Fatalf("Load(template.yaml) error = %v", err)
-	}
+	tpl := projectTemplate(t)
 	for _, typ := range []string{"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SecretsManager::Secret", "AWS::Logs::LogGroup"} {
 		ids := tpl.IDs(typ)
 		if len(ids) == 0 {

@@ -887,16 +887,7 @@ func (r *resolver) str(x ast.Expr, depth int) []sym {
 		}
 		return out
 	case *ast.Ident:
-		obj := r.info.Uses[e]
-		if obj == nil || r.fn == nil {
-			return nil
-		}
-		if i := r.paramIndex(obj); i >= 0 {
-			return []sym{{kind: symParam, param: i}}
-		}
-		if rhs := r.assigned(obj); rhs != nil {
-			return r.str(rhs, depth+1)
-		}
+		return r.ident(e, depth, r.str)
 	case *ast.SelectorExpr:
 		// ref.ARN of a config.SecretRef made by env.Secret(NAME) is the value of NAME_ARN.
 		if e.Sel.Name == "ARN" && isSecretRef(r.info.TypeOf(e.X)) {
@@ -1006,16 +997,23 @@ func (r *resolver) secretRef(x ast.Expr, depth int) []sym {
 			return out
 		}
 	case *ast.Ident:
-		obj := r.info.Uses[e]
-		if obj == nil || r.fn == nil {
-			return nil
-		}
-		if i := r.paramIndex(obj); i >= 0 {
-			return []sym{{kind: symParam, param: i}}
-		}
-		if rhs := r.assigned(obj); rhs != nil {
-			return r.secretRef(rhs, depth+1)
-		}
+		return r.ident(e, depth, r.secretRef)
+	}
+	return nil
+}
+
+// ident resolves an identifier of the function being read: the parameter it is, or what
+// was assigned to it, read in turn by follow.
+func (r *resolver) ident(e *ast.Ident, depth int, follow func(ast.Expr, int) []sym) []sym {
+	obj := r.info.Uses[e]
+	if obj == nil || r.fn == nil {
+		return nil
+	}
+	if i := r.paramIndex(obj); i >= 0 {
+		return []sym{{kind: symParam, param: i}}
+	}
+	if rhs := r.assigned(obj); rhs != nil {
+		return follow(rhs, depth+1)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package samtemplate
 
 import (
-	"path/filepath"
 	"testing"
 )
 
@@ -9,10 +8,7 @@ import (
 // stage's, and the health function a reserved concurrency, so that no load on them turns
 // into unbounded CloudWatch reads (issue 10, item 5).
 func TestPublicHealthBounded(t *testing.T) {
-	tpl, err := Load(filepath.Join("..", "..", "..", "template.yaml"))
-	if err != nil {
-		t.Fatalf("Load(template.yaml) error = %v", err)
-	}
+	tpl := projectTemplate(t)
 	r, ok := tpl.Resources["HealthFunction"]
 	if !ok {
 		t.Fatal("template.yaml has no HealthFunction")
@@ -36,10 +32,7 @@ func TestPublicHealthBounded(t *testing.T) {
 // TestRegistrationTokenSecret: the App registration token is a secret the template
 // generates, and the API function reads it by ARN (issue 10, item 1).
 func TestRegistrationTokenSecret(t *testing.T) {
-	tpl, err := Load(filepath.Join("..", "..", "..", "template.yaml"))
-	if err != nil {
-		t.Fatalf("Load(template.yaml) error = %v", err)
-	}
+	tpl := projectTemplate(t)
 	r, ok := tpl.Resources["AppRegistrationTokenSecret"]
 	if !ok || r.Type != "AWS::SecretsManager::Secret" || path(r.Properties, "GenerateSecretString") == nil {
 		t.Fatalf("AppRegistrationTokenSecret = %+v, want a Secrets Manager secret with GenerateSecretString", r)
@@ -59,10 +52,7 @@ func TestRegistrationTokenSecret(t *testing.T) {
 // TestSuccessRateAlarmCountsIgnored: the alarm judges the success rate as the health
 // route does: an ignored delivery is handled and a success.
 func TestSuccessRateAlarmCountsIgnored(t *testing.T) {
-	tpl, err := Load(filepath.Join("..", "..", "..", "template.yaml"))
-	if err != nil {
-		t.Fatalf("Load(template.yaml) error = %v", err)
-	}
+	tpl := projectTemplate(t)
 	ids := map[string]string{}
 	for _, m := range list(tpl.Resources["SuccessRateAlarm"].Properties["Metrics"]) {
 		id := asString(path(m, "Id"))

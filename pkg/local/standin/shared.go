@@ -114,6 +114,33 @@ func SQS(t testing.TB) *sqs.Client {
 	return sqs.NewFromConfig(awsConfig(t, Fauxqs(t)))
 }
 
+// Root returns the module's root folder (ModuleRoot), failing the test when it is not
+// found.
+func Root(t testing.TB) string {
+	t.Helper()
+	root, err := ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// OwnSQS starts a fauxqs for the test alone, stopped when the test ends, and returns a
+// client of it: for a test whose queues and timing no other test may disturb. It skips
+// the test under -short.
+func OwnSQS(t testing.TB) *sqs.Client {
+	t.Helper()
+	SkipShort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := StartFauxqs(ctx, Options{})
+	if err != nil {
+		t.Fatalf("StartFauxqs() error = %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	return sqs.NewFromConfig(awsConfig(t, srv))
+}
+
 func awsConfig(t testing.TB, s *Server) aws.Config {
 	t.Helper()
 	cfg, err := s.AWSConfig(context.Background())

@@ -1,0 +1,14 @@
+package config
+
+import "cmp"
+
+// PositiveOr returns v when it is above zero and def otherwise: the rule by which the
+// Config structs of the packages give a size, count or duration left at zero (or set
+// below it) its default.
+func PositiveOr[T cmp.Ordered](v, def T) T {
+	var zero T
+	if v <= zero {
+		return def
+	}
+	return v
+}

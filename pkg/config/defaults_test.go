@@ -1,0 +1,24 @@
+package config
+
+import (
+	"testing"
+	"time"
+)
+
+func TestPositiveOr(t *testing.T) {
+	tests := []struct {
+		v, def, want time.Duration
+	}{
+		{0, time.Minute, time.Minute},
+		{-time.Second, time.Minute, time.Minute},
+		{time.Second, time.Minute, time.Second},
+	}
+	for _, tt := range tests {
+		if got := PositiveOr(tt.v, tt.def); got != tt.want {
+			t.Errorf("PositiveOr(%v, %v) = %v, want %v", tt.v, tt.def, got, tt.want)
+		}
+	}
+	if got := PositiveOr(0, 7); got != 7 {
+		t.Errorf("PositiveOr(0, 7) = %d, want 7", got)
+	}
+}
