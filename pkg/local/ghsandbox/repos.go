@@ -38,11 +38,18 @@ type repoRef struct {
 
 func (r repoRef) fullName() string { return r.Owner + "/" + r.Name }
 
+// fileEntry is one non-directory entry of a tree: a file (mode 100644 or 100755), a
+// symlink (120000; its blob is the target path) or a submodule (160000, a commit).
 type fileEntry struct {
-	path string
-	sha  string
-	size int64
+	path   string
+	mode   string
+	sha    string
+	size   int64
+	target string // a symlink's target as written on disk
 }
+
+func (f fileEntry) isSymlink() bool   { return f.mode == modeSymlink }
+func (f fileEntry) isSubmodule() bool { return f.mode == modeSubmodule }
 
 // tree is a repository's branch main as read from disk.
 type tree struct {
@@ -144,12 +151,20 @@ func readDisk(dir string) (tree, error) {
 		}
 		rel, _ := filepath.Rel(dir, p)
 		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			if rel == ".git" {
-				return filepath.SkipDir
-			}
-		} else if strings.HasPrefix(d.Name(), tmpPrefix) || !d.Type().IsRegular() {
+		submodule := false
+		switch {
+		case d.IsDir() && rel == ".git":
+			return filepath.SkipDir
+		case d.IsDir() && rel != ".":
+			// A folder holding its own .git (file or directory) is a nested repository:
+			// git records it as a submodule, one commit entry.
+			_, err := os.Lstat(filepath.Join(p, ".git"))
+			submodule = err == nil
+		case d.IsDir():
+		case strings.HasPrefix(d.Name(), tmpPrefix):
 			return nil
+		case !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0:
+			return nil // devices, sockets, pipes: nothing git stores
 		}
 		fi, err := d.Info()
 		if err != nil {
@@ -158,14 +173,31 @@ func readDisk(dir string) (tree, error) {
 		if mt := fi.ModTime().UTC().Truncate(time.Second); mt.After(t.at) {
 			t.at = mt
 		}
-		if d.IsDir() {
+		switch {
+		case submodule:
+			h := sha1.Sum([]byte("submodule\n" + rel))
+			t.files = append(t.files, fileEntry{path: rel, mode: modeSubmodule, sha: hex.EncodeToString(h[:])})
+			return filepath.SkipDir
+		case d.IsDir():
+			return nil
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			target = filepath.ToSlash(target)
+			t.files = append(t.files, fileEntry{path: rel, mode: modeSymlink, sha: blobSHA([]byte(target)), size: int64(len(target)), target: target})
 			return nil
 		}
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		t.files = append(t.files, fileEntry{path: rel, sha: blobSHA(data), size: int64(len(data))})
+		mode := modeBlob
+		if fi.Mode()&0o111 != 0 {
+			mode = modeExecutable
+		}
+		t.files = append(t.files, fileEntry{path: rel, mode: mode, sha: blobSHA(data), size: int64(len(data))})
 		return nil
 	})
 	if err != nil {
@@ -185,7 +217,7 @@ func hashEntries(files []fileEntry, prefix string) string {
 	h := sha1.New()
 	for _, f := range files {
 		if prefix == "" || strings.HasPrefix(f.path, prefix+"/") {
-			fmt.Fprintf(h, "%s\x00%s\n", f.path, f.sha)
+			fmt.Fprintf(h, "%s %s\x00%s\n", f.mode, f.path, f.sha)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
