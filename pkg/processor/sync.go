@@ -258,6 +258,10 @@ func (p *Processor) readSnapshot(ctx context.Context, rd *repoReader, project st
 	statusErr := ""
 	f := rd.parsed(ctx, inst, owner, name, planPath, sha, listing.size(planPath), MaxPlanSize, parsePlan)
 	switch {
+	case errors.Is(f.err, ghapp.ErrSymlink):
+		// GitHub follows a symlinked plan to a file of the repository; any other target
+		// (a folder, another symlink, a path outside the repository) has no plan to read.
+		statusErr = fmt.Sprintf("plan file %s is a symlink whose target is not a file of the repository", planPath)
 	case errors.Is(f.err, ghapp.ErrNotFound):
 	case errors.Is(f.err, ghapp.ErrTooLarge):
 		snap.PlanTooLarge = true
@@ -509,7 +513,11 @@ func (r *repoReader) list(ctx context.Context, fl FileLister, inst int64, owner,
 	if err == nil || errors.Is(err, ghapp.ErrTruncated) {
 		l = listing{files: files, complete: err == nil, sizes: make(map[string]int64, len(files))}
 		for _, f := range files {
-			l.sizes[f.Path] = f.Size
+			// A symlink's size is its target path's length: the file read through it
+			// may be of any size, which FileContent checks.
+			if !f.Symlink {
+				l.sizes[f.Path] = f.Size
+			}
 		}
 		r.mu.Lock()
 		r.lists[key] = l

@@ -170,7 +170,9 @@ func readDisk(dir string) (tree, error) {
 		if err != nil {
 			return err
 		}
-		if mt := fi.ModTime().UTC().Truncate(time.Second); mt.After(t.at) {
+		// A symlink's own time cannot be set portably (os.Chtimes follows it); creating
+		// or replacing one changes its folder's time, which counts.
+		if mt := fi.ModTime().UTC().Truncate(time.Second); mt.After(t.at) && d.Type()&fs.ModeSymlink == 0 {
 			t.at = mt
 		}
 		switch {
@@ -343,6 +345,45 @@ func (s *Sandbox) WriteFile(owner, repo, p string, data []byte) error {
 	}
 	if err := touchChain(dir, rel, t); err != nil {
 		return fmt.Errorf("ghsandbox: write %s: %w", p, err)
+	}
+	s.unpin(dir)
+	return nil
+}
+
+// Symlink makes p in branch main of owner/repo a symlink to target (a path relative to
+// p's folder, as git stores it), replacing what was there; the head moves as for
+// WriteFile. Whether the target exists or lies inside the repository is not checked:
+// the API answers for it as GitHub does.
+func (s *Sandbox) Symlink(owner, repo, p, target string) error {
+	rel, ok := cleanRepoPath(p)
+	if !ok || rel == "" || target == "" {
+		return fmt.Errorf("ghsandbox: invalid symlink %q -> %q", p, target)
+	}
+	s.fsMu.Lock()
+	defer s.fsMu.Unlock()
+	dir, err := s.repoDirFor(owner, repo)
+	if err != nil {
+		return err
+	}
+	var prev time.Time
+	if old, err := readDisk(dir); err == nil {
+		prev = old.at
+	}
+	full := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		return fmt.Errorf("ghsandbox: symlink %s: %w", p, err)
+	}
+	tmp := filepath.Join(filepath.Dir(full), tmpPrefix+randomHex(8))
+	if err := os.Symlink(filepath.FromSlash(target), tmp); err != nil {
+		return fmt.Errorf("ghsandbox: symlink %s: %w", p, err)
+	}
+	if err := os.Rename(tmp, full); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("ghsandbox: symlink %s: %w", p, err)
+	}
+	// A symlink's own time cannot be set portably: its folders carry the new head time.
+	if err := touchChain(dir, rel, s.nextHeadTime(prev)); err != nil {
+		return fmt.Errorf("ghsandbox: symlink %s: %w", p, err)
 	}
 	s.unpin(dir)
 	return nil
