@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/repotrackr/github-integration/pkg/envelope"
 	"github.com/repotrackr/github-integration/pkg/manifest"
 	"github.com/repotrackr/github-integration/pkg/store"
 )
@@ -33,7 +34,7 @@ func (h *pushHandler) Handle(ctx context.Context, d *Delivery) (Result, error) {
 	if !ok || branch == "" {
 		return ignored(ReasonNotBranch), nil
 	}
-	projects, err := h.p.store.ProjectsByRepo(ctx, env.Repository.FullName)
+	projects, err := h.p.repoProjects(ctx, env.Repository)
 	if err != nil {
 		return Result{}, err
 	}
@@ -108,4 +109,33 @@ func pushRelevant(paths []string, incomplete bool, planPath string) bool {
 		}
 	}
 	return false
+}
+
+// repoProjects returns the projects of the delivery's repository, found by its id (a
+// rename keeps it) or, for projects registered without the id, by its name. A project
+// whose stored name or id is not the delivery's (the repository was renamed, or the
+// project predates stored ids) is brought up to date first, so that it shows the
+// current name and is read under it.
+func (p *Processor) repoProjects(ctx context.Context, repo *envelope.Repo) ([]store.Project, error) {
+	projects, err := p.store.ProjectsOfRepo(ctx, repo.ID, repo.FullName)
+	if err != nil {
+		return nil, err
+	}
+	out := projects[:0]
+	for _, pr := range projects {
+		if probe := pr; probe.FollowRepo(repo.ID, repo.FullName) {
+			stored, _, err := p.store.MutateProject(ctx, pr.ID, func(sp *store.Project) (bool, error) {
+				return sp.FollowRepo(repo.ID, repo.FullName), nil
+			})
+			if isNotFound(err) {
+				continue // deleted since the index was read
+			}
+			if err != nil {
+				return nil, fmt.Errorf("project %s: follow repository %s: %w", pr.ID, repo.FullName, err)
+			}
+			pr = stored
+		}
+		out = append(out, pr)
+	}
+	return out, nil
 }

@@ -130,7 +130,7 @@ func (p *Processor) forEachProject(ctx context.Context, d *Delivery, change func
 	if env.Repository == nil || env.Repository.FullName == "" {
 		return ignored(ReasonNoRepository), nil
 	}
-	projects, err := p.store.ProjectsByRepo(ctx, env.Repository.FullName)
+	projects, err := p.repoProjects(ctx, env.Repository)
 	if err != nil {
 		return Result{}, err
 	}
