@@ -1,10 +1,12 @@
 package processor
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/repotrackr/github-integration/pkg/ghapp"
 	"github.com/repotrackr/github-integration/pkg/store"
 	"github.com/repotrackr/github-integration/pkg/testkit"
 )
@@ -53,5 +55,49 @@ func TestRenamedRepositoryKeepsProject(t *testing.T) {
 	e.mustHandle(d2.msg())
 	if ev := e.event(d2.env.DeliveryID); ev.Status != store.EventIgnored || !strings.Contains(ev.Reason, ReasonNoProject) {
 		t.Errorf("push of another repository under the old name = %s %q, want ignored: %s", ev.Status, ev.Reason, ReasonNoProject)
+	}
+}
+
+// TestRenameWithSandbox: the sandbox renames the repository (the old name answers 301);
+// the next push, carrying the new name and the same id, keeps the project, which shows
+// the new name and reads the new commit.
+func TestRenameWithSandbox(t *testing.T) {
+	e, sb := sandboxEnv(t)
+	if err := sb.WriteFile(e.owner, e.name, "docs/plan.md", []byte(planV1)); err != nil {
+		t.Fatal(err)
+	}
+	client := e.p.gh.(interface {
+		Repository(ctx context.Context, inst int64, owner, repo string) (ghapp.Repository, error)
+	})
+	r, err := client.Repository(e.ctx, e.inst, e.owner, e.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := e.addProject(func(p *store.Project) { p.RepoID = r.ID })
+	if _, err := e.p.SyncProject(e.ctx, pr, "api-1"); err != nil {
+		t.Fatal(err)
+	}
+
+	newName := uniq("renamed")
+	if err := sb.RenameRepo(e.owner, e.name, newName); err != nil {
+		t.Fatal(err)
+	}
+	e.name = newName
+	if err := sb.WriteFile(e.owner, e.name, "docs/plan.md", []byte(planV2)); err != nil {
+		t.Fatal(err)
+	}
+	m := e.onRepo(loadPayload(t, "push", "with-new-branch.payload.json"))
+	set(m, "repository.id", r.ID)
+	set(m, "ref", "refs/heads/main")
+	set(m, "repository.default_branch", "main")
+	set(m, "created", false)
+	c := m["commits"].([]any)[0].(map[string]any)
+	c["added"], c["removed"], c["modified"] = []any{}, []any{}, []any{"docs/plan.md"}
+	d := e.build("push", m)
+	e.mustHandle(d.msg())
+	got := e.project(pr.ID)
+	head, _, _ := sb.Head(e.owner, e.name)
+	if got.Repo != e.repoKey() || got.RepoID != r.ID || got.LatestSnapshot == nil || got.LatestSnapshot.CommitSHA != head || got.LatestSnapshot.TasksDone != 3 {
+		t.Errorf("after the rename and push: repo %s id %d snapshot %+v; want %s, %d, 3 done at %s", got.Repo, got.RepoID, got.LatestSnapshot, e.repoKey(), r.ID, head)
 	}
 }

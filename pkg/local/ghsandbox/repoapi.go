@@ -36,6 +36,9 @@ func (s *Sandbox) repoAuth(w http.ResponseWriter, r *http.Request) (repoRef, boo
 		return repoRef{}, false
 	}
 	ref, ok := s.lookupRepo(r.PathValue("owner"), r.PathValue("repo"))
+	if !ok && s.redirectRenamed(w, r, in, t) {
+		return repoRef{}, false
+	}
 	if !ok || !in.covers(ref.fullName()) || !t.allows(ref.fullName()) {
 		writeError(w, http.StatusNotFound, "Not Found")
 		return repoRef{}, false
@@ -80,7 +83,7 @@ func (s *Sandbox) accountJSON(base, login string) map[string]any {
 
 func (s *Sandbox) repoJSON(base string, ref repoRef) map[string]any {
 	full := ref.fullName()
-	id := stableID("repo", full)
+	id := s.repoID(full)
 	return map[string]any{
 		"id":             id,
 		"node_id":        "R_sandbox" + strconv.FormatInt(id, 10),
