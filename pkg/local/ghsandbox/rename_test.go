@@ -61,6 +61,24 @@ func TestRenameRepo(t *testing.T) {
 			t.Errorf("unknown repository id = %d, want 404", a.status)
 		}
 	})
+	t.Run("selected installations list the new name", func(t *testing.T) {
+		if err := s.WriteFile("bob", "lib", "f", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddInstallation(Installation{ID: 7, Account: "bob", Repos: []string{"bob/lib"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RenameRepo("bob", "lib", "core"); err != nil {
+			t.Fatal(err)
+		}
+		tok7 := "token " + mint(t, s, base, "7")
+		if a := do(t, "GET", base+"/repos/bob/core", tok7, nil); a.status != 200 {
+			t.Errorf("new name through the selected installation = %d, want 200", a.status)
+		}
+		if a := do(t, "GET", base+"/repos/bob/lib", tok7, nil); a.status != http.StatusMovedPermanently {
+			t.Errorf("old name through the selected installation = %d, want 301", a.status)
+		}
+	})
 	t.Run("a new repository under the old name", func(t *testing.T) {
 		if err := s.WriteFile("alice", "proj", "f", []byte("x")); err != nil {
 			t.Fatal(err)
