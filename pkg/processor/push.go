@@ -66,7 +66,7 @@ func (h *pushHandler) Handle(ctx context.Context, d *Delivery) (Result, error) {
 		src := source{
 			InstallationID: env.InstallationID, Branch: branch, EventType: env.EventType, Action: env.Action,
 			DeliveryID: env.DeliveryID, JobID: d.JobID, UpdateKey: store.UpdateKey(env.ReceivedAt, env.DeliveryID),
-			Hints: push.Paths,
+			Hints: push.Paths, Repository: env.Repository,
 		}
 		_, out, err := h.p.syncProject(ctx, rd, pr, src, d.Log.With(slog.String("project_id", pr.ID)))
 		if isNotFound(err) {
@@ -114,28 +114,24 @@ func pushRelevant(paths []string, incomplete bool, planPath string) bool {
 // repoProjects returns the projects of the delivery's repository, found by its id (a
 // rename keeps it) or, for projects registered without the id, by its name. A project
 // whose stored name or id is not the delivery's (the repository was renamed, or the
-// project predates stored ids) is brought up to date first, so that it shows the
-// current name and is read under it.
+// project predates stored ids) comes back with the delivery's, so that it is read under
+// the current name; the write that records the delivery stores them (followRepo).
 func (p *Processor) repoProjects(ctx context.Context, repo *envelope.Repo) ([]store.Project, error) {
 	projects, err := p.store.ProjectsOfRepo(ctx, repo.ID, repo.FullName)
 	if err != nil {
 		return nil, err
 	}
-	out := projects[:0]
-	for _, pr := range projects {
-		if probe := pr; probe.FollowRepo(repo.ID, repo.FullName) {
-			stored, _, err := p.store.MutateProject(ctx, pr.ID, func(sp *store.Project) (bool, error) {
-				return sp.FollowRepo(repo.ID, repo.FullName), nil
-			})
-			if isNotFound(err) {
-				continue // deleted since the index was read
-			}
-			if err != nil {
-				return nil, fmt.Errorf("project %s: follow repository %s: %w", pr.ID, repo.FullName, err)
-			}
-			pr = stored
-		}
-		out = append(out, pr)
+	for i := range projects {
+		projects[i].FollowRepo(repo.ID, repo.FullName)
 	}
-	return out, nil
+	return projects, nil
+}
+
+// followRepo records the repository's name and id a delivery carries in the project
+// (store.Project.FollowRepo), reporting a change; nothing without a repository.
+func followRepo(pr *store.Project, repo *envelope.Repo) bool {
+	if repo == nil {
+		return false
+	}
+	return pr.FollowRepo(repo.ID, repo.FullName)
 }

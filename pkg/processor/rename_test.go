@@ -22,6 +22,7 @@ func TestRenamedRepositoryKeepsProject(t *testing.T) {
 	if repoID == 0 {
 		t.Fatal("the real push payload has no repository id")
 	}
+	e.repoID = repoID
 	e.gh.commit(e.repo(), "main", e.clock.Now().Add(-time.Minute), map[string]string{"docs/plan.md": planV1})
 
 	oldName := e.owner + "/" + uniq("old-name")
@@ -47,9 +48,9 @@ func TestRenamedRepositoryKeepsProject(t *testing.T) {
 	}
 
 	// A later push of another repository that took the old name does not reach the project.
+	e.repoID = repoID + 1
 	other := e.onRepo(loadPayload(t, "push", "with-new-branch.payload.json"))
 	set(other, "repository.full_name", oldName)
-	set(other, "repository.id", repoID+1)
 	set(other, "ref", "refs/heads/main")
 	d2 := e.build("push", other)
 	e.mustHandle(d2.msg())
@@ -86,8 +87,8 @@ func TestRenameWithSandbox(t *testing.T) {
 	if err := sb.WriteFile(e.owner, e.name, "docs/plan.md", []byte(planV2)); err != nil {
 		t.Fatal(err)
 	}
+	e.repoID = r.ID
 	m := e.onRepo(loadPayload(t, "push", "with-new-branch.payload.json"))
-	set(m, "repository.id", r.ID)
 	set(m, "ref", "refs/heads/main")
 	set(m, "repository.default_branch", "main")
 	set(m, "created", false)

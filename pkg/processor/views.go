@@ -145,7 +145,8 @@ func (p *Processor) forEachProject(ctx context.Context, d *Delivery, change func
 		stored, _, err := p.store.MutateProject(ctx, pr.ID, func(sp *store.Project) (bool, error) {
 			var changed bool
 			changed, summary = change(sp)
-			return changed, nil
+			followed := followRepo(sp, env.Repository)
+			return changed || followed, nil
 		})
 		if isNotFound(err) {
 			continue // deleted since the index was read
