@@ -64,6 +64,16 @@ func (s *Sandbox) RenameRepo(owner, name, newName string) error {
 	return nil
 }
 
+// RepositoryID returns the id the API gives owner/repo (a webhook payload names its
+// repository by it).
+func (s *Sandbox) RepositoryID(owner, repo string) (int64, error) {
+	ref, ok := s.lookupRepo(owner, repo)
+	if !ok {
+		return 0, fmt.Errorf("ghsandbox: repository %s/%s not found", owner, repo)
+	}
+	return s.repoID(ref.fullName()), nil
+}
+
 // repoID is a repository's id: kept through renames, else derived from its name (and
 // never one a renamed repository keeps).
 func (s *Sandbox) repoID(fullName string) int64 {
