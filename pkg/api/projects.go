@@ -81,6 +81,7 @@ func (a *API) createProject(ctx context.Context, r *request) (events.APIGatewayV
 		ID:             newProjectID(),
 		Owner:          r.user,
 		Repo:           full,
+		RepoID:         repo.ID, // deliveries find the project by it, whatever the repository's name then
 		InstallationID: inst,
 		PlanPath:       in.PlanPath,
 		Branch:         in.Branch,

@@ -35,7 +35,12 @@ var (
 	ErrBadCode = errors.New("github: code invalid, expired or already used")
 	// ErrNotAFile: the path names a directory, symlink or submodule.
 	ErrNotAFile = errors.New("github: not a file")
-	// ErrTooLarge: the file is larger than Config.MaxFileSize.
+	// ErrSymlink: the path is a symlink whose target is not a file of the repository
+	// (GitHub follows the others); it comes with ErrNotAFile and ErrNotFound.
+	ErrSymlink = errors.New("github: symlink to no file of the repository")
+	// ErrTooLarge: the file is larger than Config.MaxFileSize (or the caller's limit), or
+	// GitHub refused to return it as JSON (403 with the error code too_large, its answer
+	// for files of 1–100 MB).
 	ErrTooLarge = errors.New("github: file too large")
 	// ErrTruncated: GitHub cut a file listing short (trees over 100,000 entries or 7 MB);
 	// ListFiles returns the part it got with it.
@@ -189,8 +194,22 @@ func classify(op string, err error, now time.Time) *APIError {
 		e.kind = ErrUnauthorized
 	case e.Status == http.StatusNotFound:
 		e.kind = ErrNotFound
+	case e.Status == http.StatusForbidden && !e.Retryable && er != nil && tooLarge(er.Errors):
+		// GitHub's answer to a JSON contents request for a file of 1–100 MB: the file is
+		// there, only too large for this media type.
+		e.kind = ErrTooLarge
 	}
 	return e
+}
+
+// tooLarge reports whether GitHub's error details carry the code "too_large".
+func tooLarge(errs []github.Error) bool {
+	for _, d := range errs {
+		if d.Code == "too_large" {
+			return true
+		}
+	}
+	return false
 }
 
 // statusError builds the *APIError of a non-success answer read by hand.

@@ -231,15 +231,27 @@ type contentObject struct {
 	Content  string `json:"content"`
 	SHA      string `json:"sha"`
 	Size     int64  `json:"size"`
+	Target   string `json:"target"` // a symlink's target
 }
+
+// contentsInlineLimit is the largest file GitHub returns as JSON from the contents API
+// ("files up to 1 megabyte"); larger ones are a 403 too_large.
+const contentsInlineLimit = 1_000_000
+
+// mediaObject asks the contents API for an object whatever the path holds, with empty
+// content and encoding "none" for files of 1–100 MB.
+const mediaObject = "application/vnd.github.object+json"
 
 // FileContent reads a file of at most maxSize bytes (Config.MaxFileSize when maxSize is
 // 0 or more than it) at ref (the default branch when empty). A missing file is
-// ErrNotFound; a directory, symlink or submodule is ErrNotAFile (and ErrNotFound, since
-// no file is there). A larger file is ErrTooLarge, decided from the size the contents
-// API reports, before its content is decoded or fetched. Files over 1 MB, which the
-// contents API returns without content, are read as raw git blobs of the SHA the
-// contents API named.
+// ErrNotFound; a directory or submodule is ErrNotAFile (and ErrNotFound, since no file
+// is there). A symlink to a file of the repository reads that file (GitHub follows it);
+// any other symlink is ErrSymlink (and ErrNotAFile, ErrNotFound), its error naming the
+// target. A larger file is ErrTooLarge, decided from the size the contents API reports,
+// before its content is decoded or fetched; GitHub's 403 too_large (a file over 1 MB
+// asked for as JSON) is ErrTooLarge too when the limit is under 1 MB. Otherwise files
+// over 1 MB are asked for with the object media type, which names their blob, and read
+// as raw git blobs.
 func (c *Client) FileContent(ctx context.Context, installationID int64, owner, repo, path, ref string, maxSize int64) ([]byte, error) {
 	where := fmt.Sprintf("file %s in %s/%s", path, owner, repo)
 	if ref != "" {
@@ -254,15 +266,32 @@ func (c *Client) FileContent(ctx context.Context, installationID int64, owner, r
 	if ref != "" {
 		u += "?ref=" + url.QueryEscape(ref)
 	}
-	var raw json.RawMessage
-	err := c.instCall(ctx, installationID, opContents, func(ctx context.Context, gh *github.Client) error {
-		req, err := gh.NewRequest(http.MethodGet, u, nil)
-		if err != nil {
+	limit := c.maxFile
+	if maxSize > 0 && maxSize < limit {
+		limit = maxSize
+	}
+	get := func(accept string) (json.RawMessage, error) {
+		var raw json.RawMessage
+		err := c.instCall(ctx, installationID, opContents, func(ctx context.Context, gh *github.Client) error {
+			req, err := gh.NewRequest(http.MethodGet, u, nil)
+			if err != nil {
+				return err
+			}
+			if accept != "" {
+				req.Header.Set("Accept", accept)
+			}
+			_, err = gh.Do(ctx, req, &raw)
 			return err
-		}
-		_, err = gh.Do(ctx, req, &raw)
-		return err
-	})
+		})
+		return raw, err
+	}
+	raw, err := get("")
+	if errors.Is(err, ErrTooLarge) && limit >= contentsInlineLimit {
+		// GitHub returns files of 1–100 MB only with the object (or raw) media type; the
+		// object answer names the size and blob SHA, so that the size is checked before
+		// anything is fetched.
+		raw, err = get(mediaObject)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
@@ -273,12 +302,19 @@ func (c *Client) FileContent(ctx context.Context, installationID int64, owner, r
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return nil, fmt.Errorf("%s: decode contents answer: %w", where, err)
 	}
-	if obj.Type != "file" {
+	switch obj.Type {
+	case "file":
+	case "symlink":
+		// GitHub follows a symlink to a normal file of the repository and answers with
+		// that file; this answer means the target is not one (a directory, a path
+		// outside the repository, a missing file or another symlink).
+		return nil, fmt.Errorf("%s: symlink to %.200q, which is not a file of the repository: %w (%w, %w)",
+			where, obj.Target, ErrSymlink, ErrNotAFile, ErrNotFound)
+	case "dir":
+		// The object media type answers a directory with an object, not an array.
+		return nil, fmt.Errorf("%s: directory: %w (%w)", where, ErrNotAFile, ErrNotFound)
+	default:
 		return nil, fmt.Errorf("%s: %s: %w (%w)", where, obj.Type, ErrNotAFile, ErrNotFound)
-	}
-	limit := c.maxFile
-	if maxSize > 0 && maxSize < limit {
-		limit = maxSize
 	}
 	if obj.Size > limit {
 		return nil, fmt.Errorf("%s: %d bytes, over %d: %w", where, obj.Size, limit, ErrTooLarge)

@@ -16,11 +16,18 @@ import (
 type File struct {
 	Path string
 	// Size in bytes, as the git trees API reports it: callers skip what is too large
-	// without fetching it.
+	// without fetching it. For a symlink it is the length of the target path.
 	Size int64
+	// Symlink is set for a symlink (mode 120000): FileContent reads the file it points
+	// at when that is a file of the repository, so Size says nothing about it.
+	Symlink bool
 }
 
-// ListFiles lists every file (blob) of the tree at ref with its size, sorted by path: ref is a
+// Git modes of tree entries (type blob) that ListFiles tells apart.
+const modeSymlink = "120000"
+
+// ListFiles lists every file (blob: files, executables, symlinks) of the tree at ref with
+// its size, sorted by path; submodules are not listed. ref is a
 // commit SHA, a branch name or a tree SHA (the default branch when empty). It reads the
 // git trees API recursively in one call. A missing ref or an empty repository is
 // ErrNotFound. When GitHub cuts the listing short (trees over 100,000 entries or 7 MB),
@@ -51,9 +58,10 @@ func (c *Client) ListFiles(ctx context.Context, installationID int64, owner, rep
 	}
 	var files []File
 	for _, e := range tr.Entries {
-		// Trees are folders and commits are submodules: neither is a file of this repository.
+		// Trees are folders and commits are submodules: neither is a file of this
+		// repository. Blobs are files (100644), executables (100755) and symlinks (120000).
 		if e.GetType() == "blob" {
-			files = append(files, File{Path: e.GetPath(), Size: int64(e.GetSize())})
+			files = append(files, File{Path: e.GetPath(), Size: int64(e.GetSize()), Symlink: e.GetMode() == modeSymlink})
 		}
 	}
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })

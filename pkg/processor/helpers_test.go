@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hash/fnv"
 	"io"
 	"slices"
 	"strings"
@@ -41,6 +42,10 @@ type testEnv struct {
 	owner   string // repository owner as payloads spell it
 	name    string // repository name
 	inst    int64
+	// repoID is the repository id payloads carry; 0: one derived from the name, so
+	// that tests sharing the tables never share a repository id (deliveries find
+	// projects by it).
+	repoID int64
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -208,8 +213,19 @@ func set(m map[string]any, path string, v any) { testkit.Object(m).Set(path, v) 
 func (e *testEnv) onRepo(m map[string]any) map[string]any {
 	set(m, "repository.full_name", e.repo())
 	set(m, "repository.name", e.name)
+	set(m, "repository.id", e.githubRepoID())
 	set(m, "installation", map[string]any{"id": e.inst})
 	return m
+}
+
+// githubRepoID is the repository id the env's payloads carry.
+func (e *testEnv) githubRepoID() int64 {
+	if e.repoID != 0 {
+		return e.repoID
+	}
+	h := fnv.New64a()
+	h.Write([]byte(e.name))
+	return int64(h.Sum64()>>24) + 1
 }
 
 // delivery is a delivery ready to queue.

@@ -84,6 +84,7 @@ type Store interface {
 	FailEvent(ctx context.Context, deliveryID string, attempt int, code, errText string) error
 	PutDuplicateEvent(ctx context.Context, d store.DuplicateEvent) error
 	ProjectsByRepo(ctx context.Context, repo string) ([]store.Project, error)
+	ProjectsOfRepo(ctx context.Context, id int64, fullName string) ([]store.Project, error)
 	ProjectsByInstallation(ctx context.Context, id int64) ([]store.Project, error)
 	MutateProject(ctx context.Context, id string, fn func(p *store.Project) (bool, error)) (store.Project, bool, error)
 	PutSnapshot(ctx context.Context, snap store.Snapshot) (store.Snapshot, error)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/repotrackr/github-integration/pkg/envelope"
 	"github.com/repotrackr/github-integration/pkg/manifest"
 	"github.com/repotrackr/github-integration/pkg/store"
 )
@@ -33,7 +34,7 @@ func (h *pushHandler) Handle(ctx context.Context, d *Delivery) (Result, error) {
 	if !ok || branch == "" {
 		return ignored(ReasonNotBranch), nil
 	}
-	projects, err := h.p.store.ProjectsByRepo(ctx, env.Repository.FullName)
+	projects, err := h.p.repoProjects(ctx, env.Repository)
 	if err != nil {
 		return Result{}, err
 	}
@@ -65,7 +66,7 @@ func (h *pushHandler) Handle(ctx context.Context, d *Delivery) (Result, error) {
 		src := source{
 			InstallationID: env.InstallationID, Branch: branch, EventType: env.EventType, Action: env.Action,
 			DeliveryID: env.DeliveryID, JobID: d.JobID, UpdateKey: store.UpdateKey(env.ReceivedAt, env.DeliveryID),
-			Hints: push.Paths,
+			Hints: push.Paths, Repository: env.Repository,
 		}
 		_, out, err := h.p.syncProject(ctx, rd, pr, src, d.Log.With(slog.String("project_id", pr.ID)))
 		if isNotFound(err) {
@@ -108,4 +109,29 @@ func pushRelevant(paths []string, incomplete bool, planPath string) bool {
 		}
 	}
 	return false
+}
+
+// repoProjects returns the projects of the delivery's repository, found by its id (a
+// rename keeps it) or, for projects registered without the id, by its name. A project
+// whose stored name or id is not the delivery's (the repository was renamed, or the
+// project predates stored ids) comes back with the delivery's, so that it is read under
+// the current name; the write that records the delivery stores them (followRepo).
+func (p *Processor) repoProjects(ctx context.Context, repo *envelope.Repo) ([]store.Project, error) {
+	projects, err := p.store.ProjectsOfRepo(ctx, repo.ID, repo.FullName)
+	if err != nil {
+		return nil, err
+	}
+	for i := range projects {
+		projects[i].FollowRepo(repo.ID, repo.FullName)
+	}
+	return projects, nil
+}
+
+// followRepo records the repository's name and id a delivery carries in the project
+// (store.Project.FollowRepo), reporting a change; nothing without a repository.
+func followRepo(pr *store.Project, repo *envelope.Repo) bool {
+	if repo == nil {
+		return false
+	}
+	return pr.FollowRepo(repo.ID, repo.FullName)
 }

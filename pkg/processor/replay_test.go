@@ -14,7 +14,7 @@ import (
 // normalize blanks what differs between equal states reached differently: identity,
 // which delivery and when the state was last written, and how many writes it took.
 func normalize(p store.Project) store.Project {
-	p.ID, p.Owner, p.Repo = "", "", ""
+	p.ID, p.Owner, p.Repo, p.RepoID = "", "", "", 0
 	p.CreatedAt, p.LastUpdated = time.Time{}, time.Time{}
 	p.Version, p.HeadReadAt = 0, time.Time{}
 	if p.LatestSnapshot != nil {

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
+	"github.com/repotrackr/github-integration/pkg/envelope"
 	"github.com/repotrackr/github-integration/pkg/ghapp"
 	"github.com/repotrackr/github-integration/pkg/manifest"
 	"github.com/repotrackr/github-integration/pkg/plan"
@@ -72,6 +73,9 @@ type source struct {
 	// Hints are paths a push named: manifests among them are read even without a
 	// file listing.
 	Hints []string
+	// Repository is the delivery's repository, whose current name and id the project
+	// takes when it writes (a rename keeps the id); nil for a registration.
+	Repository *envelope.Repo
 }
 
 // SyncProject reads a project's tracked branch now (head commit, plan, manifests) and
@@ -140,7 +144,8 @@ func (p *Processor) syncProject(ctx context.Context, rd *repoReader, project sto
 	applied := false
 	stored, _, err := p.store.MutateProject(ctx, project.ID, func(pr *store.Project) (bool, error) {
 		applied = pr.ApplySnapshot(snap, statusErr)
-		return adoptInstallation(pr, inst) || applied, nil
+		followed := followRepo(pr, src.Repository)
+		return adoptInstallation(pr, inst) || applied || followed, nil
 	})
 	if err != nil {
 		return project, outcome{}, err
@@ -162,10 +167,11 @@ func (p *Processor) syncProject(ctx context.Context, rd *repoReader, project sto
 // them, nor a later read (Project.SetReadStatus).
 func (p *Processor) recordStatus(ctx context.Context, project store.Project, src source, inst int64, status, msg string, readAt time.Time) (store.Project, outcome, error) {
 	stored, _, err := p.store.MutateProject(ctx, project.ID, func(pr *store.Project) (bool, error) {
+		followed := followRepo(pr, src.Repository)
 		if pr.Status == store.ProjectSuspended || (pr.Status == store.ProjectAccessLost && status != store.ProjectAccessLost) {
-			return false, nil
+			return followed, nil
 		}
-		return pr.SetReadStatus(status, msg, readAt), nil
+		return pr.SetReadStatus(status, msg, readAt) || followed, nil
 	})
 	if err != nil {
 		return project, outcome{}, err
@@ -258,6 +264,10 @@ func (p *Processor) readSnapshot(ctx context.Context, rd *repoReader, project st
 	statusErr := ""
 	f := rd.parsed(ctx, inst, owner, name, planPath, sha, listing.size(planPath), MaxPlanSize, parsePlan)
 	switch {
+	case errors.Is(f.err, ghapp.ErrSymlink):
+		// GitHub follows a symlinked plan to a file of the repository; any other target
+		// (a folder, another symlink, a path outside the repository) has no plan to read.
+		statusErr = fmt.Sprintf("plan file %s is a symlink whose target is not a file of the repository", planPath)
 	case errors.Is(f.err, ghapp.ErrNotFound):
 	case errors.Is(f.err, ghapp.ErrTooLarge):
 		snap.PlanTooLarge = true
@@ -509,7 +519,11 @@ func (r *repoReader) list(ctx context.Context, fl FileLister, inst int64, owner,
 	if err == nil || errors.Is(err, ghapp.ErrTruncated) {
 		l = listing{files: files, complete: err == nil, sizes: make(map[string]int64, len(files))}
 		for _, f := range files {
-			l.sizes[f.Path] = f.Size
+			// A symlink's size is its target path's length: the file read through it
+			// may be of any size, which FileContent checks.
+			if !f.Symlink {
+				l.sizes[f.Path] = f.Size
+			}
 		}
 		r.mu.Lock()
 		r.lists[key] = l

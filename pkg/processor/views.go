@@ -130,7 +130,7 @@ func (p *Processor) forEachProject(ctx context.Context, d *Delivery, change func
 	if env.Repository == nil || env.Repository.FullName == "" {
 		return ignored(ReasonNoRepository), nil
 	}
-	projects, err := p.store.ProjectsByRepo(ctx, env.Repository.FullName)
+	projects, err := p.repoProjects(ctx, env.Repository)
 	if err != nil {
 		return Result{}, err
 	}
@@ -145,7 +145,8 @@ func (p *Processor) forEachProject(ctx context.Context, d *Delivery, change func
 		stored, _, err := p.store.MutateProject(ctx, pr.ID, func(sp *store.Project) (bool, error) {
 			var changed bool
 			changed, summary = change(sp)
-			return changed, nil
+			followed := followRepo(sp, env.Repository)
+			return changed || followed, nil
 		})
 		if isNotFound(err) {
 			continue // deleted since the index was read

@@ -12,13 +12,14 @@ import (
 
 // Index names (global secondary indexes).
 const (
-	IndexProjectsByRepo  = "by_repo"         // projects: hash repo
-	IndexProjectsByOwner = "by_owner"        // projects: hash owner, range created_at
-	IndexProjectsByInst  = "by_installation" // projects: hash installation_id
-	IndexEventsByTime    = "by_time"         // events: hash log_partition, range received_key
-	IndexEventsByRepo    = "by_repo"         // events: hash repo, range received_key
-	IndexEventsByType    = "by_type"         // events: hash event_type, range received_key
-	IndexEventsByStatus  = "by_status"
+	IndexProjectsByRepo   = "by_repo"         // projects: hash repo
+	IndexProjectsByRepoID = "by_repo_id"      // projects: hash repo_id (projects registered with it)
+	IndexProjectsByOwner  = "by_owner"        // projects: hash owner, range created_at
+	IndexProjectsByInst   = "by_installation" // projects: hash installation_id
+	IndexEventsByTime     = "by_time"         // events: hash log_partition, range received_key
+	IndexEventsByRepo     = "by_repo"         // events: hash repo, range received_key
+	IndexEventsByType     = "by_type"         // events: hash event_type, range received_key
+	IndexEventsByStatus   = "by_status"
 )
 
 // Tables holds the table names.
@@ -62,15 +63,20 @@ const (
 
 // Project is a tracked repository. Key: id.
 type Project struct {
-	ID             string    `dynamo:"id,hash" json:"id"`
-	Owner          string    `dynamo:"owner" index:"by_owner,hash" json:"owner"` // RepoTrackr user (JWT sub)
-	CreatedAt      time.Time `dynamo:"created_at" index:"by_owner,range" json:"created_at"`
-	Repo           string    `dynamo:"repo" index:"by_repo,hash" json:"repo"` // owner/name, lower case
-	InstallationID int64     `dynamo:"installation_id" index:"by_installation,hash" json:"installation_id"`
-	PlanPath       string    `dynamo:"plan_path" json:"plan_path"`
-	Branch         string    `dynamo:"branch,omitempty" json:"branch"` // empty: the default branch
-	IssueLabel     string    `dynamo:"issue_label,omitempty" json:"issue_label,omitempty"`
-	IssueMilestone string    `dynamo:"issue_milestone,omitempty" json:"issue_milestone,omitempty"`
+	ID        string    `dynamo:"id,hash" json:"id"`
+	Owner     string    `dynamo:"owner" index:"by_owner,hash" json:"owner"` // RepoTrackr user (JWT sub)
+	CreatedAt time.Time `dynamo:"created_at" index:"by_owner,range" json:"created_at"`
+	Repo      string    `dynamo:"repo" index:"by_repo,hash" json:"repo"` // owner/name, lower case
+	// RepoID is GitHub's repository id, which a rename keeps: deliveries find the
+	// project by it, and its Repo follows the name they carry. 0 for projects
+	// registered before it was stored, which are found by name until a delivery
+	// names the id.
+	RepoID         int64  `dynamo:"repo_id,omitempty" index:"by_repo_id,hash" json:"repo_id,omitempty"`
+	InstallationID int64  `dynamo:"installation_id" index:"by_installation,hash" json:"installation_id"`
+	PlanPath       string `dynamo:"plan_path" json:"plan_path"`
+	Branch         string `dynamo:"branch,omitempty" json:"branch"` // empty: the default branch
+	IssueLabel     string `dynamo:"issue_label,omitempty" json:"issue_label,omitempty"`
+	IssueMilestone string `dynamo:"issue_milestone,omitempty" json:"issue_milestone,omitempty"`
 
 	Status      string    `dynamo:"status" json:"status"`
 	StatusError string    `dynamo:"status_error,omitempty" json:"status_error,omitempty"`

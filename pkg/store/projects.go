@@ -73,6 +73,58 @@ func (s *Store) ProjectsByRepo(ctx context.Context, repo string) ([]Project, err
 	return out, nil
 }
 
+// ProjectsByRepoID returns every project registered with GitHub's repository id, through
+// the by_repo_id index.
+func (s *Store) ProjectsByRepoID(ctx context.Context, id int64) ([]Project, error) {
+	var out []Project
+	err := s.db.Table(s.tables.Projects).Get("repo_id", id).
+		Index(IndexProjectsByRepoID).All(ctx, &out)
+	if err != nil {
+		return nil, fmt.Errorf("projects of repository %d: %w", id, err)
+	}
+	slices.SortFunc(out, func(a, b Project) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// ProjectsOfRepo returns the projects of the repository a delivery names: those with its
+// id (whatever name they were registered under, since a rename keeps the id) and those
+// found by its name that have no id yet. A project found by name with another id
+// tracks another repository that had this name before a rename. id 0 finds by name
+// only.
+func (s *Store) ProjectsOfRepo(ctx context.Context, id int64, fullName string) ([]Project, error) {
+	byName, err := s.ProjectsByRepo(ctx, fullName)
+	if err != nil || id == 0 {
+		return byName, err
+	}
+	out, err := s.ProjectsByRepoID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range byName {
+		if p.RepoID == 0 {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b Project) int { return strings.Compare(a.ID, b.ID) })
+	return slices.CompactFunc(out, func(a, b Project) bool { return a.ID == b.ID }), nil
+}
+
+// FollowRepo records the repository's current name and id from a delivery: a renamed
+// repository's project shows the new name, and one registered without the id gets it.
+// It reports whether the project changed.
+func (p *Project) FollowRepo(id int64, fullName string) bool {
+	changed := false
+	if fullName != "" && p.Repo != strings.ToLower(fullName) {
+		p.Repo = strings.ToLower(fullName)
+		changed = true
+	}
+	if id != 0 && p.RepoID == 0 {
+		p.RepoID = id
+		changed = true
+	}
+	return changed
+}
+
 // ProjectsByInstallation returns every project registered through installation id,
 // through the by_installation index: an installation event finds them even when the
 // installation's repositories were never stored.
@@ -141,6 +193,12 @@ func (s *Store) writeProject(ctx context.Context, p Project, read int64) error {
 	}
 	if p.InstallationID != 0 {
 		u.Set("installation_id", p.InstallationID)
+	}
+	if p.Repo != "" {
+		u.Set("repo", strings.ToLower(p.Repo))
+	}
+	if p.RepoID != 0 {
+		u.Set("repo_id", p.RepoID)
 	}
 	if read == 0 {
 		u.If("attribute_exists($) AND (attribute_not_exists($) OR $ = ?)", "id", "version", "version", 0)

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +63,12 @@ func guardID(owner, repo string) string {
 	return guardPrefix + hex.EncodeToString(sum[:])
 }
 
+// repoIDGuardID is the guard of owner and a repository id, which a rename keeps ("#"
+// never starts a repository name, so it cannot meet a name guard).
+func repoIDGuardID(owner string, repoID int64) string {
+	return guardID(owner, "#"+strconv.FormatInt(repoID, 10))
+}
+
 // CreateProject stores a new project. ID, Owner, Repo and InstallationID are required;
 // Repo is stored lower case, CreatedAt and LastUpdated default to now and Status to
 // pending. When the owner already has a project for the repository it returns a
@@ -85,21 +92,36 @@ func (s *Store) CreateProject(ctx context.Context, p Project) (Project, error) {
 	if p.Status == "" {
 		p.Status = ProjectPending
 	}
+	// One guard per name and, when known, one per repository id: a project keeps its
+	// repository through a rename, so registering the new name finds it.
+	repo, repoID := p.Repo, p.RepoID
 	gid := guardID(p.Owner, p.Repo)
-	if err := s.claimGuard(ctx, gid, p.ID, now); err != nil {
+	if err := s.claimGuard(ctx, gid, p.ID, now, func(held Project) bool { return held.Repo == repo }); err != nil {
 		return Project{}, fmt.Errorf("create project for %s: %w", p.Repo, err)
+	}
+	var idGuard string
+	if p.RepoID != 0 {
+		idGuard = repoIDGuardID(p.Owner, p.RepoID)
+		if err := s.claimGuard(ctx, idGuard, p.ID, now, func(held Project) bool { return held.RepoID == repoID }); err != nil {
+			s.releaseGuard(ctx, gid, p.ID)
+			return Project{}, fmt.Errorf("create project for %s: %w", p.Repo, err)
+		}
 	}
 	err := s.db.Table(s.tables.Projects).Put(p).If("attribute_not_exists($)", "id").Run(ctx)
 	if err != nil {
 		s.releaseGuard(ctx, gid, p.ID)
+		if idGuard != "" {
+			s.releaseGuard(ctx, idGuard, p.ID)
+		}
 		return Project{}, fmt.Errorf("create project %s: %w", p.ID, err)
 	}
 	return p, nil
 }
 
 // claimGuard makes the guard gid point at projectID, unless it points at a project that
-// exists or may be being created.
-func (s *Store) claimGuard(ctx context.Context, gid, projectID string, now time.Time) error {
+// exists and still holds it (holds: it tracks the guarded repository; a rename moves a
+// project off its old name) or may be being created.
+func (s *Store) claimGuard(ctx context.Context, gid, projectID string, now time.Time, holds func(Project) bool) error {
 	table := s.db.Table(s.tables.Projects)
 	for range 3 {
 		g := projectGuard{ID: gid, ProjectID: projectID, GuardedAt: now}
@@ -118,17 +140,19 @@ func (s *Store) claimGuard(ctx context.Context, gid, projectID string, now time.
 		if err != nil {
 			return fmt.Errorf("read guard: %w", err)
 		}
-		_, err = s.GetProject(ctx, cur.ProjectID)
-		if err == nil || now.Sub(cur.GuardedAt) < guardTakeoverAfter {
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
-			}
+		held, err := s.GetProject(ctx, cur.ProjectID)
+		switch {
+		case err == nil && holds(held):
+			return &ProjectExistsError{ID: cur.ProjectID}
+		case err == nil:
+			// The guarded project tracks a renamed repository: the name is free.
+		case !errors.Is(err, ErrNotFound):
+			return err
+		case now.Sub(cur.GuardedAt) < guardTakeoverAfter:
 			return &ProjectExistsError{ID: cur.ProjectID}
 		}
-		if !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		// The guarded project is gone (a failed registration or an interrupted delete).
+		// The guarded project is gone (a failed registration or an interrupted delete)
+		// or moved to another name.
 		err = table.Put(g).If("$ = ?", "project_id", cur.ProjectID).Run(ctx)
 		if err == nil {
 			return nil
@@ -210,6 +234,9 @@ func (s *Store) DeleteProject(ctx context.Context, id, owner string) error {
 		return fmt.Errorf("delete project %s: %w", id, err)
 	}
 	s.releaseGuard(ctx, guardID(old.Owner, old.Repo), id)
+	if old.RepoID != 0 {
+		s.releaseGuard(ctx, repoIDGuardID(old.Owner, old.RepoID), id)
+	}
 	return nil
 }
 

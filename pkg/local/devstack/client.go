@@ -140,6 +140,9 @@ type Push struct {
 	Message        string
 	InstallationID int64 // 1 (the sandbox's) when zero
 	Pusher         string
+	// RepositoryID is the repository's id as GitHub (the sandbox) gives it: the
+	// processor finds projects by it. The template's when zero.
+	RepositoryID int64
 }
 
 // PushDelivery builds a push delivery from a real push payload (template), with the
@@ -171,6 +174,9 @@ func PushDelivery(template []byte, p Push) (Delivery, error) {
 	m["base_ref"] = nil
 	repo := object(m, "repository")
 	repo["name"], repo["full_name"] = name, p.Repo
+	if p.RepositoryID != 0 {
+		repo["id"] = p.RepositoryID
+	}
 	repo["default_branch"], repo["master_branch"] = "main", "main"
 	repo["private"] = false
 	repo["html_url"] = "https://github.com/" + p.Repo

@@ -112,8 +112,12 @@ func RunDemo(ctx context.Context, o DemoOptions) error {
 	}
 	say("ticked %d task(s) in %s: commit %s", n, DemoPlanPath, short(after))
 
+	repoID, err := sb.RepositoryID(DemoOwner, DemoRepoName)
+	if err != nil {
+		return err
+	}
 	d, err := PushDelivery(template, Push{Repo: DemoRepo, Before: head, After: after, At: at, Modified: []string{DemoPlanPath},
-		Message: fmt.Sprintf("Tick %d task(s) in the plan", n)})
+		Message: fmt.Sprintf("Tick %d task(s) in the plan", n), RepositoryID: repoID})
 	if err != nil {
 		return err
 	}

@@ -204,7 +204,7 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := deliverPush(t, ctx, c, template, Push{Repo: DemoRepo, Before: head, After: head, At: at, Modified: []string{DemoPlanPath}}, true, http.StatusUnauthorized)
+		d := deliverPush(t, ctx, c, template, Push{Repo: DemoRepo, Before: head, After: head, At: at, Modified: []string{DemoPlanPath}, RepositoryID: sandboxRepoID(t, stack, DemoRepo)}, true, http.StatusUnauthorized)
 		if n, err := stack.QueueDepth(ctx, "EventsQueue"); err != nil || n != 0 {
 			t.Errorf("EventsQueue depth after a forged delivery = %d (%v), want 0", n, err)
 		}
@@ -239,7 +239,7 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := deliverPush(t, ctx, c, template, Push{Repo: DemoRepo, Before: head, After: after, At: at, Modified: []string{DemoPlanPath}}, false, http.StatusAccepted)
+		d := deliverPush(t, ctx, c, template, Push{Repo: DemoRepo, Before: head, After: after, At: at, Modified: []string{DemoPlanPath}, RepositoryID: sandboxRepoID(t, stack, DemoRepo)}, false, http.StatusAccepted)
 		p, err := c.WaitProject(ctx, demo.ID, 30*time.Second, func(p *Project) bool { return snapshotAt(p, after) })
 		if err != nil {
 			t.Fatalf("GET /projects/%s never showed commit %s: %v", demo.ID, after, err)
@@ -268,7 +268,7 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := deliverPush(t, ctx, c, template, Push{Repo: repo, Before: strings.Repeat("0", 40), After: head, At: at, Modified: []string{DemoPlanPath}}, false, http.StatusAccepted)
+		d := deliverPush(t, ctx, c, template, Push{Repo: repo, Before: strings.Repeat("0", 40), After: head, At: at, Modified: []string{DemoPlanPath}, RepositoryID: sandboxRepoID(t, stack, repo)}, false, http.StatusAccepted)
 		dlq := stack.QueueURL(deadLetterQueue(t, tpl))
 		deadline := time.Now().Add(90 * time.Second)
 		var found bool
@@ -337,6 +337,17 @@ func maxReceiveCount(t *testing.T, tpl *samtemplate.Template) int {
 	}
 	t.Fatal("no EventsQueue in template.yaml")
 	return 0
+}
+
+// sandboxRepoID is the id the sandbox gives repo (owner/name), which pushes carry.
+func sandboxRepoID(t *testing.T, stack *Stack, repo string) int64 {
+	t.Helper()
+	owner, name, _ := strings.Cut(repo, "/")
+	id, err := stack.Sandbox.RepositoryID(owner, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // deliverPush sends the push p to the stack as GitHub would, or forged (signed with

@@ -386,7 +386,7 @@ func (s *Sandbox) handleAccessToken(w http.ResponseWriter, r *http.Request) {
 		}
 		covered := s.coveredRepos(in, nil)
 		for _, id := range req.RepositoryIDs {
-			i := slices.IndexFunc(covered, func(ref repoRef) bool { return stableID("repo", ref.fullName()) == id })
+			i := slices.IndexFunc(covered, func(ref repoRef) bool { return s.repoID(ref.fullName()) == id })
 			if i < 0 {
 				writeError(w, http.StatusUnprocessableEntity, msgReposNotAccessible)
 				return

@@ -48,6 +48,9 @@ func (s *Sandbox) repoTokenAuth(w http.ResponseWriter, r *http.Request) (instTok
 		return instToken{}, repoRef{}, false
 	}
 	ref, ok := s.lookupRepo(r.PathValue("owner"), r.PathValue("repo"))
+	if !ok && s.redirectRenamed(w, r, in, t) {
+		return instToken{}, repoRef{}, false
+	}
 	if !ok || !in.covers(ref.fullName()) || !t.allows(ref.fullName()) {
 		writeError(w, http.StatusNotFound, "Not Found")
 		return instToken{}, repoRef{}, false
@@ -128,7 +131,7 @@ var repoURLTemplates = map[string]string{
 // repository shape lists and tokens use).
 func (s *Sandbox) repoJSON(base string, ref repoRef) map[string]any {
 	full := ref.fullName()
-	id := stableID("repo", full)
+	id := s.repoID(full)
 	api := base + "/repos/" + full
 	host := strings.TrimPrefix(strings.TrimPrefix(base, "http://"), "https://")
 	// The sandbox keeps no creation date: the epoch of its ids stands in.
@@ -237,6 +240,67 @@ func entryJSON(base string, ref repoRef, typ, p, sha string, size int64) map[str
 	}
 }
 
+// maxRawContent is the largest file the contents API returns with the raw media type
+// (100 MB); larger files are only in the git data API.
+const maxRawContent = 100 << 20
+
+// Media types the contents API answers differently.
+const (
+	mediaJSON   = "json"
+	mediaRaw    = "raw"
+	mediaObject = "object"
+)
+
+// contentsMedia is the media type a contents request asks for.
+func contentsMedia(r *http.Request) string {
+	switch a := r.Header.Get("Accept"); {
+	case wantsRaw(r):
+		return mediaRaw
+	case strings.Contains(a, "application/vnd.github.object"), strings.Contains(a, "application/vnd.github.v3.object"):
+		return mediaObject
+	}
+	return mediaJSON
+}
+
+// writeTooLarge is GitHub's answer to a contents request for a file larger than the
+// media type returns.
+func writeTooLarge(w http.ResponseWriter) {
+	writeJSON(w, http.StatusForbidden, map[string]any{
+		"message": "This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via the API, " +
+			"but you can use the Git Data API to request blobs up to 100 MB in size.",
+		"errors":            []map[string]string{{"resource": "Blob", "field": "data", "code": "too_large"}},
+		"documentation_url": docsURL,
+		"status":            "403",
+	})
+}
+
+// findFile returns the tree entry at rel, if there is one.
+func findFile(files []fileEntry, rel string) (fileEntry, bool) {
+	i := sort.Search(len(files), func(i int) bool { return files[i].path >= rel })
+	if i < len(files) && files[i].path == rel {
+		return files[i], true
+	}
+	return fileEntry{}, false
+}
+
+// symlinkTarget is the file a symlink points at when GitHub follows it: a relative
+// target, resolved from the link's folder, naming a regular file of the repository
+// (not a directory, another symlink or a path outside the repository).
+func symlinkTarget(files []fileEntry, link fileEntry) (fileEntry, bool) {
+	if strings.HasPrefix(link.target, "/") {
+		return fileEntry{}, false
+	}
+	p := path.Join(path.Dir(link.path), link.target)
+	if p == ".." || strings.HasPrefix(p, "../") {
+		return fileEntry{}, false
+	}
+	f, ok := findFile(files, p)
+	if !ok || f.isSymlink() || f.isSubmodule() {
+		return fileEntry{}, false
+	}
+	return f, true
+}
+
 func (s *Sandbox) handleContents(w http.ResponseWriter, r *http.Request) {
 	ref, t, ok := s.repoTree(w, r)
 	if !ok {
@@ -256,16 +320,33 @@ func (s *Sandbox) handleContents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := baseURL(r)
-	for _, f := range t.files {
-		if f.path != rel {
-			continue
+	media := contentsMedia(r)
+	if f, ok := findFile(t.files, rel); ok {
+		if f.isSymlink() {
+			target, ok := symlinkTarget(t.files, f)
+			if !ok {
+				s.writeSymlink(w, base, ref, f, media)
+				return
+			}
+			// GitHub answers for a symlink to a file of the repository with that file.
+			f = target
 		}
-		data, err := readInRoot(ref.dir, rel)
+		if f.isSubmodule() {
+			obj := entryJSON(base, ref, "submodule", f.path, f.sha, 0)
+			obj["submodule_git_url"] = base + "/" + ref.fullName() + "-" + path.Base(f.path) + ".git"
+			writeJSON(w, http.StatusOK, obj)
+			return
+		}
+		data, err := readInRoot(ref.dir, f.path)
 		if err != nil {
 			writeError(w, http.StatusNotFound, "Not Found")
 			return
 		}
-		if wantsRaw(r) {
+		switch {
+		case media == mediaRaw && len(data) > maxRawContent, media == mediaJSON && len(data) > maxInlineContent:
+			writeTooLarge(w)
+			return
+		case media == mediaRaw:
 			w.Header().Set("Content-Type", "application/vnd.github.raw")
 			w.WriteHeader(http.StatusOK)
 			_, _ = w.Write(data)
@@ -273,6 +354,7 @@ func (s *Sandbox) handleContents(w http.ResponseWriter, r *http.Request) {
 		}
 		obj := entryJSON(base, ref, "file", f.path, blobSHA(data), int64(len(data)))
 		if len(data) > maxInlineContent {
+			// The object media type: files of 1–100 MB come without their content.
 			obj["content"], obj["encoding"] = "", "none"
 		} else {
 			obj["content"], obj["encoding"] = encodeContent(data), "base64"
@@ -285,11 +367,31 @@ func (s *Sandbox) handleContents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
+	if media == mediaObject {
+		obj := entryJSON(base, ref, "dir", rel, hashEntries(t.files, rel), 0)
+		obj["entries"] = list
+		writeJSON(w, http.StatusOK, obj)
+		return
+	}
 	writeJSON(w, http.StatusOK, list)
 }
 
+// writeSymlink answers for a symlink GitHub does not follow: an object naming its
+// target, or the target path as the raw content.
+func (s *Sandbox) writeSymlink(w http.ResponseWriter, base string, ref repoRef, f fileEntry, media string) {
+	if media == mediaRaw {
+		w.Header().Set("Content-Type", "application/vnd.github.raw")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(f.target))
+		return
+	}
+	obj := entryJSON(base, ref, "symlink", f.path, f.sha, f.size)
+	obj["target"] = f.target
+	writeJSON(w, http.StatusOK, obj)
+}
+
 // dirListing lists the entries directly under dir ("" for the root), or nil when no file
-// lies under it.
+// lies under it. As on GitHub, a submodule is listed with type "file".
 func dirListing(base string, ref repoRef, files []fileEntry, dir string) []map[string]any {
 	prefix := ""
 	if dir != "" {
@@ -306,9 +408,12 @@ func dirListing(base string, ref repoRef, files []fileEntry, dir string) []map[s
 			continue
 		}
 		seen[name] = true
-		if isDir {
+		switch {
+		case isDir:
 			out = append(out, entryJSON(base, ref, "dir", prefix+name, hashEntries(files, prefix+name), 0))
-		} else {
+		case f.isSymlink():
+			out = append(out, entryJSON(base, ref, "symlink", f.path, f.sha, f.size))
+		default:
 			out = append(out, entryJSON(base, ref, "file", f.path, f.sha, f.size))
 		}
 	}
@@ -333,10 +438,14 @@ func (s *Sandbox) handleBlob(w http.ResponseWriter, r *http.Request) {
 	}
 	sha := strings.ToLower(r.PathValue("sha"))
 	for _, f := range t.files {
-		if f.sha != sha {
+		if f.sha != sha || f.isSubmodule() {
 			continue
 		}
-		data, err := readInRoot(ref.dir, f.path)
+		// A symlink's blob is its target path.
+		data, err := []byte(f.target), error(nil)
+		if !f.isSymlink() {
+			data, err = readInRoot(ref.dir, f.path)
+		}
 		if err != nil || blobSHA(data) != sha {
 			break
 		}

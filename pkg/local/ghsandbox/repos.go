@@ -38,11 +38,18 @@ type repoRef struct {
 
 func (r repoRef) fullName() string { return r.Owner + "/" + r.Name }
 
+// fileEntry is one non-directory entry of a tree: a file (mode 100644 or 100755), a
+// symlink (120000; its blob is the target path) or a submodule (160000, a commit).
 type fileEntry struct {
-	path string
-	sha  string
-	size int64
+	path   string
+	mode   string
+	sha    string
+	size   int64
+	target string // a symlink's target as written on disk
 }
+
+func (f fileEntry) isSymlink() bool   { return f.mode == modeSymlink }
+func (f fileEntry) isSubmodule() bool { return f.mode == modeSubmodule }
 
 // tree is a repository's branch main as read from disk.
 type tree struct {
@@ -144,28 +151,55 @@ func readDisk(dir string) (tree, error) {
 		}
 		rel, _ := filepath.Rel(dir, p)
 		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			if rel == ".git" {
-				return filepath.SkipDir
-			}
-		} else if strings.HasPrefix(d.Name(), tmpPrefix) || !d.Type().IsRegular() {
+		submodule := false
+		switch {
+		case d.IsDir() && rel == ".git":
+			return filepath.SkipDir
+		case d.IsDir() && rel != ".":
+			// A folder holding its own .git (file or directory) is a nested repository:
+			// git records it as a submodule, one commit entry.
+			_, err := os.Lstat(filepath.Join(p, ".git"))
+			submodule = err == nil
+		case d.IsDir():
+		case strings.HasPrefix(d.Name(), tmpPrefix):
 			return nil
+		case !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0:
+			return nil // devices, sockets, pipes: nothing git stores
 		}
 		fi, err := d.Info()
 		if err != nil {
 			return err
 		}
-		if mt := fi.ModTime().UTC().Truncate(time.Second); mt.After(t.at) {
+		// A symlink's own time cannot be set portably (os.Chtimes follows it); creating
+		// or replacing one changes its folder's time, which counts.
+		if mt := fi.ModTime().UTC().Truncate(time.Second); mt.After(t.at) && d.Type()&fs.ModeSymlink == 0 {
 			t.at = mt
 		}
-		if d.IsDir() {
+		switch {
+		case submodule:
+			h := sha1.Sum([]byte("submodule\n" + rel))
+			t.files = append(t.files, fileEntry{path: rel, mode: modeSubmodule, sha: hex.EncodeToString(h[:])})
+			return filepath.SkipDir
+		case d.IsDir():
+			return nil
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			target = filepath.ToSlash(target)
+			t.files = append(t.files, fileEntry{path: rel, mode: modeSymlink, sha: blobSHA([]byte(target)), size: int64(len(target)), target: target})
 			return nil
 		}
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		t.files = append(t.files, fileEntry{path: rel, sha: blobSHA(data), size: int64(len(data))})
+		mode := modeBlob
+		if fi.Mode()&0o111 != 0 {
+			mode = modeExecutable
+		}
+		t.files = append(t.files, fileEntry{path: rel, mode: mode, sha: blobSHA(data), size: int64(len(data))})
 		return nil
 	})
 	if err != nil {
@@ -185,7 +219,7 @@ func hashEntries(files []fileEntry, prefix string) string {
 	h := sha1.New()
 	for _, f := range files {
 		if prefix == "" || strings.HasPrefix(f.path, prefix+"/") {
-			fmt.Fprintf(h, "%s\x00%s\n", f.path, f.sha)
+			fmt.Fprintf(h, "%s %s\x00%s\n", f.mode, f.path, f.sha)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
@@ -311,6 +345,45 @@ func (s *Sandbox) WriteFile(owner, repo, p string, data []byte) error {
 	}
 	if err := touchChain(dir, rel, t); err != nil {
 		return fmt.Errorf("ghsandbox: write %s: %w", p, err)
+	}
+	s.unpin(dir)
+	return nil
+}
+
+// Symlink makes p in branch main of owner/repo a symlink to target (a path relative to
+// p's folder, as git stores it), replacing what was there; the head moves as for
+// WriteFile. Whether the target exists or lies inside the repository is not checked:
+// the API answers for it as GitHub does.
+func (s *Sandbox) Symlink(owner, repo, p, target string) error {
+	rel, ok := cleanRepoPath(p)
+	if !ok || rel == "" || target == "" {
+		return fmt.Errorf("ghsandbox: invalid symlink %q -> %q", p, target)
+	}
+	s.fsMu.Lock()
+	defer s.fsMu.Unlock()
+	dir, err := s.repoDirFor(owner, repo)
+	if err != nil {
+		return err
+	}
+	var prev time.Time
+	if old, err := readDisk(dir); err == nil {
+		prev = old.at
+	}
+	full := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		return fmt.Errorf("ghsandbox: symlink %s: %w", p, err)
+	}
+	tmp := filepath.Join(filepath.Dir(full), tmpPrefix+randomHex(8))
+	if err := os.Symlink(filepath.FromSlash(target), tmp); err != nil {
+		return fmt.Errorf("ghsandbox: symlink %s: %w", p, err)
+	}
+	if err := os.Rename(tmp, full); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("ghsandbox: symlink %s: %w", p, err)
+	}
+	// A symlink's own time cannot be set portably: its folders carry the new head time.
+	if err := touchChain(dir, rel, s.nextHeadTime(prev)); err != nil {
+		return fmt.Errorf("ghsandbox: symlink %s: %w", p, err)
 	}
 	s.unpin(dir)
 	return nil

@@ -109,6 +109,12 @@ type Sandbox struct {
 	deletedUsers map[string]bool
 	rateWindows  map[string]*rateWindow
 	rateLimits   map[int64]RateLimit
+	// renamed maps a renamed repository's old full name (lower case) to its new one;
+	// repoIDs keeps a renamed repository's id under its new name (rename.go).
+	renamed map[string]string
+	repoIDs map[string]int64
+	// mux serves the API routes; /repositories/{id}/... is served through it.
+	mux *http.ServeMux
 }
 
 // New returns a Sandbox serving the repositories under opts.Root (created if missing),
@@ -262,6 +268,8 @@ func (s *Sandbox) routes() http.Handler {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/git/trees/{sha...}", s.handleTree)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{ref...}", s.handleCommit)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/branches/{branch...}", s.handleBranch)
+	mux.HandleFunc("GET /repositories/{id}", s.handleRepositoryByID)
+	mux.HandleFunc("GET /repositories/{id}/{rest...}", s.handleRepositoryByID)
 	// User-token endpoints.
 	mux.HandleFunc("GET /user", s.handleUser)
 	mux.HandleFunc("GET /user/installations", s.handleUserInstallations)
@@ -277,6 +285,7 @@ func (s *Sandbox) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found")
 	})
+	s.mux = mux
 	return s.record(mux)
 }
 

@@ -327,7 +327,7 @@ func TestContents(t *testing.T) {
 	})
 	t.Run("large file has no inline content", func(t *testing.T) {
 		var f struct{ Encoding, Content, SHA string }
-		do(t, "GET", base+"/repos/alice/proj/contents/big.bin", tok, nil).json(t, &f)
+		do(t, "GET", base+"/repos/alice/proj/contents/big.bin", tok, nil, "Accept", "application/vnd.github.object+json").json(t, &f)
 		if f.Encoding != "none" || f.Content != "" {
 			t.Fatalf("large file = encoding %q, %d content bytes; want none and empty", f.Encoding, len(f.Content))
 		}

@@ -7,10 +7,15 @@ import (
 	"strings"
 )
 
-// Git modes of tree entries: the sandbox has regular files and directories only.
+// Git modes of tree entries, as the sandbox derives them from disk: a file, an
+// executable file (any execute bit), a symlink, a folder holding its own .git (a
+// submodule) and a directory.
 const (
-	modeBlob = "100644"
-	modeTree = "040000"
+	modeBlob       = "100644"
+	modeExecutable = "100755"
+	modeSymlink    = "120000"
+	modeSubmodule  = "160000"
+	modeTree       = "040000"
 )
 
 // treeEntry is one entry of a git trees answer, path relative to the listed tree.
@@ -20,7 +25,7 @@ type treeEntry struct {
 	Type string `json:"type"`
 	SHA  string `json:"sha"`
 	Size *int64 `json:"size,omitempty"`
-	URL  string `json:"url"`
+	URL  string `json:"url,omitempty"` // none for a submodule
 }
 
 // dirs lists every directory holding a file, sorted.
@@ -95,8 +100,13 @@ func treeEntries(base string, ref repoRef, t tree, dir string, recursive bool) [
 				}
 			}
 		}
+		if f.isSubmodule() {
+			// GitHub lists a submodule as a commit of another repository: no size, no URL.
+			out = append(out, treeEntry{Path: rel, Mode: f.mode, Type: "commit", SHA: f.sha})
+			continue
+		}
 		size := f.size
-		out = append(out, treeEntry{Path: rel, Mode: modeBlob, Type: "blob", SHA: f.sha, Size: &size, URL: gitURL + "blobs/" + f.sha})
+		out = append(out, treeEntry{Path: rel, Mode: f.mode, Type: "blob", SHA: f.sha, Size: &size, URL: gitURL + "blobs/" + f.sha})
 	}
 	key := func(e treeEntry) string {
 		if e.Type == "tree" {
