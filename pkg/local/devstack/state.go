@@ -114,8 +114,8 @@ type Info struct {
 	DevUser       string    `json:"dev_user"`
 	DemoRepo      string    `json:"demo_repo,omitempty"`
 	// Watching says the sandbox sends a push when files under its root change.
-	Watching bool `json:"watching,omitempty"`
-	Resources     Resources `json:"resources"`
+	Watching  bool      `json:"watching,omitempty"`
+	Resources Resources `json:"resources"`
 }
 
 // GitHub modes of Info.

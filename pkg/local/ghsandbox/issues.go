@@ -5,6 +5,7 @@ package ghsandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -80,7 +81,7 @@ func (s *Sandbox) CloseIssue(owner, repo string, pull bool, number int) (Deliver
 	return s.sendThread(ref, snap, "closed")
 }
 
-var errNoThread = fmt.Errorf("ghsandbox: no such issue or pull request")
+var errNoThread = errors.New("ghsandbox: no such issue or pull request")
 
 func (s *Sandbox) sendThread(ref repoRef, th thread, action string) (Delivery, error) {
 	in, ok := s.installationFor(ref.fullName())
