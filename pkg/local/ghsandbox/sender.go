@@ -6,7 +6,10 @@ package ghsandbox
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha1"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -135,6 +138,10 @@ func (s *Sandbox) post(ctx context.Context, o outgoing) (int, string, error) {
 	h.Set("X-GitHub-Hook-Installation-Target-Type", "integration")
 	if sec := s.signingSecret(); sec != "" {
 		h.Set(webhook.HeaderSignature256, webhook.Sign(sec, o.body))
+		// GitHub still sends the legacy SHA-1 signature beside it.
+		mac := hmac.New(sha1.New, []byte(sec))
+		mac.Write(o.body)
+		h.Set(webhook.HeaderSignatureSHA1, "sha1="+hex.EncodeToString(mac.Sum(nil)))
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {

@@ -81,6 +81,22 @@ func (rc *receiver) wait(t *testing.T, n int) []received {
 	}
 }
 
+// waitRecorded waits until the sandbox has recorded n attempts, newest first.
+func waitRecorded(t *testing.T, s *Sandbox, n int) []Delivery {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ds := s.Deliveries()
+		if len(ds) >= n {
+			return ds
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sandbox recorded %d deliveries, want %d: %+v", len(ds), n, ds)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (rc *receiver) count() int {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
@@ -174,6 +190,9 @@ func TestWatcherSendsSignedPushes(t *testing.T) {
 			t.Errorf("header %s = %q, want %q", name, got, want)
 		}
 	}
+	if sig := h.Get(webhook.HeaderSignatureSHA1); !strings.HasPrefix(sig, "sha1=") || len(sig) != 45 {
+		t.Errorf("%s = %q, want GitHub's legacy sha1=<40 hex>", webhook.HeaderSignatureSHA1, sig)
+	}
 	if ua := h.Get("User-Agent"); !strings.HasPrefix(ua, "GitHub-Hookshot/") {
 		t.Errorf("User-Agent = %q, want GitHub-Hookshot/…", ua)
 	}
@@ -219,8 +238,8 @@ func TestWatcherSendsSignedPushes(t *testing.T) {
 		t.Errorf("second push = %s..%s %+v, want %s.. removing README.md", p2.Before, p2.After, p2.Commits, p.After)
 	}
 
-	// Each is recorded as GitHub lists it.
-	ds := s.Deliveries()
+	// Each is recorded as GitHub lists it (once its answer is in).
+	ds := waitRecorded(t, s, 2)
 	if len(ds) != 2 {
 		t.Fatalf("Deliveries() = %d, want 2", len(ds))
 	}
@@ -310,14 +329,7 @@ func TestRedeliverySendsAgain(t *testing.T) {
 	rc.failNext(http.StatusServiceUnavailable)
 	writeDisk(t, root, "acme/app/docs/plan.md", "- [x] one\n")
 	first := rc.wait(t, 1)[0]
-	var failed Delivery
-	deadline := time.Now().Add(5 * time.Second)
-	for failed.ID == 0 && time.Now().Before(deadline) {
-		if ds := s.Deliveries(); len(ds) == 1 {
-			failed = ds[0]
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	failed := waitRecorded(t, s, 1)[0]
 	if failed.StatusCode != 503 || failed.Status != "Invalid HTTP Response: 503" || failed.Redelivery {
 		t.Fatalf("failed delivery recorded as %+v, want status_code 503", failed)
 	}
@@ -343,14 +355,7 @@ func TestRedeliverySendsAgain(t *testing.T) {
 	if err := webhook.NewVerifier(hookSecret).Verify(again.body, again.header.Get(webhook.HeaderSignature256)); err != nil {
 		t.Errorf("redelivery signature: %v", err)
 	}
-	deadline = time.Now().Add(5 * time.Second)
-	var ds []Delivery
-	for time.Now().Before(deadline) {
-		if ds = s.Deliveries(); len(ds) == 2 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	ds := waitRecorded(t, s, 2)
 	if len(ds) != 2 {
 		t.Fatalf("Deliveries() = %+v, want the failed attempt and its redelivery", ds)
 	}
