@@ -449,3 +449,21 @@ func TestIssueAndPullRequestEndpoints(t *testing.T) {
 		t.Errorf("recorded deliveries = %d, want 4", n)
 	}
 }
+
+// TestUnreachableWebhookRecordsFailure: a delivery nobody answers is recorded failed with
+// status_code 0, as GitHub records a connection failure.
+func TestUnreachableWebhookRecordsFailure(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	url := dead.URL + "/webhooks/github"
+	dead.Close()
+	root := t.TempDir()
+	writeDisk(t, root, "acme/app/README.md", "# app\n")
+	s, _ := NewServer(t, Options{Root: root, WebhookURL: url, WebhookSecret: hookSecret, NoWatch: true})
+	_, d, err := s.OpenIssue("acme", "app", false, "Unheard", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.StatusCode != 0 || d.Status != "failed to connect to host" || d.Event != "issues" || d.Action != "opened" {
+		t.Errorf("delivery to a closed port = %+v, want status_code 0, failed to connect to host", d)
+	}
+}
