@@ -11,8 +11,10 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -115,11 +117,16 @@ func attemptStatus(code int, err error) string {
 	switch {
 	case err == nil:
 		return deliveryStatus(code)
-	case strings.Contains(err.Error(), "deadline exceeded") || strings.Contains(err.Error(), "Timeout"):
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		return "timed out"
 	default:
 		return "failed to connect to host"
 	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func (s *Sandbox) post(ctx context.Context, o outgoing) (int, string, error) {
