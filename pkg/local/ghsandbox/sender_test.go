@@ -467,3 +467,22 @@ func TestUnreachableWebhookRecordsFailure(t *testing.T) {
 		t.Errorf("delivery to a closed port = %+v, want status_code 0, failed to connect to host", d)
 	}
 }
+
+// TestSlowWebhookTimesOut: an answer later than WebhookTimeout (GitHub's 10 s) is recorded
+// as timed out.
+func TestSlowWebhookTimesOut(t *testing.T) {
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	t.Cleanup(slow.Close)
+	t.Cleanup(func() { close(release) })
+	root := t.TempDir()
+	writeDisk(t, root, "acme/app/README.md", "# app\n")
+	s, _ := NewServer(t, Options{Root: root, WebhookURL: slow.URL, WebhookSecret: hookSecret, NoWatch: true, WebhookTimeout: 100 * time.Millisecond})
+	_, d, err := s.OpenIssue("acme", "app", true, "Slow", "topic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.StatusCode != 0 || d.Status != "timed out" || d.Event != "pull_request" {
+		t.Errorf("delivery to a slow endpoint = %+v, want status_code 0, timed out", d)
+	}
+}
