@@ -88,7 +88,7 @@ dev: deps build
 dev-reset:
 	rm -rf .devstack
 
-## demo: with `make dev` running, register the demo project and send it signed deliveries
+## demo: with `make dev` running, register the demo project and tick tasks in its plan (the sandbox sends the push)
 demo:
 	go run ./pkg/local/cmd/devstack demo
 

@@ -60,6 +60,7 @@ func (p *Process) Err() error {
 func (p *Process) Stop(grace time.Duration) {
 	p.once.Do(func() {
 		p.signal(syscall.SIGTERM)
+		p.signal(syscall.SIGCONT) // a paused process handles SIGTERM only once continued
 		select {
 		case <-p.done:
 		case <-time.After(grace):
@@ -68,6 +69,13 @@ func (p *Process) Stop(grace time.Duration) {
 		}
 	})
 }
+
+// Pause stops the process and its group (SIGSTOP) without ending it: it keeps its
+// sockets and state but answers nothing until Resume, as a hung dependency does.
+func (p *Process) Pause() { p.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused process (SIGCONT).
+func (p *Process) Resume() { p.signal(syscall.SIGCONT) }
 
 // signal sends sig to the process's group, or to the process alone if the group is gone.
 func (p *Process) signal(sig syscall.Signal) {

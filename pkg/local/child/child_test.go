@@ -2,7 +2,9 @@ package child
 
 import (
 	"bufio"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -80,5 +82,43 @@ func TestErrBeforeExit(t *testing.T) {
 	defer p.Stop(time.Second)
 	if err := p.Err(); err != nil {
 		t.Errorf("Err() of a running process = %v, want nil", err)
+	}
+}
+
+// TestPauseResume: a paused process stops running (state T) until resumed, and a paused
+// process still stops.
+func TestPauseResume(t *testing.T) {
+	state := func(p *Process) string {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/stat")
+		if err != nil {
+			t.Skipf("no /proc: %v", err)
+		}
+		// pid (comm) STATE ...
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		return f[0]
+	}
+	waitState := func(p *Process, want string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for state(p) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("process state = %s, want %s", state(p), want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	p, err := Start(exec.Command("sleep", "30"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Pause()
+	waitState(p, "T")
+	p.Resume()
+	waitState(p, "S")
+	p.Pause()
+	waitState(p, "T")
+	p.Stop(2 * time.Second)
+	if err := p.Err(); err == nil || !strings.Contains(err.Error(), "terminated") {
+		t.Errorf("a paused process stopped with %v, want terminated by SIGTERM", err)
 	}
 }

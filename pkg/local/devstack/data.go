@@ -34,6 +34,7 @@ func (s *Stack) startData(ctx context.Context, p ports) error {
 		return s.fail("dynamodb (dynalite)", s.hintLog(err))
 	}
 	s.onClose("dynalite", db.Stop)
+	s.standins[ComponentDynamoDB] = db
 	s.Info.DynamoDBURL = db.URL
 	dbCfg, err := db.AWSConfig(ctx)
 	if err != nil {
@@ -55,6 +56,7 @@ func (s *Stack) startData(ctx context.Context, p ports) error {
 		return s.fail("sqs (fauxqs)", s.hintLog(err))
 	}
 	s.onClose("fauxqs", q.Stop)
+	s.standins[ComponentSQS] = q
 	s.Info.SQSURL = q.URL
 	qCfg, err := q.AWSConfig(ctx)
 	if err != nil {
@@ -68,6 +70,25 @@ func (s *Stack) startData(ctx context.Context, p ports) error {
 	s.Info.Resources.Queues = queues
 	s.con.progress("sqs: %s, %d queues", q.URL, len(queues))
 	return nil
+}
+
+// Stand-ins Pause takes.
+const (
+	ComponentDynamoDB = "dynamodb"
+	ComponentSQS      = "sqs"
+)
+
+// Pause makes a stand-in (ComponentDynamoDB or ComponentSQS) unresponsive, as an AWS
+// outage looks to the functions: its process is stopped (SIGSTOP), not ended, so that
+// connections hang rather than fail. The returned resume ends the pause; it may be called
+// more than once.
+func (s *Stack) Pause(component string) (resume func(), err error) {
+	srv, ok := s.standins[component]
+	if !ok {
+		return nil, fmt.Errorf("no stand-in %q to pause", component)
+	}
+	srv.Pause()
+	return srv.Resume, nil
 }
 
 // hintLog points at the stand-ins' log, unless they are not installed at all.

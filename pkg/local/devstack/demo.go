@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,12 +23,12 @@ type DemoOptions struct {
 	Wait time.Duration
 }
 
-// RunDemo drives the running stack as a user and as GitHub would: it links the dev user
-// to the sandbox's installation through the App's real installation flow (through the
-// front end's relay page, see Client.InstallApp), registers the
-// demo repository through the API, ticks tasks in the sandbox's plan file, sends a signed
-// push delivery built from the sample push in events/ingest, and prints the project's
-// progress before and after the processor has read the new plan.
+// RunDemo drives the running stack as a user would: it links the dev user to the
+// sandbox's installation through the App's real installation flow (through the front
+// end's relay page, see Client.InstallApp), registers the demo repository through the
+// API, ticks tasks in the sandbox's plan file and nothing more: the running sandbox sees
+// the edit and sends the push webhook, as GitHub does for a push, and the demo prints the
+// project's progress before and after the processor has read the new plan.
 func RunDemo(ctx context.Context, o DemoOptions) error {
 	if o.Tick <= 0 {
 		o.Tick = 3
@@ -48,28 +47,25 @@ func RunDemo(ctx context.Context, o DemoOptions) error {
 	if info.GitHubMode != ModeSandbox {
 		return errors.New("make demo edits the sandbox's demo repository; with a real GitHub App, push to your repository instead (see the README's gh webhook forward)")
 	}
+	if !info.Watching {
+		return errors.New("the local stack runs with -no-watch, so its GitHub sandbox sends no push for the demo's edit: restart `make dev` without it")
+	}
 	st := state{dir: o.StateDir}
 	token, err := os.ReadFile(st.path(fileToken))
 	if err != nil {
 		return fmt.Errorf("read the dev token: %w", err)
 	}
-	secret, err := st.webhookSecret()
-	if err != nil {
-		return err
-	}
-	template, err := PushTemplate(o.Root)
-	if err != nil {
-		return err
-	}
 	key, err := st.appKey()
 	if err != nil {
 		return err
 	}
+	// A sandbox over the same files, to write them as the running one does; it sends
+	// nothing itself (no webhook URL): the running stack's sandbox sees the edit.
 	sb, err := ghsandbox.New(ghsandbox.Options{Root: st.path(dirGitHub), PrivateKeyPEM: key})
 	if err != nil {
 		return err
 	}
-	c := &Client{BaseURL: info.GatewayURL, Token: strings.TrimSpace(string(token)), WebhookSecret: secret}
+	c := &Client{BaseURL: info.GatewayURL, Token: strings.TrimSpace(string(token))}
 
 	say("linking %s to the sandbox's GitHub App installation (install flow: start, installation page, the relay page, the API's callback with the dev token)", info.DevUser)
 	if err := c.InstallApp(ctx); err != nil {
@@ -106,29 +102,11 @@ func RunDemo(ctx context.Context, o DemoOptions) error {
 	if err := sb.WriteFile(DemoOwner, DemoRepoName, DemoPlanPath, updated); err != nil {
 		return err
 	}
-	after, at, err := sb.Head(DemoOwner, DemoRepoName)
+	after, _, err := sb.Head(DemoOwner, DemoRepoName)
 	if err != nil {
 		return err
 	}
-	say("ticked %d task(s) in %s: commit %s", n, DemoPlanPath, short(after))
-
-	repoID, err := sb.RepositoryID(DemoOwner, DemoRepoName)
-	if err != nil {
-		return err
-	}
-	d, err := PushDelivery(template, Push{Repo: DemoRepo, Before: head, After: after, At: at, Modified: []string{DemoPlanPath},
-		Message: fmt.Sprintf("Tick %d task(s) in the plan", n), RepositoryID: repoID})
-	if err != nil {
-		return err
-	}
-	res, err := c.Deliver(ctx, d, false)
-	if err != nil {
-		return err
-	}
-	say("push delivery %s signed and sent: %d %s", d.ID, res.Status, strings.TrimSpace(res.Body))
-	if res.Status != http.StatusAccepted {
-		return fmt.Errorf("the webhook answered %d, want 202", res.Status)
-	}
+	say("ticked %d task(s) in %s: commit %s; the GitHub sandbox sends the push (its line is on the stack's console)", n, DemoPlanPath, short(after))
 	say("waiting for the processor…")
 	p, err = c.WaitProject(ctx, p.ID, o.Wait, func(p *Project) bool { return snapshotAt(p, after) })
 	if err != nil {

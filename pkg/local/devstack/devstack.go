@@ -74,6 +74,9 @@ type Options struct {
 	GitHub *GitHubApp
 	// IntegrationTimeout is the HTTP API's (30 s when zero).
 	IntegrationTimeout time.Duration
+	// NoWatch turns the sandbox's file watcher off: editing files under
+	// .devstack/github/ then sends no push, for tests that send deliveries by hand.
+	NoWatch bool
 }
 
 // GitHubApp is a real GitHub App's configuration.
@@ -114,6 +117,7 @@ type Stack struct {
 	closers  []namedCloser
 	wg       sync.WaitGroup
 	logs     []*logFile
+	standins map[string]*standin.Server
 	stopOnce sync.Once
 	// baseOnly starts the stand-ins, the sandbox and the keys but no function (invoke).
 	baseOnly bool
@@ -140,7 +144,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 }
 
 func start(ctx context.Context, opts Options, baseOnly bool) (*Stack, error) {
-	s := &Stack{opts: opts, con: newConsole(opts.Console), Functions: map[string]*lambdarie.Pool{}, baseOnly: baseOnly}
+	s := &Stack{opts: opts, con: newConsole(opts.Console), Functions: map[string]*lambdarie.Pool{}, baseOnly: baseOnly,
+		standins: map[string]*standin.Server{}}
 	if err := s.start(ctx); err != nil {
 		_ = s.Close()
 		return nil, err

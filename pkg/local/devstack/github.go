@@ -3,6 +3,7 @@ package devstack
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -91,11 +92,7 @@ func (s *Stack) startGitHub(addr string) error {
 	if err != nil {
 		return err
 	}
-	sb, err := ghsandbox.New(ghsandbox.Options{
-		Root:          root,
-		PrivateKeyPEM: key,
-		SetupURL:      s.Info.GatewayURL + RelayPath,
-	})
+	secret, err := s.st.webhookSecret()
 	if err != nil {
 		return err
 	}
@@ -103,13 +100,32 @@ func (s *Stack) startGitHub(addr string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	url := "http://" + ln.Addr().String() + "/"
+	// Like GitHub, the sandbox sends the App's webhooks to the HTTP API, signed with the
+	// webhook secret: for edits of the files under root (unless NoWatch), issues and pull
+	// requests opened through it, and redeliveries.
+	log := s.con.logger("github")
+	sb, err := ghsandbox.New(ghsandbox.Options{
+		Root:          root,
+		PrivateKeyPEM: key,
+		SetupURL:      s.Info.GatewayURL + RelayPath,
+		URL:           url,
+		WebhookURL:    s.Info.GatewayURL + "/webhooks/github",
+		WebhookSecret: secret,
+		NoWatch:       s.opts.NoWatch,
+		OnSend:        func(d ghsandbox.Sent) { logSent(log, d) },
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{Handler: sb.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	s.onClose("github sandbox", func() error { return srv.Close() })
+	s.onClose("github sandbox", func() error { err := srv.Close(); _ = sb.Close(); return err })
 	s.Sandbox = sb
-	url := "http://" + ln.Addr().String() + "/"
 	s.Info.GitHubAPIURL, s.Info.GitHubWebURL = url, url
 	s.Info.DemoRepo = DemoRepo
+	s.Info.Watching = !s.opts.NoWatch
 	res.Parameters["GitHubAppId"] = strconv.FormatInt(sb.AppID(), 10)
 	res.Parameters["GitHubClientId"] = sb.ClientID()
 	res.Parameters["GitHubAppSlug"] = sb.AppSlug()
@@ -121,6 +137,24 @@ func (s *Stack) startGitHub(addr string) error {
 	}
 	s.con.progress("github: sandbox on %s (repositories in %s%s)", url, root, note)
 	return nil
+}
+
+// logSent writes the console line of one delivery the sandbox sent: event, what it is
+// about (the paths of a push) and the answer.
+func logSent(log *slog.Logger, d ghsandbox.Sent) {
+	kind := "delivery"
+	if d.Delivery.Redelivery {
+		kind = "redelivery"
+	}
+	event := d.Delivery.Event
+	if d.Delivery.Action != "" {
+		event += "." + d.Delivery.Action
+	}
+	answer := d.Delivery.Status
+	if d.Err == nil {
+		answer = fmt.Sprintf("%d %s", d.Delivery.StatusCode, d.Answer)
+	}
+	log.Info(fmt.Sprintf("%s %s %s → %s", kind, event, d.Summary, answer), "guid", d.Delivery.GUID)
 }
 
 func firstNonEmpty(vs ...string) string {

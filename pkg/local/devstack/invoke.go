@@ -79,6 +79,8 @@ func RunInvoke(ctx context.Context, o InvokeOptions) error {
 		s, err := start(ctx, Options{
 			Root: o.Root, StateDir: o.StateDir, Ephemeral: true, FreePorts: true,
 			BinDir: o.BinDir, RIE: o.RIE, Console: o.Logs, GitHub: gh,
+			// No HTTP API runs to take the sandbox's webhooks.
+			NoWatch: true,
 		}, true)
 		if err != nil {
 			return err

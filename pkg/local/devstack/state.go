@@ -113,7 +113,9 @@ type Info struct {
 	CloudWatchURL string    `json:"cloudwatch_url,omitempty"`
 	DevUser       string    `json:"dev_user"`
 	DemoRepo      string    `json:"demo_repo,omitempty"`
-	Resources     Resources `json:"resources"`
+	// Watching says the sandbox sends a push when files under its root change.
+	Watching  bool      `json:"watching,omitempty"`
+	Resources Resources `json:"resources"`
 }
 
 // GitHub modes of Info.

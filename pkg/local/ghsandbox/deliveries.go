@@ -49,8 +49,7 @@ func (s *Sandbox) addDeliveryLocked(d Delivery) Delivery {
 		s.nextDeliveryID = d.ID + 1
 	}
 	if d.GUID == "" {
-		h := randomHex(16)
-		d.GUID = h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+		d.GUID = newGUID()
 	}
 	if d.DeliveredAt.IsZero() {
 		d.DeliveredAt = s.now()
@@ -175,6 +174,12 @@ func (s *Sandbox) handleRedeliver(w http.ResponseWriter, r *http.Request) {
 	s.redelivered = append(s.redelivered, id)
 	s.mu.Unlock()
 
+	// A delivery the sandbox sent is sent again, same payload and GUID, in the
+	// background as GitHub does after its 202; the new attempt records the real answer.
+	if s.redeliver(next) {
+		writeJSON(w, http.StatusAccepted, map[string]any{})
+		return
+	}
 	code := http.StatusOK
 	if s.opts.OnRedeliver != nil {
 		code = s.opts.OnRedeliver(next)

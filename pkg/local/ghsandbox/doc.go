@@ -9,6 +9,12 @@
 // repository is the files on disk; its head commit SHA is a hash of the tree and its date
 // the newest modification time, so writing a file moves the head.
 //
+// With Options.WebhookURL set it also sends the App's webhooks as GitHub does: a push for
+// every change of the files under the root (a watcher, unless Options.NoWatch),
+// installation_repositories for repository folders added or removed, issues and
+// pull_request for the issues and pull requests opened and closed through it, each signed,
+// recorded for GET /app/hook/deliveries and sent again by a redelivery.
+//
 // Tests start one with NewServer; the local stack serves Handler on a fixed port.
 //
 // README.md in this folder lists the endpoints, the credential checks and the test

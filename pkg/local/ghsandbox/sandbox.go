@@ -1,6 +1,7 @@
 package ghsandbox
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -75,6 +76,25 @@ type Options struct {
 	// MaxTreeEntries caps the entries of one git trees answer; a longer listing is cut
 	// and marked truncated, as GitHub does for huge trees. DefaultMaxTreeEntries when 0.
 	MaxTreeEntries int
+
+	// WebhookURL is the App's webhook URL. When set, the sandbox sends the App's webhooks
+	// there as GitHub does (signed with WebhookSecret, recorded where GET
+	// /app/hook/deliveries lists them, redelivered for real); when empty it sends none.
+	WebhookURL string
+	// NoWatch turns the watcher off: no webhook for changes of the files under Root,
+	// for tests that send deliveries by hand. The issue and pull request endpoints and
+	// redeliveries still send.
+	NoWatch bool
+	// Debounce is how long the watcher lets the files settle (DefaultDebounce when 0).
+	Debounce time.Duration
+	// WebhookTimeout is how long a delivery waits for an answer (DefaultWebhookTimeout).
+	WebhookTimeout time.Duration
+	// HookID is the App's webhook id (DefaultHookID when 0).
+	HookID int64
+	// URL is the sandbox's own base URL, for links in the payloads it sends.
+	URL string
+	// OnSend, when set, is called after each delivery the sandbox sends.
+	OnSend func(Sent)
 }
 
 // Sandbox is a fake GitHub serving one App. Its methods are safe for concurrent use.
@@ -115,6 +135,18 @@ type Sandbox struct {
 	repoIDs map[string]int64
 	// mux serves the API routes; /repositories/{id}/... is served through it.
 	mux *http.ServeMux
+
+	// The webhook sender (sender.go, watcher.go, issues.go).
+	ctx          context.Context
+	cancel       context.CancelFunc
+	client       *http.Client
+	closeOnce    sync.Once
+	bg           sync.WaitGroup
+	watchDone    chan struct{}
+	known        map[string]repoState // owned by the watcher goroutine
+	payloads     map[string]storedPayload
+	payloadOrder []string
+	threads      map[string][]*thread
 }
 
 // New returns a Sandbox serving the repositories under opts.Root (created if missing),
@@ -153,6 +185,15 @@ func New(opts Options) (*Sandbox, error) {
 	if opts.MaxTreeEntries <= 0 {
 		opts.MaxTreeEntries = DefaultMaxTreeEntries
 	}
+	if opts.Debounce <= 0 {
+		opts.Debounce = DefaultDebounce
+	}
+	if opts.WebhookTimeout <= 0 {
+		opts.WebhookTimeout = DefaultWebhookTimeout
+	}
+	if opts.HookID == 0 {
+		opts.HookID = DefaultHookID
+	}
 	if opts.WebhookSecret == "" {
 		opts.WebhookSecret = randomHex(20)
 	}
@@ -172,7 +213,12 @@ func New(opts Options) (*Sandbox, error) {
 		rateWindows:    map[string]*rateWindow{},
 		rateLimits:     map[int64]RateLimit{},
 		nextDeliveryID: 12_000_000_001,
+		payloads:       map[string]storedPayload{},
+		threads:        map[string][]*thread{},
+		// GitHub follows no redirect and waits WebhookTimeout for an answer.
+		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -188,6 +234,11 @@ func New(opts Options) (*Sandbox, error) {
 		Users:           []string{opts.SandboxUser},
 	}
 	s.handler = s.routes()
+	if s.sending() && !opts.NoWatch {
+		if err := s.startWatcher(); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -282,6 +333,7 @@ func (s *Sandbox) routes() http.Handler {
 	mux.HandleFunc("GET /organizations/{org}/settings/apps/new", s.handleManifestPage)
 	mux.HandleFunc("POST /organizations/{org}/settings/apps/new", s.handleManifestPost)
 	mux.HandleFunc("GET /apps/{slug}/installations/new", s.handleInstallPage)
+	s.sandboxRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found")
 	})

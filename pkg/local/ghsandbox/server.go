@@ -5,8 +5,10 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -30,7 +32,8 @@ func TestKeyPEM() ([]byte, error) {
 	return testKeyPEM, testKeyErr
 }
 
-// NewServer starts a Sandbox on 127.0.0.1 for the test and stops it at cleanup. It
+// NewServer starts a Sandbox on 127.0.0.1 for the test and stops it (and its watcher) at
+// cleanup. It
 // returns the sandbox and its base URL (no trailing slash), which serves as both the API
 // and the web URL. An empty opts.Root becomes a fresh temporary directory; a nil
 // opts.PrivateKeyPEM becomes TestKeyPEM's key.
@@ -46,11 +49,19 @@ func NewServer(t testing.TB, opts Options) (*Sandbox, string) {
 		}
 		opts.PrivateKeyPEM = key
 	}
+	// The server starts first, so that the sandbox knows its URL for the payloads it sends.
+	var handler atomic.Pointer[http.Handler]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	if opts.URL == "" {
+		opts.URL = srv.URL
+	}
 	s, err := New(opts)
 	if err != nil {
 		t.Fatalf("ghsandbox.New: %v", err)
 	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
+	h := s.Handler()
+	handler.Store(&h)
+	t.Cleanup(func() { _ = s.Close() })
 	return s, srv.URL
 }

@@ -185,6 +185,13 @@ func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 // Done is closed when the process has exited.
 func (s *Server) Done() <-chan struct{} { return s.proc.Done() }
 
+// Pause makes the stand-in unresponsive (SIGSTOP): connections are accepted by the
+// kernel but nothing answers until Resume, which is how an AWS outage looks to a client.
+func (s *Server) Pause() { s.proc.Pause() }
+
+// Resume ends a Pause.
+func (s *Server) Resume() { s.proc.Resume() }
+
 // Stop ends the process (SIGTERM, then SIGKILL after two seconds) and waits for it.
 func (s *Server) Stop() error {
 	s.proc.Stop(2 * time.Second)

@@ -119,6 +119,7 @@ func up(ctx context.Context, root, stateDir string, args []string) error {
 	addr := fs.String("addr", devstack.DefaultAddr, "HTTP API address; the sandbox, DynamoDB, SQS and CloudWatch take the next four ports")
 	conc := fs.Int("concurrency", 4, "concurrent invocations per function")
 	bin := fs.String("bin", filepath.Join(root, "bin"), "directory holding <function>/bootstrap (make build writes bin/)")
+	noWatch := fs.Bool("no-watch", false, "the GitHub sandbox sends no push when files under .devstack/github/ change (deliveries by hand only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -133,7 +134,7 @@ func up(ctx context.Context, root, stateDir string, args []string) error {
 	started := time.Now()
 	s, err := devstack.Start(ctx, devstack.Options{
 		Root: root, StateDir: stateDir, Addr: *addr, Console: os.Stdout,
-		MaxConcurrency: *conc, GitHub: gh, BinDir: *bin,
+		MaxConcurrency: *conc, GitHub: gh, BinDir: *bin, NoWatch: *noWatch,
 	})
 	if err != nil {
 		var se *devstack.StartError
