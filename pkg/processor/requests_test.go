@@ -57,6 +57,30 @@ type countingTransport struct {
 	op    func(*http.Request, []byte) string
 	mu    sync.Mutex
 	count map[string]int
+	// capacity, when set, asks DynamoDB for the capacity each request consumes and
+	// adds it up by operation: the price model's request units.
+	capacity map[string]float64
+}
+
+// withCapacity asks for ReturnConsumedCapacity TOTAL on a DynamoDB request. dynalite
+// checks no signature, so the body may change after signing. It counts the table's
+// units only: writes to the events table's two indexes (projection ALL) cost as much
+// again each, which the README's price model adds.
+func withCapacity(r *http.Request, body []byte) []byte {
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil {
+		return body
+	}
+	if _, ok := m["ReturnConsumedCapacity"]; ok {
+		return body
+	}
+	m["ReturnConsumedCapacity"] = "TOTAL"
+	b, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	r.ContentLength = int64(len(b))
+	return b
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -68,15 +92,33 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		r.Body.Close()
 		body = b
+		if c.capacity != nil {
+			b = withCapacity(r, b)
+		}
 		r.Body = io.NopCloser(bytes.NewReader(b))
 	}
 	resp, err := c.next.RoundTrip(r)
 	op := c.op(r, body)
+	units := 0.0
+	if err == nil && c.capacity != nil {
+		b, rerr := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if rerr != nil {
+			return nil, rerr
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		var out struct{ ConsumedCapacity struct{ CapacityUnits float64 } }
+		_ = json.Unmarshal(b, &out)
+		units = out.ConsumedCapacity.CapacityUnits
+	}
 	if err == nil && resp.StatusCode == http.StatusNotModified {
 		op += " (304)"
 	}
 	c.mu.Lock()
 	c.count[op]++
+	if c.capacity != nil {
+		c.capacity[op] += units
+	}
 	c.mu.Unlock()
 	return resp, err
 }
@@ -87,6 +129,15 @@ func (c *countingTransport) take() map[string]int {
 	defer c.mu.Unlock()
 	out := c.count
 	c.count = map[string]int{}
+	return out
+}
+
+// takeCapacity returns the units consumed since the last call, by operation.
+func (c *countingTransport) takeCapacity() map[string]float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.capacity
+	c.capacity = map[string]float64{}
 	return out
 }
 
@@ -133,7 +184,7 @@ func TestRequestsPerDelivery(t *testing.T) {
 	e.owner = "sandbox-org"
 	e.name = strings.ToLower(e.name)
 	e.clock.Set(time.Now().UTC())
-	dbCount := &countingTransport{next: http.DefaultTransport, op: dynamoOp, count: map[string]int{}}
+	dbCount := &countingTransport{next: http.DefaultTransport, op: dynamoOp, count: map[string]int{}, capacity: map[string]float64{}}
 	cfg, err := standin.Dynalite(t).AWSConfig(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -185,6 +236,7 @@ func TestRequestsPerDelivery(t *testing.T) {
 		t.Run(k.name, func(t *testing.T) {
 			m := k.msg()
 			dbCount.take()
+			dbCount.takeCapacity()
 			ghCount.take()
 			e.clock.Advance(time.Millisecond)
 			e.mustHandle(m)
@@ -195,6 +247,15 @@ func TestRequestsPerDelivery(t *testing.T) {
 				github: sum(gh, func(op string) bool { return !strings.HasSuffix(op, "(304)") }),
 			}
 			stats := sum(db, isStats)
+			var rru, wru float64
+			for op, u := range dbCount.takeCapacity() {
+				if strings.HasPrefix(op, "GetItem") || strings.HasPrefix(op, "Query") {
+					rru += u
+				} else {
+					wru += u
+				}
+			}
+			t.Logf("%s: table capacity %.1f read units, %.1f write units", k.name, rru, wru)
 			t.Logf("%s: %d DynamoDB %v (+%d stats per batch), %d GitHub %v", k.name, got.dynamo,
 				slices.Sorted(maps.Keys(db)), stats, got.github, gh)
 			limit, ok := requestLimits[k.name]
