@@ -105,7 +105,9 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			return nil, rerr
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(b))
-		var out struct{ ConsumedCapacity struct{ CapacityUnits float64 } }
+		var out struct {
+			ConsumedCapacity struct{ CapacityUnits float64 }
+		}
 		_ = json.Unmarshal(b, &out)
 		units = out.ConsumedCapacity.CapacityUnits
 	}
