@@ -30,7 +30,7 @@ import (
 // buildFunctions builds every function of the template, and the emulator, into dir with
 // the flags of `make build`, laid out as bin/<function>/bootstrap. The test always builds
 // them, so that it never runs stale binaries.
-func buildFunctions(t *testing.T, ctx context.Context, root string, tpl *samtemplate.Template) (binDir, rie string) {
+func buildFunctions(t testing.TB, ctx context.Context, root string, tpl *samtemplate.Template) (binDir, rie string) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "out")
 	pkgs := []string{riePackage}
