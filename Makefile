@@ -61,13 +61,14 @@ fmt:
 bench:
 	go test -run '^$$' -bench . -benchmem ./pkg/...
 
-## bench-path: the rest of the path: requests per delivery kind (processor, stand-ins, sandbox) and each bootstrap's size against a minimal function
+## bench-path: the rest of the path: requests per delivery kind, each bootstrap's size and cold start against a minimal function
 bench-path: deps
 	@go test -count=1 -run '^TestRequestsPerDelivery$$' -v ./pkg/processor | grep -E 'DynamoDB|capacity' | sed 's/^ *requests_test.go:[0-9]*: //'
 	@mkdir -p bin/size
 	@for f in $(FUNCTIONS) minimal; do src=./functions/$$f; if [ $$f = minimal ]; then src=./pkg/local/coldstart/minimal; fi; \
 	  $(LAMBDA_ENV) go build $(LAMBDA_FLAGS) -o bin/size/$$f $$src || exit 1; \
 	  printf '%-10s %12d bytes (linux/arm64, -s -w)\n' $$f $$(stat -c %s bin/size/$$f); done
+	go test -run '^$$' -bench ColdStart -benchtime 10x ./pkg/local/coldstart
 
 ## dev: the whole pipeline on this machine, offline: HTTP API on http://127.0.0.1:3000
 dev: deps build
