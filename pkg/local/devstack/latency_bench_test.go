@@ -89,7 +89,9 @@ func BenchmarkPushToSnapshot(b *testing.B) {
 	b.StopTimer()
 	slices.Sort(total)
 	slices.Sort(accept)
-	q := func(xs []time.Duration, p float64) float64 { return float64(xs[int(p*float64(len(xs)-1))].Milliseconds()) }
+	q := func(xs []time.Duration, p float64) float64 {
+		return float64(xs[int(p*float64(len(xs)-1))].Milliseconds())
+	}
 	b.ReportMetric(q(total, 0.5), "p50-ms")
 	b.ReportMetric(q(total, 0.99), "p99-ms")
 	b.ReportMetric(q(accept, 0.5), "accept-p50-ms")
