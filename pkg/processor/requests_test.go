@@ -184,6 +184,10 @@ func TestRequestsPerDelivery(t *testing.T) {
 	e.owner = "sandbox-org"
 	e.name = strings.ToLower(e.name)
 	e.clock.Set(time.Now().UTC())
+	// Tables of its own: installation 1, the sandbox's, is every sandbox test's, and an
+	// installation event reads all of its projects.
+	e.tables = store.TablesFrom(standin.NewTables(t))
+	e.st = store.New(standin.DynamoDB(t), e.tables).WithClock(e.clock.Now)
 	dbCount := &countingTransport{next: http.DefaultTransport, op: dynamoOp, count: map[string]int{}, capacity: map[string]float64{}}
 	cfg, err := standin.Dynalite(t).AWSConfig(context.Background())
 	if err != nil {
