@@ -10,7 +10,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 # apt-get needs root: sudo unless make already runs as root.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all deps build test test-short fuzz fuzz-smoke lint lint-template fmt bench dev dev-reset demo invoke status-page clean FORCE
+.PHONY: all deps build test test-short fuzz fuzz-smoke lint lint-template fmt bench bench-path dev dev-reset demo invoke status-page clean FORCE
 
 all: lint test
 
@@ -79,6 +79,15 @@ fmt:
 ## bench: ingest vs floor vs go-github side by side, one table of medians (pkg/ingest/README.md)
 bench:
 	go run ./pkg/local/cmd/benchtable -count 5
+
+## bench-path: the rest of the path: requests per delivery kind, each bootstrap's size and cold start against a minimal function
+bench-path: deps
+	@go test -count=1 -run '^TestRequestsPerDelivery$$' -v ./pkg/processor | grep -E 'DynamoDB|capacity' | sed 's/^ *requests_test.go:[0-9]*: //'
+	@mkdir -p bin/size
+	@for f in $(FUNCTIONS) minimal; do src=./functions/$$f; if [ $$f = minimal ]; then src=./pkg/local/coldstart/minimal; fi; \
+	  $(LAMBDA_ENV) go build $(LAMBDA_FLAGS) -o bin/size/$$f $$src || exit 1; \
+	  printf '%-10s %12d bytes (linux/arm64, -s -w)\n' $$f $$(stat -c %s bin/size/$$f); done
+	go test -run '^$$' -bench ColdStart -benchtime 10x ./pkg/local/coldstart
 
 ## dev: the whole pipeline on this machine, offline: HTTP API on http://127.0.0.1:3000
 dev: deps build

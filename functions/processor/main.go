@@ -23,7 +23,7 @@ func setup(ctx context.Context, d *startup.Deps) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("github app client: %w", err)
 	}
-	p := processor.New(store.NewFromConfig(d.AWS, tables).WithLogger(d.Log), gh, processor.Config{
+	p := processor.New(store.NewFromConfig(d.AWS, tables).WithLogger(d.Log).WithBatchedStats(), gh, processor.Config{
 		Retention: retention,
 		Log:       d.Log,
 		Metrics:   d.Metrics,

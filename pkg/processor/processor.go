@@ -199,6 +199,9 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSE
 		}(groups[key])
 	}
 	wg.Wait()
+	if f, ok := p.store.(statsFlusher); ok {
+		f.FlushStats(ctx)
+	}
 
 	var resp events.SQSEventResponse
 	for _, m := range ev.Records { // batch order, each id once
@@ -256,6 +259,9 @@ type Delivery struct {
 	Env   *envelope.Envelope
 	JobID string // the SQS message id
 	Log   *slog.Logger
+
+	projects     []store.Project // the repository's projects, once read (repoProjects)
+	projectsRead bool
 }
 
 // Handler handles the event types it declares.
@@ -282,6 +288,10 @@ func (p *Processor) processRecord(ctx context.Context, r record) error {
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < p.cfg.DeadlineMargin {
 		log.Warn("delivery deferred: invocation deadline near")
 		return errors.New("deadline near")
+	}
+	d := &Delivery{Env: env, JobID: r.msg.MessageId, Log: log}
+	if done, err := p.ignoreEarly(ctx, r, d, start); done {
+		return err
 	}
 
 	claim, err := p.store.ClaimEvent(ctx, store.EventClaim{
@@ -314,8 +324,9 @@ func (p *Processor) processRecord(ctx context.Context, r record) error {
 		return err
 	}
 	log = log.With(slog.Int("attempt", claim.Attempts))
+	d.Log = log
 
-	res, err := p.dispatch(ctx, &Delivery{Env: env, JobID: r.msg.MessageId, Log: log})
+	res, err := p.dispatch(ctx, d)
 	if err != nil {
 		if ferr := p.store.FailEvent(ctx, env.DeliveryID, claim.Attempts, ErrorCode(err), err.Error()); ferr != nil {
 			log.Error("delivery failure not logged", slog.String("err", ferr.Error()))

@@ -19,46 +19,15 @@ func (h *pushHandler) Handles() []string { return []string{"push"} }
 
 func (h *pushHandler) Handle(ctx context.Context, d *Delivery) (Result, error) {
 	env := d.Env
-	push := env.Push
-	switch {
-	case push == nil:
-		return ignored(ReasonNoPayload), nil
-	case env.Repository == nil || env.Repository.FullName == "":
-		return ignored(ReasonNoRepository), nil
-	case push.Deleted:
-		return ignored(ReasonBranchDeleted), nil
-	case strings.HasPrefix(push.Ref, "refs/tags/"):
-		return ignored(ReasonTagPush), nil
-	}
-	branch, ok := strings.CutPrefix(push.Ref, "refs/heads/")
-	if !ok || branch == "" {
-		return ignored(ReasonNotBranch), nil
-	}
-	projects, err := h.p.repoProjects(ctx, env.Repository)
+	relevant, reason, err := h.targets(ctx, d)
 	if err != nil {
 		return Result{}, err
 	}
-	if len(projects) == 0 {
-		return ignored(ReasonNoProject), nil
+	if reason != "" {
+		return ignored(reason), nil
 	}
-	var tracking []store.Project
-	for _, pr := range projects {
-		if trackedBranch(pr, env.Repository.DefaultBranch) == branch {
-			tracking = append(tracking, pr)
-		}
-	}
-	if len(tracking) == 0 {
-		return ignored(fmt.Sprintf(reasonBranchUntracked, branch)), nil
-	}
-	var relevant []store.Project
-	for _, pr := range tracking {
-		if pushRelevant(push.Paths, push.PathsIncomplete, pr.PlanPath) {
-			relevant = append(relevant, pr)
-		}
-	}
-	if len(relevant) == 0 {
-		return ignored(ReasonIrrelevant), nil
-	}
+	branch := strings.TrimPrefix(env.Push.Ref, "refs/heads/")
+	push := env.Push
 
 	rd := newRepoReader(h.p.gh)
 	var summaries, ignore []string
@@ -86,6 +55,61 @@ func (h *pushHandler) Handle(ctx context.Context, d *Delivery) (Result, error) {
 		return ignored(ignore[0]), nil
 	}
 	return processed(strings.Join(summaries, "; ")), nil
+}
+
+// targets returns the projects a push must re-read, or the reason to ignore it. It
+// needs the store alone (the projects on the repository, read once per delivery:
+// prejudge may have read them already), never GitHub.
+func (h *pushHandler) targets(ctx context.Context, d *Delivery) ([]store.Project, string, error) {
+	env := d.Env
+	push := env.Push
+	switch {
+	case push == nil:
+		return nil, ReasonNoPayload, nil
+	case env.Repository == nil || env.Repository.FullName == "":
+		return nil, ReasonNoRepository, nil
+	case push.Deleted:
+		return nil, ReasonBranchDeleted, nil
+	case strings.HasPrefix(push.Ref, "refs/tags/"):
+		return nil, ReasonTagPush, nil
+	}
+	branch, ok := strings.CutPrefix(push.Ref, "refs/heads/")
+	if !ok || branch == "" {
+		return nil, ReasonNotBranch, nil
+	}
+	projects, err := d.repoProjects(ctx, h.p, env.Repository)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(projects) == 0 {
+		return nil, ReasonNoProject, nil
+	}
+	var tracking []store.Project
+	for _, pr := range projects {
+		if trackedBranch(pr, env.Repository.DefaultBranch) == branch {
+			tracking = append(tracking, pr)
+		}
+	}
+	if len(tracking) == 0 {
+		return nil, fmt.Sprintf(reasonBranchUntracked, branch), nil
+	}
+	var relevant []store.Project
+	for _, pr := range tracking {
+		if pushRelevant(push.Paths, push.PathsIncomplete, pr.PlanPath) {
+			relevant = append(relevant, pr)
+		}
+	}
+	if len(relevant) == 0 {
+		return nil, ReasonIrrelevant, nil
+	}
+	return relevant, "", nil
+}
+
+// prejudge tells from the delivery and the store alone whether the push has nothing to
+// do (see prejudger).
+func (h *pushHandler) prejudge(ctx context.Context, d *Delivery) (string, error) {
+	_, reason, err := h.targets(ctx, d)
+	return reason, err
 }
 
 // trackedBranch is the branch a project follows: its own, or the repository's default.

@@ -86,6 +86,16 @@ func (s *Store) countTransition(ctx context.Context, ev countedEvent, status str
 	if ev.InstallationID != 0 {
 		scopes = append(scopes, statsScope(ev.InstallationID))
 	}
+	if s.stats != nil {
+		old := ""
+		if ev.Counted != "" {
+			old = countAttr(ev.EventType, ev.Counted)
+		}
+		for _, scope := range scopes {
+			s.stats.add(scope, HourKey(ev.ReceivedAt), statsExpiry(ev.ReceivedAt), countAttr(ev.EventType, status), old)
+		}
+		return
+	}
 	expr := "SET #exp = :exp ADD #new :one"
 	names := map[string]string{"#exp": "expires_at", "#new": countAttr(ev.EventType, status)}
 	values := map[string]types.AttributeValue{

@@ -19,6 +19,7 @@ type Store struct {
 	tables Tables
 	now    func() time.Time
 	log    *slog.Logger // nil: slog.Default()
+	stats  *statsBatch  // non-nil: count moves wait for FlushStats (WithBatchedStats)
 }
 
 // New returns a Store over the DynamoDB client's tables.

@@ -30,7 +30,7 @@ import (
 // buildFunctions builds every function of the template, and the emulator, into dir with
 // the flags of `make build`, laid out as bin/<function>/bootstrap. The test always builds
 // them, so that it never runs stale binaries.
-func buildFunctions(t *testing.T, ctx context.Context, root string, tpl *samtemplate.Template) (binDir, rie string) {
+func buildFunctions(t testing.TB, ctx context.Context, root string, tpl *samtemplate.Template) (binDir, rie string) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "out")
 	pkgs := []string{riePackage}
@@ -253,7 +253,8 @@ func TestEndToEnd(t *testing.T) {
 		if got.Progress <= was.Progress {
 			t.Errorf("progress = %v, want more than %v", got.Progress, was.Progress)
 		}
-		if e := findDelivery(t, ctx, stack, d.ID); e == nil || e.Status != store.EventProcessed {
+		// The snapshot is written before the delivery is marked done: wait for that too.
+		if e := waitDelivery(t, ctx, stack, d.ID, store.EventProcessed, 10*time.Second); e == nil || e.Status != store.EventProcessed {
 			t.Errorf("delivery history entry = %+v, want status processed", e)
 		}
 	})
@@ -317,6 +318,20 @@ func findDelivery(t *testing.T, ctx context.Context, s *Stack, id string) *store
 		t.Fatalf("read event log entry %s: %v", id, err)
 	}
 	return &e
+}
+
+// waitDelivery polls the event log entry until it has status, or timeout passes, and
+// returns it as last read.
+func waitDelivery(t *testing.T, ctx context.Context, s *Stack, id, status string, timeout time.Duration) *store.Event {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		e := findDelivery(t, ctx, s, id)
+		if (e != nil && e.Status == status) || time.Now().After(deadline) {
+			return e
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func deadLetterQueue(t *testing.T, tpl *samtemplate.Template) string {

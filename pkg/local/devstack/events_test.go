@@ -81,7 +81,7 @@ func TestEventsCoverEveryTrigger(t *testing.T) {
 }
 
 // projectTemplate returns the module's root directory and its template.yaml.
-func projectTemplate(t *testing.T) (string, *samtemplate.Template) {
+func projectTemplate(t testing.TB) (string, *samtemplate.Template) {
 	t.Helper()
 	root, err := standin.ModuleRoot()
 	if err != nil {

@@ -1,0 +1,279 @@
+package processor
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/repotrackr/github-integration/pkg/ghapp"
+	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
+	"github.com/repotrackr/github-integration/pkg/local/standin"
+	"github.com/repotrackr/github-integration/pkg/store"
+)
+
+// Requests per delivery, by event kind, as TestRequestsPerDelivery counts them on the
+// SDK's and the App client's HTTP transports. They are ceilings: a change that sends
+// more fails the test; one that sends fewer lowers them. pkg/processor/README.md
+// ("Performance and cost") explains each and prices them.
+var requestLimits = map[string]requestCount{
+	// Projects on the repository; one write recording the ignore (store.IgnoreEvent).
+	"irrelevant push": {dynamo: 2, github: 0},
+	// Projects (the push may be relevant); the claim, failing; the conditional read
+	// telling done from busy; the duplicate's own entry.
+	"duplicate": {dynamo: 4, github: 0},
+	// The same after the one-write ignore found the delivery done.
+	"duplicate of an irrelevant push": {dynamo: 5, github: 0},
+	// Projects, claim, snapshot, project (read, write), update entry, completion; head,
+	// tree, plan and the two manifests.
+	"relevant push": {dynamo: 7, github: 5},
+	// Projects, claim, project (read, write), update entry, completion.
+	"pull request": {dynamo: 6, github: 0},
+	"issue":        {dynamo: 6, github: 0},
+	// Claim, installation (read, write), projects by installation, project read,
+	// completion; the installation and its repositories from GitHub.
+	"installation": {dynamo: 7, github: 2},
+}
+
+// statsWritesPerBatch is the most event stats writes a batch sends, whatever its size:
+// the whole log's item and the installation's, for the hour (store.WithBatchedStats).
+const statsWritesPerBatch = 2
+
+type requestCount struct{ dynamo, github int }
+
+// countingTransport counts the requests it carries, by operation.
+type countingTransport struct {
+	next  http.RoundTripper
+	op    func(*http.Request, []byte) string
+	mu    sync.Mutex
+	count map[string]int
+	// capacity, when set, asks DynamoDB for the capacity each request consumes and
+	// adds it up by operation: the price model's request units.
+	capacity map[string]float64
+}
+
+// withCapacity asks for ReturnConsumedCapacity TOTAL on a DynamoDB request. dynalite
+// checks no signature, so the body may change after signing. It counts the table's
+// units only: writes to the events table's two indexes (projection ALL) cost as much
+// again each, which the README's price model adds.
+func withCapacity(r *http.Request, body []byte) []byte {
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil {
+		return body
+	}
+	if _, ok := m["ReturnConsumedCapacity"]; ok {
+		return body
+	}
+	m["ReturnConsumedCapacity"] = "TOTAL"
+	b, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	r.ContentLength = int64(len(b))
+	return b
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body []byte
+	if r.Body != nil {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		r.Body.Close()
+		body = b
+		if c.capacity != nil {
+			b = withCapacity(r, b)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	resp, err := c.next.RoundTrip(r)
+	op := c.op(r, body)
+	units := 0.0
+	if err == nil && c.capacity != nil {
+		b, rerr := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if rerr != nil {
+			return nil, rerr
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		var out struct {
+			ConsumedCapacity struct{ CapacityUnits float64 }
+		}
+		_ = json.Unmarshal(b, &out)
+		units = out.ConsumedCapacity.CapacityUnits
+	}
+	if err == nil && resp.StatusCode == http.StatusNotModified {
+		op += " (304)"
+	}
+	c.mu.Lock()
+	c.count[op]++
+	if c.capacity != nil {
+		c.capacity[op] += units
+	}
+	c.mu.Unlock()
+	return resp, err
+}
+
+// take returns the counts since the last take and starts again.
+func (c *countingTransport) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.count
+	c.count = map[string]int{}
+	return out
+}
+
+// takeCapacity returns the units consumed since the last call, by operation.
+func (c *countingTransport) takeCapacity() map[string]float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.capacity
+	c.capacity = map[string]float64{}
+	return out
+}
+
+// dynamoOp names a DynamoDB request "<Operation> <table>".
+func dynamoOp(r *http.Request, body []byte) string {
+	var in struct{ TableName string }
+	_ = json.Unmarshal(body, &in)
+	op := r.Header.Get("X-Amz-Target")
+	return op[strings.LastIndex(op, ".")+1:] + " " + in.TableName
+}
+
+// githubOp names a GitHub request by method and route, ids and paths left out.
+func githubOp(r *http.Request, _ []byte) string {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) > 4 && parts[0] == "repos" {
+		parts = parts[3:4] // repos/{owner}/{repo}/<kind>/...
+	} else if len(parts) > 2 {
+		parts = parts[:2]
+	}
+	return r.Method + " " + strings.Join(parts, "/")
+}
+
+func sum(m map[string]int, keep func(string) bool) int {
+	n := 0
+	for k, v := range m {
+		if keep(k) {
+			n += v
+		}
+	}
+	return n
+}
+
+func TestRequestsPerDelivery(t *testing.T) {
+	sb, url := ghsandbox.NewServer(t, ghsandbox.Options{})
+	ghCount := &countingTransport{next: http.DefaultTransport, op: githubOp, count: map[string]int{}}
+	client, err := ghapp.New(ghapp.Config{
+		AppID: sb.AppID(), PrivateKey: sb.PrivateKeyPEM(), APIURL: url, WebURL: url,
+		MaxRetryWait: 50 * time.Millisecond, HTTPClient: &http.Client{Transport: ghCount, Timeout: 10 * time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newTestEnvWith(t, func(*fakeGitHub) GitHub { return client })
+	e.owner = "sandbox-org"
+	e.name = strings.ToLower(e.name)
+	e.clock.Set(time.Now().UTC())
+	// Tables of its own: installation 1, the sandbox's, is every sandbox test's, and an
+	// installation event reads all of its projects.
+	e.tables = store.TablesFrom(standin.NewTables(t))
+	e.st = store.New(standin.DynamoDB(t), e.tables).WithClock(e.clock.Now)
+	dbCount := &countingTransport{next: http.DefaultTransport, op: dynamoOp, count: map[string]int{}, capacity: map[string]float64{}}
+	cfg, err := standin.Dynalite(t).AWSConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HTTPClient = &http.Client{Transport: dbCount}
+	counted := store.New(dynamodb.NewFromConfig(cfg), e.tables).WithClock(e.clock.Now).WithBatchedStats()
+	e.p = e.newProcessor(counted, client)
+
+	write := func(path, content string) {
+		t.Helper()
+		if err := sb.WriteFile(e.owner, e.name, path, []byte(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("docs/plan.md", planV1)
+	write("go.mod", goMod)
+	write("services/web/package.json", packageJSON)
+	pr := e.addProject(nil)
+	if _, err := e.p.SyncProject(e.ctx, pr, "api-1"); err != nil { // the installation token, fetched once an hour
+		t.Fatalf("SyncProject() error = %v", err)
+	}
+	write("docs/plan.md", planV2)
+
+	relevant := e.push("main", "docs/plan.md")
+	inst := loadPayload(t, "installation", "created.payload.json")
+	set(inst, "installation.id", e.inst)
+	set(inst, "repositories", []any{map[string]any{"full_name": e.repo(), "name": e.name}})
+	kinds := []struct {
+		name string
+		msg  func() events.SQSMessage
+	}{
+		{"relevant push", relevant.msg},
+		{"irrelevant push", func() events.SQSMessage { return e.push("main", "README.md").msg() }},
+		{"duplicate", relevant.msg},
+		{"duplicate of an irrelevant push", func() events.SQSMessage {
+			d := e.push("main", "LICENSE")
+			e.mustHandle(d.msg())
+			return d.msg()
+		}},
+		{"pull request", func() events.SQSMessage {
+			return e.build("pull_request", e.onRepo(loadPayload(t, "pull_request", "opened.payload.json"))).msg()
+		}},
+		{"issue", func() events.SQSMessage {
+			return e.build("issues", e.onRepo(loadPayload(t, "issues", "opened.payload.json"))).msg()
+		}},
+		{"installation", func() events.SQSMessage { return e.build("installation", inst).msg() }},
+	}
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			m := k.msg()
+			dbCount.take()
+			dbCount.takeCapacity()
+			ghCount.take()
+			e.clock.Advance(time.Millisecond)
+			e.mustHandle(m)
+			db, gh := dbCount.take(), ghCount.take()
+			isStats := func(op string) bool { return strings.HasSuffix(op, " "+e.tables.EventStats) }
+			got := requestCount{
+				dynamo: sum(db, func(op string) bool { return !isStats(op) }),
+				github: sum(gh, func(op string) bool { return !strings.HasSuffix(op, "(304)") }),
+			}
+			stats := sum(db, isStats)
+			var rru, wru, swru float64
+			for op, u := range dbCount.takeCapacity() {
+				switch {
+				case isStats(op):
+					swru += u
+				case strings.HasPrefix(op, "GetItem") || strings.HasPrefix(op, "Query"):
+					rru += u
+				default:
+					wru += u
+				}
+			}
+			t.Logf("%s: %d DynamoDB (%.1f read, %.1f write units; +%d stats writes, %.1f units, per batch), %d GitHub; DynamoDB %v; GitHub %v",
+				k.name, got.dynamo, rru, wru, stats, swru, got.github, db, gh)
+			limit, ok := requestLimits[k.name]
+			if !ok {
+				t.Fatalf("no limit for %s", k.name)
+			}
+			if got.dynamo > limit.dynamo || got.github > limit.github {
+				t.Errorf("requests(%s) = %d DynamoDB, %d GitHub; want at most %d, %d", k.name, got.dynamo, got.github, limit.dynamo, limit.github)
+			}
+			if stats > statsWritesPerBatch {
+				t.Errorf("event stats writes = %d, want at most %d per batch", stats, statsWritesPerBatch)
+			}
+		})
+	}
+}

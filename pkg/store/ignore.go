@@ -1,0 +1,72 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/guregu/dynamo/v2"
+)
+
+// ErrEventNotNew: IgnoreEvent found the delivery done, or claimed by a live worker; the
+// caller takes the usual way (ClaimEvent), which tells which.
+var ErrEventNotNew = errors.New("delivery not new")
+
+// IgnoreEvent records a delivery as ignored with reason in one conditional write, for a
+// delivery decided without claiming it first (nothing to do, known from the delivery
+// and the store alone). It succeeds when ClaimEvent would — the delivery is new, failed
+// before, or its claim's lease expired — and writes what ClaimEvent followed by
+// CompleteEvent would, so the entry reads the same; the count moves as CompleteEvent's
+// does. Otherwise it writes nothing and returns ErrEventNotNew.
+func (s *Store) IgnoreEvent(ctx context.Context, c EventClaim, reason string) error {
+	if c.DeliveryID == "" {
+		return errors.New("ignore event: empty delivery id")
+	}
+	now := s.now().UTC()
+	u := s.db.Table(s.tables.Events).Update("delivery_id", c.DeliveryID).
+		SetIfNotExists("log_partition", EventLogPartition).
+		SetIfNotExists("received_at", c.ReceivedAt.UTC()).
+		SetIfNotExists("received_key", ReceivedKey(c.ReceivedAt, c.DeliveryID)).
+		Set("event_type", c.EventType).
+		Set("status", EventIgnored).
+		Set("counted", EventIgnored).
+		Set("started_at", now).
+		Set("processed_at", now).
+		Set("reason", reason).
+		Add("attempts", 1).
+		Remove("lease_until", "error", "error_code", "duplicate_of").
+		If("attribute_not_exists($) OR $ IN (?, ?) OR ($ = ? AND $ < ?)",
+			"delivery_id",
+			"status", EventFailed, EventQueued,
+			"status", EventProcessing, "lease_until", now.Unix())
+	if c.Action != "" {
+		u.Set("action", c.Action)
+	}
+	if c.Repo != "" {
+		u.Set("repo", strings.ToLower(c.Repo))
+	}
+	if c.InstallationID != 0 {
+		u.Set("installation_id", c.InstallationID)
+	}
+	if c.Envelope != "" {
+		u.Set("envelope", c.Envelope)
+	}
+	if c.Retention > 0 {
+		u.Set("expires_at", now.Add(c.Retention).Unix())
+	}
+	var old countedEvent
+	err := u.OldValue(ctx, &old)
+	if dynamo.IsCondCheckFailed(err) {
+		return fmt.Errorf("ignore event %s: %w", c.DeliveryID, ErrEventNotNew)
+	}
+	if err != nil {
+		return fmt.Errorf("ignore event %s: %w", c.DeliveryID, err)
+	}
+	// A new entry has no old value: count it as the claim would have left it.
+	if old.EventType == "" {
+		old = countedEvent{EventType: c.EventType, InstallationID: c.InstallationID, ReceivedAt: c.ReceivedAt}
+	}
+	s.countTransition(ctx, old, EventIgnored)
+	return nil
+}
