@@ -34,14 +34,19 @@ func sandboxEnv(t *testing.T) (*testEnv, *ghsandbox.Sandbox) {
 	return e, sb
 }
 
-func TestEndToEndWithSandbox(t *testing.T) {
-	e, sb := sandboxEnv(t)
-	write := func(path, content string) {
+// sandboxWriter writes files of the test's repository in the sandbox.
+func sandboxWriter(t *testing.T, e *testEnv, sb *ghsandbox.Sandbox) func(path, content string) {
+	return func(path, content string) {
 		t.Helper()
 		if err := sb.WriteFile(e.owner, e.name, path, []byte(content)); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+func TestEndToEndWithSandbox(t *testing.T) {
+	e, sb := sandboxEnv(t)
+	write := sandboxWriter(t, e, sb)
 	write("docs/plan.md", planV1)
 	write("go.mod", goMod)
 	write("services/web/package.json", packageJSON)

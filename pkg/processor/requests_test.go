@@ -199,12 +199,7 @@ func TestRequestsPerDelivery(t *testing.T) {
 	counted := store.New(dynamodb.NewFromConfig(cfg), e.tables).WithClock(e.clock.Now).WithBatchedStats()
 	e.p = e.newProcessor(counted, client)
 
-	write := func(path, content string) {
-		t.Helper()
-		if err := sb.WriteFile(e.owner, e.name, path, []byte(content)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := sandboxWriter(t, e, sb)
 	write("docs/plan.md", planV1)
 	write("go.mod", goMod)
 	write("services/web/package.json", packageJSON)

@@ -90,25 +90,8 @@ func (s *Store) ClaimEvent(ctx context.Context, c EventClaim) (Event, error) {
 			Set("lease_until", now.Add(c.Lease).Unix()).
 			Add("attempts", 1).
 			Remove("error", "error_code", "reason", "processed_at", "duplicate_of").
-			If("attribute_not_exists($) OR $ IN (?, ?) OR ($ = ? AND $ < ?)",
-				"delivery_id",
-				"status", EventFailed, EventQueued,
-				"status", EventProcessing, "lease_until", now.Unix())
-		if c.Action != "" {
-			u.Set("action", c.Action)
-		}
-		if c.Repo != "" {
-			u.Set("repo", strings.ToLower(c.Repo))
-		}
-		if c.InstallationID != 0 {
-			u.Set("installation_id", c.InstallationID)
-		}
-		if c.Envelope != "" {
-			u.Set("envelope", c.Envelope)
-		}
-		if c.Retention > 0 {
-			u.Set("expires_at", now.Add(c.Retention).Unix())
-		}
+			If(claimable, claimableArgs(now)...)
+		c.setDetails(u, now)
 		var ev Event
 		err := u.Value(ctx, &ev)
 		if err == nil {
@@ -252,3 +235,31 @@ func CleanError(s string) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// claimable is the condition under which a delivery may be claimed (or recorded as
+// ignored without a claim): new, failed or queued, or processing under a lease that has
+// run out; claimableArgs are its values at now.
+const claimable = "attribute_not_exists($) OR $ IN (?, ?) OR ($ = ? AND $ < ?)"
+
+func claimableArgs(now time.Time) []any {
+	return []any{"delivery_id", "status", EventFailed, EventQueued, "status", EventProcessing, "lease_until", now.Unix()}
+}
+
+// setDetails sets what the claim knows of the delivery beyond its id and type.
+func (c EventClaim) setDetails(u *dynamo.Update, now time.Time) {
+	if c.Action != "" {
+		u.Set("action", c.Action)
+	}
+	if c.Repo != "" {
+		u.Set("repo", strings.ToLower(c.Repo))
+	}
+	if c.InstallationID != 0 {
+		u.Set("installation_id", c.InstallationID)
+	}
+	if c.Envelope != "" {
+		u.Set("envelope", c.Envelope)
+	}
+	if c.Retention > 0 {
+		u.Set("expires_at", now.Add(c.Retention).Unix())
+	}
+}

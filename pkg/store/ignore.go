@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/guregu/dynamo/v2"
 )
@@ -36,25 +35,8 @@ func (s *Store) IgnoreEvent(ctx context.Context, c EventClaim, reason string) er
 		Set("reason", reason).
 		Add("attempts", 1).
 		Remove("lease_until", "error", "error_code", "duplicate_of").
-		If("attribute_not_exists($) OR $ IN (?, ?) OR ($ = ? AND $ < ?)",
-			"delivery_id",
-			"status", EventFailed, EventQueued,
-			"status", EventProcessing, "lease_until", now.Unix())
-	if c.Action != "" {
-		u.Set("action", c.Action)
-	}
-	if c.Repo != "" {
-		u.Set("repo", strings.ToLower(c.Repo))
-	}
-	if c.InstallationID != 0 {
-		u.Set("installation_id", c.InstallationID)
-	}
-	if c.Envelope != "" {
-		u.Set("envelope", c.Envelope)
-	}
-	if c.Retention > 0 {
-		u.Set("expires_at", now.Add(c.Retention).Unix())
-	}
+		If(claimable, claimableArgs(now)...)
+	c.setDetails(u, now)
 	var old countedEvent
 	err := u.OldValue(ctx, &old)
 	if dynamo.IsCondCheckFailed(err) {

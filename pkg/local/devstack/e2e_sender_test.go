@@ -1,7 +1,6 @@
 package devstack
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -12,10 +11,8 @@ import (
 	"time"
 
 	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
-	"github.com/repotrackr/github-integration/pkg/local/standin"
 	"github.com/repotrackr/github-integration/pkg/redeliver"
 	"github.com/repotrackr/github-integration/pkg/store"
-	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
 // TestEndToEndSandboxWebhooks runs the stack as `make dev` does, the sandbox's watcher on,
@@ -23,32 +20,8 @@ import (
 // own sender; the test only edits files, opens an issue, pauses SQS and invokes the
 // redeliver job.
 func TestEndToEndSandboxWebhooks(t *testing.T) {
-	standin.SkipShort(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	t.Cleanup(cancel)
-	root, tpl := projectTemplate(t)
-	binDir, rie := buildFunctions(t, ctx, root, tpl)
-
-	console := &testkit.LogBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("stack console:\n%s", console.String())
-		}
-	})
-	stateDir := t.TempDir()
-	stack, err := Start(ctx, Options{
-		Root: root, StateDir: stateDir, Ephemeral: true, FreePorts: true,
-		BinDir: binDir, RIE: rie, Console: console,
-		VisibilityTimeout: 2 * time.Second, MaxConcurrency: 2,
-	})
-	if err != nil {
-		t.Fatalf("Start() error = %v", err)
-	}
-	t.Cleanup(func() {
-		if err := stack.Close(); err != nil {
-			t.Errorf("Close() error = %v", err)
-		}
-	})
+	e := startE2E(t, 4*time.Minute, func(o *Options) { o.VisibilityTimeout = 2 * time.Second })
+	ctx, stack, console, root, stateDir := e.ctx, e.stack, e.console, e.root, e.stateDir
 	c := &Client{BaseURL: stack.Info.GatewayURL, Token: stack.Token}
 	planFile := filepath.Join(stateDir, dirGitHub, DemoOwner, DemoRepoName, filepath.FromSlash(DemoPlanPath))
 

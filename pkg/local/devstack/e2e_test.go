@@ -52,30 +52,38 @@ func buildFunctions(t testing.TB, ctx context.Context, root string, tpl *samtemp
 	return binDir, filepath.Join(out, "aws-lambda-rie")
 }
 
-// TestEndToEnd starts the whole stack on free ports, from the real function binaries,
-// and drives it over HTTP as a user and as GitHub would.
-func TestEndToEnd(t *testing.T) {
+// e2eStack is a whole local stack started for an end-to-end test from the real function
+// binaries, on free ports, with ephemeral state.
+type e2eStack struct {
+	ctx      context.Context
+	stack    *Stack
+	console  *testkit.LogBuffer
+	root     string
+	tpl      *samtemplate.Template
+	stateDir string
+}
+
+// startE2E starts the stack for an end-to-end test (skipped under -short), with edit
+// setting what the test needs beyond the defaults; the console is shown when the test
+// fails, and the stack stops when it ends. The context lives until the test's cleanups,
+// so parallel subtests can use it.
+func startE2E(t *testing.T, timeout time.Duration, edit func(*Options)) e2eStack {
+	t.Helper()
 	standin.SkipShort(t)
-	// Cleanups run after the parallel subtests, so the context lives until they end.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
 	root, tpl := projectTemplate(t)
 	binDir, rie := buildFunctions(t, ctx, root, tpl)
-
-	console := &testkit.LogBuffer{}
+	e := e2eStack{ctx: ctx, console: &testkit.LogBuffer{}, root: root, tpl: tpl, stateDir: t.TempDir()}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("stack console:\n%s", console.String())
+			t.Logf("stack console:\n%s", e.console.String())
 		}
 	})
-	const visibility = 2 * time.Second
-	stack, err := Start(ctx, Options{
-		Root: root, StateDir: t.TempDir(), Ephemeral: true, FreePorts: true,
-		BinDir: binDir, RIE: rie, Console: console,
-		VisibilityTimeout: visibility, MaxConcurrency: 2,
-		// These subtests send their deliveries by hand; e2e_sender_test.go runs the sandbox's.
-		NoWatch: true,
-	})
+	opts := Options{Root: root, StateDir: e.stateDir, Ephemeral: true, FreePorts: true,
+		BinDir: binDir, RIE: rie, Console: e.console, MaxConcurrency: 2}
+	edit(&opts)
+	stack, err := Start(ctx, opts)
 	if err != nil {
 		t.Fatalf("Start() error = %v", err)
 	}
@@ -84,6 +92,20 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("Close() error = %v", err)
 		}
 	})
+	e.stack = stack
+	return e
+}
+
+// TestEndToEnd starts the whole stack on free ports, from the real function binaries,
+// and drives it over HTTP as a user and as GitHub would.
+func TestEndToEnd(t *testing.T) {
+	const visibility = 2 * time.Second
+	e := startE2E(t, 5*time.Minute, func(o *Options) {
+		o.VisibilityTimeout = visibility
+		// These subtests send their deliveries by hand; e2e_sender_test.go runs the sandbox's.
+		o.NoWatch = true
+	})
+	ctx, stack, root, tpl := e.ctx, e.stack, e.root, e.tpl
 	template, err := PushTemplate(root)
 	if err != nil {
 		t.Fatal(err)

@@ -24,8 +24,6 @@ import (
 
 	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
 	"github.com/repotrackr/github-integration/pkg/local/lambdarie"
-	"github.com/repotrackr/github-integration/pkg/local/standin"
-	"github.com/repotrackr/github-integration/pkg/testkit"
 	"github.com/repotrackr/github-integration/pkg/webhook"
 )
 
@@ -50,31 +48,9 @@ type hostileCase struct {
 // 4xx, that nothing reaches the events queue or the tables, and that no answer carries
 // internals: Go error text, stack traces, file paths, AWS or SDK names, secrets, tokens.
 func TestHostileInput(t *testing.T) {
-	standin.SkipShort(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	t.Cleanup(cancel)
-	root, tpl := projectTemplate(t)
-	binDir, rie := buildFunctions(t, ctx, root, tpl)
-	console := &testkit.LogBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("stack console:\n%s", console.String())
-		}
-	})
-	stack, err := Start(ctx, Options{
-		Root: root, StateDir: t.TempDir(), Ephemeral: true, FreePorts: true,
-		BinDir: binDir, RIE: rie, Console: console, MaxConcurrency: 2,
-		// The table sends by hand: no webhook from the sandbox may move the queue.
-		NoWatch: true,
-	})
-	if err != nil {
-		t.Fatalf("Start() error = %v", err)
-	}
-	t.Cleanup(func() {
-		if err := stack.Close(); err != nil {
-			t.Errorf("Close() error = %v", err)
-		}
-	})
+	// The table sends by hand: no webhook from the sandbox may move the queue.
+	e := startE2E(t, 5*time.Minute, func(o *Options) { o.NoWatch = true })
+	ctx, stack, root, tpl := e.ctx, e.stack, e.root, e.tpl
 
 	// Fixtures, all made before the baseline is taken: the dev user's installation and
 	// project, a repository they could register, another account's installation, and
