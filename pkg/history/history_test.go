@@ -368,13 +368,13 @@ func TestEventsErrorDetailForAdminsOnly(t *testing.T) {
 		if err := json.Unmarshal([]byte(resp.Body), &p); err != nil || len(p.Events) == 0 {
 			t.Fatalf("Events(%s, failed) = %s, %v; want failures", sub, resp.Body, err)
 		}
-		if sub != "ops-1" && (strings.Contains(resp.Body, "ghs_secret") || strings.Contains(resp.Body, "502") || strings.Contains(resp.Body, "/repos/")) {
+		if sub != "ops-1" && (strings.Contains(resp.Body, "ghs_secret") || strings.Contains(resp.Body, "contents: 502") || strings.Contains(resp.Body, "/repos/")) {
 			t.Errorf("Events(%s) body leaks the detail: %s", sub, resp.Body)
 		}
 		return p.Events
 	}
 	for _, e := range failed("ops-1") {
-		if e["error_code"] != "github_unavailable" || !strings.Contains(e["error"].(string), "502") {
+		if e["error_code"] != "github_unavailable" || !strings.Contains(e["error"].(string), "contents: 502") {
 			t.Errorf("admin entry %v: error %q, code %v; want the detail and github_unavailable", e["delivery_id"], e["error"], e["error_code"])
 		}
 	}
