@@ -18,14 +18,14 @@ func kindsEnv(t *testing.T) *env {
 	root := t.TempDir()
 	e := newEnv(t, ghsandbox.Options{Root: root})
 	e.write(t, "o", "r", "docs/real-plan.md", "- [x] done\n")
-	e.write(t, "o", "r", "shared/package.json", `{"dependencies":{"left-pad":"1.0.0"}}`)
+	e.write(t, "o", "r", "common/package.json", `{"dependencies":{"left-pad":"1.0.0"}}`)
 	dir := filepath.Join(root, "o", "r")
 	for _, err := range []error{
 		os.WriteFile(filepath.Join(dir, "run.sh"), []byte("#!/bin/sh\n"), 0o755),
 		os.Symlink("real-plan.md", filepath.Join(dir, "docs", "plan.md")),
 		os.MkdirAll(filepath.Join(dir, "web"), 0o755),
-		os.Symlink("../shared/package.json", filepath.Join(dir, "web", "package.json")),
-		os.Symlink("../shared", filepath.Join(dir, "docs", "dirlink")),
+		os.Symlink("../common/package.json", filepath.Join(dir, "web", "package.json")),
+		os.Symlink("../common", filepath.Join(dir, "docs", "dirlink")),
 		os.Symlink("plan.md", filepath.Join(dir, "docs", "chain.md")),
 		os.Symlink("../../outside.md", filepath.Join(dir, "docs", "outside.md")),
 		os.MkdirAll(filepath.Join(dir, "vendor", "lib"), 0o755),
@@ -46,14 +46,14 @@ func TestListFilesEntryKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []File{
+		{Path: "common/package.json", Size: int64(len(`{"dependencies":{"left-pad":"1.0.0"}}`))},
 		{Path: "docs/chain.md", Size: int64(len("plan.md")), Symlink: true},
-		{Path: "docs/dirlink", Size: int64(len("../shared")), Symlink: true},
+		{Path: "docs/dirlink", Size: int64(len("../common")), Symlink: true},
 		{Path: "docs/outside.md", Size: int64(len("../../outside.md")), Symlink: true},
 		{Path: "docs/plan.md", Size: int64(len("real-plan.md")), Symlink: true},
 		{Path: "docs/real-plan.md", Size: int64(len("- [x] done\n"))},
 		{Path: "run.sh", Size: int64(len("#!/bin/sh\n"))},
-		{Path: "shared/package.json", Size: int64(len(`{"dependencies":{"left-pad":"1.0.0"}}`))},
-		{Path: "web/package.json", Size: int64(len("../shared/package.json")), Symlink: true},
+		{Path: "web/package.json", Size: int64(len("../common/package.json")), Symlink: true},
 	}
 	// The submodule vendor/lib and the files inside it are not files of this repository.
 	if !slices.Equal(got, want) {
@@ -78,7 +78,7 @@ func TestFileContentSymlinks(t *testing.T) {
 		})
 	}
 	refused := map[string]string{
-		"docs/dirlink":    "../shared",
+		"docs/dirlink":    "../common",
 		"docs/chain.md":   "plan.md",
 		"docs/outside.md": "../../outside.md",
 	}

@@ -20,9 +20,9 @@ func TestSymlinkedPlanAndManifests(t *testing.T) {
 		}
 	}
 	must(sb.WriteFile(e.owner, e.name, "plans/roadmap.md", []byte(planV1)))
-	must(sb.WriteFile(e.owner, e.name, "shared/package.json", []byte(packageJSON)))
+	must(sb.WriteFile(e.owner, e.name, "common/package.json", []byte(packageJSON)))
 	must(sb.Symlink(e.owner, e.name, "docs/plan.md", "../plans/roadmap.md"))
-	must(sb.Symlink(e.owner, e.name, "web/package.json", "../shared/package.json"))
+	must(sb.Symlink(e.owner, e.name, "web/package.json", "../common/package.json"))
 	pr := e.addProject(nil)
 
 	got, err := e.p.SyncProject(e.ctx, pr, "api-1")
@@ -32,7 +32,7 @@ func TestSymlinkedPlanAndManifests(t *testing.T) {
 	if got.Status != store.ProjectActive || got.LatestSnapshot.TasksDone != 1 || got.LatestSnapshot.TasksTotal != 4 {
 		t.Fatalf("symlinked plan: %q %+v, want active 1/4 read through the symlink", got.Status, got.LatestSnapshot)
 	}
-	if want := []string{"shared/package.json", "web/package.json"}; !slices.Equal(got.LatestSnapshot.Manifests, want) {
+	if want := []string{"common/package.json", "web/package.json"}; !slices.Equal(got.LatestSnapshot.Manifests, want) {
 		t.Errorf("manifests = %v, want %v (the symlinked one read through its link)", got.LatestSnapshot.Manifests, want)
 	}
 

@@ -154,7 +154,7 @@ func TestCheck(t *testing.T) {
 		{"missing own heading", "# Top\n\n[x](#nowhere)\n", []string{"3: #nowhere: no heading #nowhere in README.md"}},
 		{"too many repeats", "[n](pkg/a/README.md#notes-2)\n", []string{"1: pkg/a/README.md#notes-2: no heading #notes-2 in pkg/a/README.md"}},
 		{"fragment on code", "[c](pkg/a/a.go#main)\n", []string{"1: pkg/a/a.go#main: #main on a target that is not a Markdown file"}},
-		{"outside the repository", "[up](../shared/FACTS.md)\n", []string{"1: ../shared/FACTS.md: points outside the repository"}},
+		{"outside the repository", "[up](../elsewhere/FACTS.md)\n", []string{"1: ../elsewhere/FACTS.md: points outside the repository"}},
 		{"in a table", "| a | b |\n| --- | --- |\n| x | [y](nope.md) |\n", []string{"3: nope.md: no such file or folder in the repository"}},
 	}
 	for _, tt := range tests {

@@ -16,7 +16,7 @@ func kindsFixture(t *testing.T) (s *Sandbox, base, tok string) {
 	t.Helper()
 	root := t.TempDir()
 	s, base = NewServer(t, Options{Root: root})
-	for _, p := range []string{"docs/real-plan.md", "shared/package.json", "web/x.txt"} {
+	for _, p := range []string{"docs/real-plan.md", "common/package.json", "web/x.txt"} {
 		if err := s.WriteFile("alice", "proj", p, []byte("content of "+p)); err != nil {
 			t.Fatal(err)
 		}
@@ -30,8 +30,8 @@ func kindsFixture(t *testing.T) (s *Sandbox, base, tok string) {
 	}
 	must(os.WriteFile(filepath.Join(dir, "run.sh"), []byte("#!/bin/sh\n"), 0o755))
 	must(os.Symlink("real-plan.md", filepath.Join(dir, "docs", "plan.md")))
-	must(os.Symlink("../shared/package.json", filepath.Join(dir, "web", "package.json")))
-	must(os.Symlink("../shared", filepath.Join(dir, "docs", "dirlink")))
+	must(os.Symlink("../common/package.json", filepath.Join(dir, "web", "package.json")))
+	must(os.Symlink("../common", filepath.Join(dir, "docs", "dirlink")))
 	must(os.Symlink("plan.md", filepath.Join(dir, "docs", "chain.md")))
 	must(os.Symlink("../../../etc/passwd", filepath.Join(dir, "docs", "outside.md")))
 	must(os.Symlink("nope.md", filepath.Join(dir, "docs", "dangling.md")))
@@ -58,8 +58,8 @@ func TestTreeEntryKinds(t *testing.T) {
 		"docs/real-plan.md": {modeBlob, "blob", blobSHA([]byte("content of docs/real-plan.md"))},
 		"run.sh":            {modeExecutable, "blob", blobSHA([]byte("#!/bin/sh\n"))},
 		"docs/plan.md":      {modeSymlink, "blob", blobSHA([]byte("real-plan.md"))},
-		"web/package.json":  {modeSymlink, "blob", blobSHA([]byte("../shared/package.json"))},
-		"docs/dirlink":      {modeSymlink, "blob", blobSHA([]byte("../shared"))},
+		"web/package.json":  {modeSymlink, "blob", blobSHA([]byte("../common/package.json"))},
+		"docs/dirlink":      {modeSymlink, "blob", blobSHA([]byte("../common"))},
 		"vendor/lib":        {modeSubmodule, "commit", got["vendor/lib"].blob},
 		"vendor":            {modeTree, "tree", got["vendor"].blob},
 	}
@@ -75,8 +75,8 @@ func TestTreeEntryKinds(t *testing.T) {
 	}
 	t.Run("symlink blob is its target", func(t *testing.T) {
 		a := do(t, "GET", base+"/repos/alice/proj/git/blobs/"+want["docs/dirlink"].blob, tok, nil, "Accept", "application/vnd.github.raw+json")
-		if a.status != http.StatusOK || string(a.body) != "../shared" {
-			t.Errorf("raw blob of a symlink = %d %q, want 200 %q", a.status, a.body, "../shared")
+		if a.status != http.StatusOK || string(a.body) != "../common" {
+			t.Errorf("raw blob of a symlink = %d %q, want 200 %q", a.status, a.body, "../common")
 		}
 	})
 }
@@ -97,7 +97,7 @@ func TestContentsSymlinksAndSubmodules(t *testing.T) {
 	}
 	followed := []struct{ link, target string }{
 		{"docs/plan.md", "docs/real-plan.md"},
-		{"web/package.json", "shared/package.json"},
+		{"web/package.json", "common/package.json"},
 	}
 	for _, tt := range followed {
 		t.Run("follows "+tt.link, func(t *testing.T) {
@@ -109,7 +109,7 @@ func TestContentsSymlinksAndSubmodules(t *testing.T) {
 		})
 	}
 	notFollowed := []struct{ link, target string }{
-		{"docs/dirlink", "../shared"},
+		{"docs/dirlink", "../common"},
 		{"docs/chain.md", "plan.md"},
 		{"docs/outside.md", "../../../etc/passwd"},
 		{"docs/dangling.md", "nope.md"},
