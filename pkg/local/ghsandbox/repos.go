@@ -311,43 +311,19 @@ func (s *Sandbox) WriteFile(owner, repo, p string, data []byte) error {
 	if !ok || rel == "" {
 		return fmt.Errorf("ghsandbox: invalid path %q", p)
 	}
-	s.fsMu.Lock()
-	defer s.fsMu.Unlock()
-	dir, err := s.repoDirFor(owner, repo)
-	if err != nil {
-		return err
-	}
-	var prev time.Time
-	if old, err := readDisk(dir); err == nil {
-		prev = old.at
-	}
-	full := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		return fmt.Errorf("ghsandbox: write %s: %w", p, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(full), tmpPrefix+"*")
-	if err != nil {
-		return fmt.Errorf("ghsandbox: write %s: %w", p, err)
-	}
-	_, werr := tmp.Write(data)
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("ghsandbox: write %s: %w", p, err)
-	}
-	if err := os.Rename(tmp.Name(), full); err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("ghsandbox: write %s: %w", p, err)
-	}
-	t := s.nextHeadTime(prev)
-	if err := os.Chtimes(full, t, t); err != nil {
-		return fmt.Errorf("ghsandbox: write %s: %w", p, err)
-	}
-	if err := touchChain(dir, rel, t); err != nil {
-		return fmt.Errorf("ghsandbox: write %s: %w", p, err)
-	}
-	s.unpin(dir)
-	return nil
+	return s.replaceEntry(owner, repo, rel, "write", true, func(folder string) (string, error) {
+		tmp, err := os.CreateTemp(folder, tmpPrefix+"*")
+		if err != nil {
+			return "", err
+		}
+		_, werr := tmp.Write(data)
+		cerr := tmp.Close()
+		if err := errors.Join(werr, cerr); err != nil {
+			_ = os.Remove(tmp.Name())
+			return "", err
+		}
+		return tmp.Name(), nil
+	})
 }
 
 // Symlink makes p in branch main of owner/repo a symlink to target (a path relative to
@@ -359,6 +335,18 @@ func (s *Sandbox) Symlink(owner, repo, p, target string) error {
 	if !ok || rel == "" || target == "" {
 		return fmt.Errorf("ghsandbox: invalid symlink %q -> %q", p, target)
 	}
+	// A symlink's own time cannot be set portably: its folders carry the new head time.
+	return s.replaceEntry(owner, repo, rel, "symlink", false, func(folder string) (string, error) {
+		tmp := filepath.Join(folder, tmpPrefix+randomHex(8))
+		return tmp, os.Symlink(filepath.FromSlash(target), tmp)
+	})
+}
+
+// replaceEntry puts the entry that create makes (in the target's folder, under a
+// temporary name) at rel in branch main of owner/repo, creating the repository when
+// needed, and moves the head as WriteFile says; stamp sets the entry's own time too.
+func (s *Sandbox) replaceEntry(owner, repo, rel, op string, stamp bool, create func(folder string) (string, error)) error {
+	fail := func(err error) error { return fmt.Errorf("ghsandbox: %s %s: %w", op, rel, err) }
 	s.fsMu.Lock()
 	defer s.fsMu.Unlock()
 	dir, err := s.repoDirFor(owner, repo)
@@ -371,19 +359,24 @@ func (s *Sandbox) Symlink(owner, repo, p, target string) error {
 	}
 	full := filepath.Join(dir, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		return fmt.Errorf("ghsandbox: symlink %s: %w", p, err)
+		return fail(err)
 	}
-	tmp := filepath.Join(filepath.Dir(full), tmpPrefix+randomHex(8))
-	if err := os.Symlink(filepath.FromSlash(target), tmp); err != nil {
-		return fmt.Errorf("ghsandbox: symlink %s: %w", p, err)
+	tmp, err := create(filepath.Dir(full))
+	if err != nil {
+		return fail(err)
 	}
 	if err := os.Rename(tmp, full); err != nil {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("ghsandbox: symlink %s: %w", p, err)
+		return fail(err)
 	}
-	// A symlink's own time cannot be set portably: its folders carry the new head time.
-	if err := touchChain(dir, rel, s.nextHeadTime(prev)); err != nil {
-		return fmt.Errorf("ghsandbox: symlink %s: %w", p, err)
+	t := s.nextHeadTime(prev)
+	if stamp {
+		if err := os.Chtimes(full, t, t); err != nil {
+			return fail(err)
+		}
+	}
+	if err := touchChain(dir, rel, t); err != nil {
+		return fail(err)
 	}
 	s.unpin(dir)
 	return nil
