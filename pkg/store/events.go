@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -127,10 +128,11 @@ func (s *Store) CompleteEvent(ctx context.Context, deliveryID string, attempt in
 	if status != EventProcessed && status != EventIgnored {
 		return fmt.Errorf("complete event %s: status %q is not a final success", deliveryID, status)
 	}
+	now := s.now().UTC()
 	u := s.db.Table(s.tables.Events).Update("delivery_id", deliveryID).
 		Set("status", status).
 		Set("counted", status).
-		Set("processed_at", s.now().UTC()).
+		Set("processed_at", now).
 		Remove("lease_until", "error", "error_code")
 	if reason != "" {
 		u.Set("reason", reason)
@@ -147,29 +149,66 @@ func (s *Store) FailEvent(ctx context.Context, deliveryID string, attempt int, c
 	if code == "" {
 		code = ErrorInternal
 	}
+	now := s.now().UTC()
 	u := s.db.Table(s.tables.Events).Update("delivery_id", deliveryID).
 		Set("status", EventFailed).
 		Set("counted", EventFailed).
 		Set("error_code", code).
 		Set("error", CleanError(errText)).
-		Set("processed_at", s.now().UTC()).
+		Set("processed_at", now).
 		Remove("lease_until", "reason")
 	return s.finishEvent(ctx, u, deliveryID, attempt, EventFailed)
 }
 
 // finishEvent writes a claimed delivery's final status, only while the claim of that
 // attempt holds, and counts the transition in the hourly stats (see eventstats.go).
+//
+// The write also keeps the status the delivery was counted in before (counted_from) and
+// a random token of this call (finish_token). Together they make the write safe to
+// retry: when the SDK resends an update whose first send succeeded but whose answer was
+// lost, the condition fails against our own write; finishEvent recognises it by its
+// token, and still counts the transition once. A second call for the same attempt has
+// another token and is refused, as a stale worker's is.
 func (s *Store) finishEvent(ctx context.Context, u *dynamo.Update, deliveryID string, attempt int, status string) error {
 	var old countedEvent
-	err := u.If("$ = ? AND $ = ?", "status", EventProcessing, "attempts", attempt).OldValue(ctx, &old)
+	token := rand.Text()
+	err := u.Set("finish_token", token).
+		SetExpr("$ = if_not_exists($, ?)", "counted_from", "counted", countedNone).
+		If("$ = ? AND $ = ?", "status", EventProcessing, "attempts", attempt).OldValue(ctx, &old)
 	if dynamo.IsCondCheckFailed(err) {
-		return fmt.Errorf("finish event %s attempt %d: %w", deliveryID, attempt, ErrLeaseLost)
-	}
-	if err != nil {
+		var cur finishedEvent
+		rerr := s.db.Table(s.tables.Events).Get("delivery_id", deliveryID).Consistent(true).One(ctx, &cur)
+		if rerr != nil || !cur.finishedBy(attempt, status, token) {
+			return fmt.Errorf("finish event %s attempt %d: %w", deliveryID, attempt, ErrLeaseLost)
+		}
+		old = cur.countedEvent
+		old.Counted = cur.CountedFrom
+		if old.Counted == countedNone {
+			old.Counted = ""
+		}
+	} else if err != nil {
 		return fmt.Errorf("finish event %s: %w", deliveryID, err)
 	}
 	s.countTransition(ctx, old, status)
 	return nil
+}
+
+// countedNone stands for "not counted yet" in counted_from (an attribute cannot be
+// copied from one that does not exist).
+const countedNone = "-"
+
+// finishedEvent is what finishEvent reads back to recognise its own earlier write.
+type finishedEvent struct {
+	countedEvent
+	Status      string `dynamo:"status"`
+	Attempts    int    `dynamo:"attempts"`
+	FinishToken string `dynamo:"finish_token"`
+	CountedFrom string `dynamo:"counted_from"`
+}
+
+// finishedBy reports whether the entry holds the final write made with token.
+func (e finishedEvent) finishedBy(attempt int, status, token string) bool {
+	return e.Status == status && e.Attempts == attempt && e.FinishToken == token
 }
 
 // DuplicateEvent describes a delivery received again after it was done.
