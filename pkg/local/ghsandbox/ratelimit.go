@@ -92,6 +92,30 @@ func (s *Sandbox) countCall(h http.Header, bucket string) {
 	w.used = min(w.used+1, limit)
 	used, reset := w.used, w.reset
 	s.mu.Unlock()
+	setRateHeaders(h, limit, used, reset)
+}
+
+// uncountCall gives back a call countCall counted (GitHub does not count a 304 against
+// the limit) and sets the headers to what is left.
+func (s *Sandbox) uncountCall(h http.Header, bucket string) {
+	limit := rateLimitPerHour
+	if bucket == "anonymous" {
+		limit = rateLimitAnonymous
+	}
+	s.mu.Lock()
+	w, ok := s.rateWindows[bucket]
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	w.used = max(w.used-1, 0)
+	used, reset := w.used, w.reset
+	s.mu.Unlock()
+	setRateHeaders(h, limit, used, reset)
+}
+
+// setRateHeaders sets GitHub's rate limit headers.
+func setRateHeaders(h http.Header, limit, used int, reset time.Time) {
 	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(limit-used))
 	h.Set("X-RateLimit-Used", strconv.Itoa(used))

@@ -209,8 +209,10 @@ func (s *Sandbox) record(next http.Handler) http.Handler {
 		s.calls = append(s.calls, call)
 		s.mu.Unlock()
 		rec := &statusRecorder{ResponseWriter: w, s: s, call: call}
+		bucket := ""
 		if isAPIPath(r.URL.Path) {
-			s.countCall(rec.Header(), rateBucket(call.Credential, call.InstallationID, r))
+			bucket = rateBucket(call.Credential, call.InstallationID, r)
+			s.countCall(rec.Header(), bucket)
 		}
 		if hasDotSegment(r.URL.Path) {
 			// ServeMux would redirect to the cleaned path; GitHub does not resolve dots.
@@ -230,6 +232,8 @@ func (s *Sandbox) record(next http.Handler) http.Handler {
 			writeJSON(rec, f.Status, map[string]string{"message": msg, "documentation_url": doc, "status": strconv.Itoa(f.Status)})
 		} else if call.Credential == CredInstallationToken && s.rateLimited(rec, call.InstallationID) {
 			return
+		} else if r.Method == http.MethodGet && bucket != "" {
+			s.serveRead(rec, r, next, bucket)
 		} else {
 			next.ServeHTTP(rec, r)
 		}
