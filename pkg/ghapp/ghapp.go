@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -73,6 +74,10 @@ type Config struct {
 	MaxRetryWait time.Duration
 	// MaxFileSize bounds FileContent (default 25 MiB).
 	MaxFileSize int64
+	// ConditionalCacheBytes bounds the answers kept in memory for conditional requests
+	// (If-None-Match; README.md, "Conditional requests"): DefaultConditionalCacheBytes
+	// when 0, none when negative.
+	ConditionalCacheBytes int64
 }
 
 // Client talks to GitHub as the App. Safe for concurrent use.
@@ -88,6 +93,7 @@ type Client struct {
 	meter     http.RoundTripper
 	plain     *http.Client   // metered, no credentials (OAuth exchange)
 	app       *github.Client // App JWT
+	etags     *etagCache     // answers kept for conditional requests; nil: none
 
 	maxAttempts int
 	maxWait     time.Duration
@@ -235,6 +241,12 @@ func New(cfg Config) (*Client, error) {
 	if c.maxFile <= 0 {
 		c.maxFile = DefaultMaxFileSize
 	}
+	switch n := cfg.ConditionalCacheBytes; {
+	case n == 0:
+		c.etags = newETagCache(DefaultConditionalCacheBytes)
+	case n > 0:
+		c.etags = newETagCache(n)
+	}
 	base := http.DefaultTransport
 	if cfg.HTTPClient != nil {
 		c.timeout = cfg.HTTPClient.Timeout
@@ -249,7 +261,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("ghapp: App transport: %w", err)
 	}
 	appTr.BaseURL = c.apiRoot()
-	c.app = c.restClient(appTr)
+	c.app = c.restClient(&conditional{next: appTr, cache: c.etags, scope: "app"})
 	return c, nil
 }
 
@@ -304,9 +316,15 @@ func (c *Client) installation(id int64) *installationClient {
 	atr := ghinstallation.NewAppsTransportFromPrivateKey(c.meter, c.cfg.AppID, c.key)
 	atr.BaseURL = c.apiRoot()
 	tr := ghinstallation.NewFromAppsTransport(atr, id)
-	ic := &installationClient{tr: tr, gh: c.restClient(tr)}
+	ic := &installationClient{tr: tr, gh: c.instREST(id, tr)}
 	c.insts[id] = ic
 	return ic
+}
+
+// instREST is an installation's go-github client over its token transport, its reads
+// conditional and their answers kept apart from every other installation's.
+func (c *Client) instREST(id int64, tr http.RoundTripper) *github.Client {
+	return c.restClient(&conditional{next: tr, cache: c.etags, scope: "installation " + strconv.FormatInt(id, 10)})
 }
 
 // ForgetInstallation drops the cached token and client of an installation (after it was

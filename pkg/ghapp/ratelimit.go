@@ -219,6 +219,6 @@ func (c *Client) freshREST(installationID int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ic, ok := c.insts[installationID]; ok {
-		c.insts[installationID] = &installationClient{tr: ic.tr, gh: c.restClient(ic.tr)}
+		c.insts[installationID] = &installationClient{tr: ic.tr, gh: c.instREST(installationID, ic.tr)}
 	}
 }
