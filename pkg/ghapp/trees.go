@@ -21,6 +21,9 @@ type File struct {
 	// Symlink is set for a symlink (mode 120000): FileContent reads the file it points
 	// at when that is a file of the repository, so Size says nothing about it.
 	Symlink bool
+	// SHA is the git blob SHA of the entry: equal SHAs, equal content (for a symlink,
+	// equal target path, whatever the target holds).
+	SHA string
 }
 
 // Git modes of tree entries (type blob) that ListFiles tells apart.
@@ -61,7 +64,7 @@ func (c *Client) ListFiles(ctx context.Context, installationID int64, owner, rep
 		// Trees are folders and commits are submodules: neither is a file of this
 		// repository. Blobs are files (100644), executables (100755) and symlinks (120000).
 		if e.GetType() == "blob" {
-			files = append(files, File{Path: e.GetPath(), Size: int64(e.GetSize()), Symlink: e.GetMode() == modeSymlink})
+			files = append(files, File{Path: e.GetPath(), Size: int64(e.GetSize()), Symlink: e.GetMode() == modeSymlink, SHA: e.GetSHA()})
 		}
 	}
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })

@@ -262,7 +262,13 @@ func (p *Processor) readSnapshot(ctx context.Context, rd *repoReader, project st
 	}
 
 	statusErr := ""
-	f := rd.parsed(ctx, inst, owner, name, planPath, sha, listing.size(planPath), MaxPlanSize, parsePlan)
+	prev := reusable(project.LatestSnapshot)
+	var f fileResult
+	if pl, ok := reusedPlan(prev, planPath, listing.sha(planPath)); ok {
+		f = fileResult{plan: pl}
+	} else {
+		f = rd.parsed(ctx, inst, owner, name, planPath, sha, listing.size(planPath), MaxPlanSize, parsePlan)
+	}
 	switch {
 	case errors.Is(f.err, ghapp.ErrSymlink):
 		// GitHub follows a symlinked plan to a file of the repository; any other target
@@ -277,6 +283,7 @@ func (p *Processor) readSnapshot(ctx context.Context, rd *repoReader, project st
 	default:
 		pl := f.plan
 		snap.PlanFound = true
+		snap.PlanSHA = listing.sha(planPath)
 		snap.TasksTotal, snap.TasksDone, snap.Progress = pl.TasksTotal, pl.TasksDone, pl.Progress
 		for _, s := range pl.Sections {
 			snap.Sections = append(snap.Sections, store.Section(s))
@@ -284,13 +291,69 @@ func (p *Processor) readSnapshot(ctx context.Context, rd *repoReader, project st
 	}
 
 	candidates := manifestCandidates(project, listing, hints)
-	found, deps, skipped, err := p.readManifests(ctx, rd, inst, owner, name, sha, listing, candidates, log)
+	found, deps, skipped, err := p.readManifests(ctx, rd, inst, owner, name, sha, listing, prev, candidates, log)
 	if err != nil {
 		return store.Snapshot{}, "", err
 	}
 	snap.Manifests, snap.Deps, snap.ManifestsSkipped = found, deps, skipped
+	for _, m := range found {
+		if sha := listing.sha(m); sha != "" {
+			if snap.ManifestSHAs == nil {
+				snap.ManifestSHAs = map[string]string{}
+			}
+			snap.ManifestSHAs[m] = sha
+		}
+	}
+	snap.ReadVersion = parseVersion
 	snap.Fit()
 	return snap, statusErr, nil
+}
+
+// parseVersion is the version of plan and manifest parsing that a snapshot's
+// ReadVersion records. Raise it when a parser's output changes: files parsed by an
+// older version are then read again instead of taken from the previous snapshot.
+const parseVersion = 1
+
+// reusable returns the previous snapshot when its parse results may stand in for files
+// of the same blob SHA: parsed by this version of the parsers.
+func reusable(s *store.Snapshot) *store.Snapshot {
+	if s == nil || s.ReadVersion != parseVersion {
+		return nil
+	}
+	return s
+}
+
+// reusedPlan is the plan prev parsed from the blob sha at planPath, when prev has all of
+// it (no section cut by Fit): a plan GitHub need not be asked for again.
+func reusedPlan(prev *store.Snapshot, planPath, sha string) (plan.Plan, bool) {
+	if prev == nil || sha == "" || !prev.PlanFound || prev.PlanSHA != sha || prev.PlanPath != planPath || prev.SectionsTotal != 0 {
+		return plan.Plan{}, false
+	}
+	pl := plan.Plan{TasksTotal: prev.TasksTotal, TasksDone: prev.TasksDone, Progress: prev.Progress}
+	for _, s := range prev.Sections {
+		pl.Sections = append(pl.Sections, plan.Section(s))
+	}
+	return pl, true
+}
+
+// reusedDeps are the dependencies prev parsed from the manifest at pth of blob sha, when
+// prev has all of them: none cut by Fit, by count or (possibly) by length.
+func reusedDeps(prev *store.Snapshot, pth, sha string) ([]manifest.Dependency, bool) {
+	if prev == nil || sha == "" || prev.DepsTotal != 0 || prev.ManifestSHAs[pth] != sha {
+		return nil, false
+	}
+	var out []manifest.Dependency
+	for _, d := range prev.Deps {
+		if d.Manifest != pth {
+			continue
+		}
+		// Fit cuts to a character boundary up to 3 bytes short of the limit.
+		if len(d.Name) > store.MaxDependencyNameBytes-4 || len(d.Version) > store.MaxDependencyVersionBytes-4 {
+			return nil, false
+		}
+		out = append(out, manifest.Dependency(d))
+	}
+	return out, true
 }
 
 // parsePlan parses a plan read by repoReader.parsed.
@@ -333,7 +396,12 @@ type listing struct {
 	files    []ghapp.File
 	complete bool // every file is listed (false: no listing, or GitHub cut it short)
 	sizes    map[string]int64
+	shas     map[string]string // blob SHAs of the listed files, symlinks left out
 }
+
+// sha is a listed file's blob SHA, or "" when it is not known. A symlink has none: its
+// blob is the target's path, which stays the same when the file read through it changes.
+func (l listing) sha(pth string) string { return l.shas[pth] }
 
 // size is a listed file's size, or -1 when it is not known.
 func (l listing) size(pth string) int64 {
@@ -387,13 +455,14 @@ func manifestCandidates(project store.Project, l listing, hints []string) []stri
 	return slices.Compact(out)
 }
 
-// readManifests reads the candidates that exist and parses them. At most MaxManifests
+// readManifests reads the candidates that exist and parses them; a manifest whose blob
+// SHA prev (when not nil) parsed already is taken from prev, not read. At most MaxManifests
 // are read, shallowest first (root manifests describe the project best), then by path;
 // a manifest over MaxManifestSize (known from the listing, else from the contents
 // API's size) or with a path over maxManifestPath bytes is not read. Those not read are
 // counted in skipped. A malformed manifest is listed without dependencies (and
 // logged); a missing one is skipped.
-func (p *Processor) readManifests(ctx context.Context, rd *repoReader, inst int64, owner, name, sha string, l listing, paths []string, log *slog.Logger) (found []string, deps []store.Dependency, skipped int, err error) {
+func (p *Processor) readManifests(ctx context.Context, rd *repoReader, inst int64, owner, name, sha string, l listing, prev *store.Snapshot, paths []string, log *slog.Logger) (found []string, deps []store.Dependency, skipped int, err error) {
 	var chosen []string
 	for _, pth := range paths {
 		if len(pth) > maxManifestPath || l.size(pth) > MaxManifestSize {
@@ -418,6 +487,10 @@ func (p *Processor) readManifests(ctx context.Context, rd *repoReader, inst int6
 	sem := make(chan struct{}, manifestReads)
 	var wg sync.WaitGroup
 	for i, pth := range chosen {
+		if deps, ok := reusedDeps(prev, pth, l.sha(pth)); ok {
+			results[i] = fileResult{deps: deps} // the same blob the previous snapshot parsed
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -517,12 +590,15 @@ func (r *repoReader) list(ctx context.Context, fl FileLister, inst int64, owner,
 	}
 	files, err := fl.ListFiles(ctx, inst, owner, name, sha)
 	if err == nil || errors.Is(err, ghapp.ErrTruncated) {
-		l = listing{files: files, complete: err == nil, sizes: make(map[string]int64, len(files))}
+		l = listing{files: files, complete: err == nil, sizes: make(map[string]int64, len(files)), shas: make(map[string]string, len(files))}
 		for _, f := range files {
 			// A symlink's size is its target path's length: the file read through it
 			// may be of any size, which FileContent checks.
 			if !f.Symlink {
 				l.sizes[f.Path] = f.Size
+				if f.SHA != "" {
+					l.shas[f.Path] = f.SHA
+				}
 			}
 		}
 		r.mu.Lock()

@@ -160,6 +160,14 @@ type Snapshot struct {
 	ManifestsSkipped int            `dynamo:"manifests_skipped,omitempty" json:"manifests_skipped,omitempty"`
 	DeliveryID       string         `dynamo:"delivery_id,omitempty" json:"delivery_id,omitempty"`
 	Extra            map[string]int `dynamo:"extra,omitempty" json:"-"`
+	// PlanSHA and ManifestSHAs (path to SHA) are the git blob SHAs of the plan and the
+	// manifests this snapshot parsed, from the tree listing; ReadVersion is the version
+	// of the parsing. A later read takes what a file of the same blob SHA (and path)
+	// gave from here instead of fetching it again (pkg/processor, "Reading only what
+	// changed"). Symlinks and files read without a listing have none.
+	PlanSHA      string            `dynamo:"plan_sha,omitempty" json:"-"`
+	ManifestSHAs map[string]string `dynamo:"manifest_shas,omitempty" json:"-"`
+	ReadVersion  int               `dynamo:"read_version,omitempty" json:"-"`
 }
 
 // Section is one heading's share of the plan.
