@@ -43,13 +43,22 @@ var requestLimits = map[string]requestCount{
 	// Claim, installation (read, write), projects by installation, project read,
 	// completion; the installation and its repositories from GitHub.
 	"installation": {dynamo: 7, github: 2},
+	// As a relevant push, reading only the changed plan: the manifests' blob SHAs are
+	// those the last snapshot parsed (head, tree, plan).
+	"relevant push, plan only": {dynamo: 8, github: 3},
+	// The second of two quick pushes, whose commit the first one's delivery read already:
+	// head and tree answered 304 (not counted against the rate limit), no file fetched.
+	"relevant push, head already read": {dynamo: 8, github: 0, notModified: 2},
 }
 
 // statsWritesPerBatch is the most event stats writes a batch sends, whatever its size:
 // the whole log's item and the installation's, for the hour (store.WithBatchedStats).
 const statsWritesPerBatch = 2
 
-type requestCount struct{ dynamo, github int }
+// requestCount counts a delivery's requests: github those GitHub counts against the
+// installation's rate limit, notModified the conditional ones it answered 304 (which it
+// does not count).
+type requestCount struct{ dynamo, github, notModified int }
 
 // countingTransport counts the requests it carries, by operation.
 type countingTransport struct {
@@ -208,8 +217,10 @@ func TestRequestsPerDelivery(t *testing.T) {
 		t.Fatalf("SyncProject() error = %v", err)
 	}
 	write("docs/plan.md", planV2)
+	write("go.mod", goMod+"require example.com/more v1.0.0\n")
+	write("services/web/package.json", `{"dependencies": {"react": "^18.3.0"}}`)
 
-	relevant := e.push("main", "docs/plan.md")
+	relevant := e.push("main", "docs/plan.md", "go.mod", "services/web/package.json")
 	inst := loadPayload(t, "installation", "created.payload.json")
 	set(inst, "installation.id", e.inst)
 	set(inst, "repositories", []any{map[string]any{"full_name": e.repo(), "name": e.name}})
@@ -232,6 +243,18 @@ func TestRequestsPerDelivery(t *testing.T) {
 			return e.build("issues", e.onRepo(loadPayload(t, "issues", "opened.payload.json"))).msg()
 		}},
 		{"installation", func() events.SQSMessage { return e.build("installation", inst).msg() }},
+		{"relevant push, plan only", func() events.SQSMessage {
+			write("docs/plan.md", planV1)
+			return e.push("main", "docs/plan.md").msg()
+		}},
+		{"relevant push, head already read", func() events.SQSMessage {
+			write("docs/plan.md", planV2)
+			first := e.push("main", "docs/plan.md")
+			write("docs/plan.md", planV2+"\n- [ ] one more\n")
+			second := e.push("main", "docs/plan.md")
+			e.mustHandle(first.msg()) // reads the second push's commit
+			return second.msg()
+		}},
 	}
 	for _, k := range kinds {
 		t.Run(k.name, func(t *testing.T) {
@@ -244,8 +267,9 @@ func TestRequestsPerDelivery(t *testing.T) {
 			db, gh := dbCount.take(), ghCount.take()
 			isStats := func(op string) bool { return strings.HasSuffix(op, " "+e.tables.EventStats) }
 			got := requestCount{
-				dynamo: sum(db, func(op string) bool { return !isStats(op) }),
-				github: sum(gh, func(op string) bool { return !strings.HasSuffix(op, "(304)") }),
+				dynamo:      sum(db, func(op string) bool { return !isStats(op) }),
+				github:      sum(gh, func(op string) bool { return !strings.HasSuffix(op, "(304)") }),
+				notModified: sum(gh, func(op string) bool { return strings.HasSuffix(op, "(304)") }),
 			}
 			stats := sum(db, isStats)
 			var rru, wru, swru float64
@@ -267,6 +291,9 @@ func TestRequestsPerDelivery(t *testing.T) {
 			}
 			if got.dynamo > limit.dynamo || got.github > limit.github {
 				t.Errorf("requests(%s) = %d DynamoDB, %d GitHub; want at most %d, %d", k.name, got.dynamo, got.github, limit.dynamo, limit.github)
+			}
+			if got.notModified > limit.notModified {
+				t.Errorf("requests(%s) = %d GitHub answered 304, want at most %d", k.name, got.notModified, limit.notModified)
 			}
 			if stats > statsWritesPerBatch {
 				t.Errorf("event stats writes = %d, want at most %d per batch", stats, statsWritesPerBatch)
