@@ -45,15 +45,16 @@ func TestListFilesEntryKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A file's SHA is its content's blob; a symlink's is its target path's, as in git.
 	want := []File{
-		{Path: "common/package.json", Size: int64(len(`{"dependencies":{"left-pad":"1.0.0"}}`))},
-		{Path: "docs/chain.md", Size: int64(len("plan.md")), Symlink: true},
-		{Path: "docs/dirlink", Size: int64(len("../common")), Symlink: true},
-		{Path: "docs/outside.md", Size: int64(len("../../outside.md")), Symlink: true},
-		{Path: "docs/plan.md", Size: int64(len("real-plan.md")), Symlink: true},
-		{Path: "docs/real-plan.md", Size: int64(len("- [x] done\n"))},
-		{Path: "run.sh", Size: int64(len("#!/bin/sh\n"))},
-		{Path: "web/package.json", Size: int64(len("../common/package.json")), Symlink: true},
+		{Path: "common/package.json", Size: int64(len(`{"dependencies":{"left-pad":"1.0.0"}}`)), SHA: gitBlobSHA(`{"dependencies":{"left-pad":"1.0.0"}}`)},
+		{Path: "docs/chain.md", Size: int64(len("plan.md")), Symlink: true, SHA: gitBlobSHA("plan.md")},
+		{Path: "docs/dirlink", Size: int64(len("../common")), Symlink: true, SHA: gitBlobSHA("../common")},
+		{Path: "docs/outside.md", Size: int64(len("../../outside.md")), Symlink: true, SHA: gitBlobSHA("../../outside.md")},
+		{Path: "docs/plan.md", Size: int64(len("real-plan.md")), Symlink: true, SHA: gitBlobSHA("real-plan.md")},
+		{Path: "docs/real-plan.md", Size: int64(len("- [x] done\n")), SHA: gitBlobSHA("- [x] done\n")},
+		{Path: "run.sh", Size: int64(len("#!/bin/sh\n")), SHA: gitBlobSHA("#!/bin/sh\n")},
+		{Path: "web/package.json", Size: int64(len("../common/package.json")), Symlink: true, SHA: gitBlobSHA("../common/package.json")},
 	}
 	// The submodule vendor/lib and the files inside it are not files of this repository.
 	if !slices.Equal(got, want) {

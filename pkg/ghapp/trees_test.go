@@ -2,7 +2,9 @@ package ghapp
 
 import (
 	"context"
+	"crypto/sha1"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -130,8 +132,16 @@ func TestListFilesSizes(t *testing.T) {
 	e.write(t, "o", "r", "a/package.json", strings.Repeat("x", 1234))
 	e.write(t, "o", "r", "go.mod", "")
 	got, err := e.c.ListFiles(context.Background(), 1, "o", "r", "main")
-	want := []File{{Path: "a/package.json", Size: 1234}, {Path: "go.mod", Size: 0}}
+	want := []File{
+		{Path: "a/package.json", Size: 1234, SHA: gitBlobSHA(strings.Repeat("x", 1234))},
+		{Path: "go.mod", Size: 0, SHA: "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"}, // git's empty blob
+	}
 	if err != nil || !slices.Equal(got, want) {
 		t.Fatalf("ListFiles() = %v, %v; want %v", got, err, want)
 	}
+}
+
+// gitBlobSHA is git's object name of a blob holding content.
+func gitBlobSHA(content string) string {
+	return fmt.Sprintf("%x", sha1.Sum([]byte(fmt.Sprintf("blob %d\x00%s", len(content), content))))
 }
