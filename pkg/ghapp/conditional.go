@@ -27,16 +27,17 @@ const (
 // confirms, so that go-github above sees an ordinary answer.
 //
 // Written here rather than taken from an HTTP cache library (gregjones/httpcache,
-// archived; bartventer/httpcache, RFC 9111): a standards cache obeys GitHub's
-// "Cache-Control: private, max-age=60" and serves a stored answer unasked for 60 s, so a
-// branch head read just after a push would return the commit before it and the push's
-// snapshot would silently miss it; those caches key by URL (plus Vary), where an
-// installation's token changes every hour and the key must be the installation itself;
-// and they bound entries or nothing, not bytes. This transport never answers without
-// asking GitHub (every stored answer is revalidated: GitHub decides, with the caller's
-// current token, whether it still holds, so lost access is a 404, not a stored 200),
-// keys by scope (installation or App), and bounds the bytes kept. The cache lives in the
-// container's memory only: reading it from DynamoDB would cost a request to save one.
+// archived, and its forks: "mostly RFC-compliant" private caches): a standards cache
+// obeys GitHub's "Cache-Control: private, max-age=60" and serves a stored answer
+// unasked for 60 s, so a branch head read just after a push would return the commit
+// before it and the push's snapshot would silently miss it; those caches key by URL
+// (plus Vary), where the key must be the installation (its token changes every hour);
+// and their memory store is an unbounded map, or bounded in entries, not bytes. This
+// transport never answers without asking GitHub (every stored answer is revalidated:
+// GitHub decides, with the caller's current token, whether it still holds, so lost
+// access is a 404, not a stored 200), keys by scope (installation or App), and bounds
+// the bytes kept. The cache lives in the container's memory only: reading it from
+// DynamoDB would cost a request to save one.
 type conditional struct {
 	next  http.RoundTripper
 	cache *etagCache // nil: pass everything through
