@@ -2,6 +2,7 @@ package processor
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/repotrackr/github-integration/pkg/store"
@@ -98,4 +99,53 @@ func TestReadsOnlyWhatChanged(t *testing.T) {
 			t.Errorf("contents reads after a parser version change = %d, want 5 (the plan and every manifest)", n)
 		}
 	})
+}
+
+// TestReuseOnlyWhatTheSnapshotHoldsWhole: a file is taken from the last snapshot only
+// when the snapshot holds all it gave: same path and blob SHA, this parser version, and
+// nothing cut by Fit.
+func TestReuseOnlyWhatTheSnapshotHoldsWhole(t *testing.T) {
+	base := func() *store.Snapshot {
+		return &store.Snapshot{
+			ReadVersion: parseVersion, PlanPath: "docs/plan.md", PlanFound: true, PlanSHA: "p1", TasksTotal: 2, TasksDone: 1,
+			Sections:     []store.Section{{Title: "A", TasksTotal: 2, TasksDone: 1}},
+			ManifestSHAs: map[string]string{"go.mod": "m1"},
+			Deps:         []store.Dependency{{Name: "x", Version: "v1", Ecosystem: "Go modules", Manifest: "go.mod"}, {Name: "y", Manifest: "other"}},
+		}
+	}
+	tests := []struct {
+		name            string
+		mod             func(*store.Snapshot)
+		planSHA, depSHA string
+		plan, deps      bool
+	}{
+		{"same blobs", nil, "p1", "m1", true, true},
+		{"changed blobs", nil, "p2", "m2", false, false},
+		{"no SHA (symlink, no listing)", nil, "", "", false, false},
+		{"older parser", func(s *store.Snapshot) { s.ReadVersion = parseVersion - 1 }, "p1", "m1", false, false},
+		{"sections cut", func(s *store.Snapshot) { s.SectionsTotal = 900 }, "p1", "m1", false, true},
+		{"dependencies cut", func(s *store.Snapshot) { s.DepsTotal = 2000 }, "p1", "m1", true, false},
+		{"a name maybe cut", func(s *store.Snapshot) { s.Deps[0].Name = strings.Repeat("n", store.MaxDependencyNameBytes) }, "p1", "m1", true, false},
+		{"another plan path", func(s *store.Snapshot) { s.PlanPath = "PLAN.md" }, "p1", "m1", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := base()
+			if tt.mod != nil {
+				tt.mod(s)
+			}
+			prev := reusable(s)
+			pl, okPlan := reusedPlan(prev, "docs/plan.md", tt.planSHA)
+			deps, okDeps := reusedDeps(prev, "go.mod", tt.depSHA)
+			if okPlan != tt.plan || okDeps != tt.deps {
+				t.Fatalf("reused plan, deps = %v, %v; want %v, %v", okPlan, okDeps, tt.plan, tt.deps)
+			}
+			if okPlan && (pl.TasksTotal != 2 || pl.TasksDone != 1 || len(pl.Sections) != 1) {
+				t.Errorf("reusedPlan() = %+v, want the snapshot's 1/2 and its section", pl)
+			}
+			if okDeps && (len(deps) != 1 || deps[0].Name != "x" || deps[0].Manifest != "go.mod") {
+				t.Errorf("reusedDeps() = %+v, want go.mod's x only", deps)
+			}
+		})
+	}
 }
