@@ -33,7 +33,9 @@ func (s *Store) PutSnapshot(ctx context.Context, snap Snapshot) (Snapshot, error
 // Budgets that keep a snapshot — stored as its own item and again as the project's
 // latest_snapshot — well inside DynamoDB's 400 KB item limit, leaving the project item
 // room for its pull requests and issue tasks. They are in DynamoDB's item size measure
-// (attribute names plus values), estimated from above.
+// (attribute names plus values), estimated from above. Manifests and ManifestSHAs need
+// no budget of their own: the processor reads at most 50 manifests, with paths of at
+// most 256 bytes and 40-byte SHAs, about 15 KB each at the most.
 const (
 	// MaxSectionBytes bounds Sections: about 250 to 1,000 sections, depending on titles.
 	MaxSectionBytes = 32 << 10
