@@ -423,32 +423,29 @@ func (c *Checker) readMetrics(ctx context.Context, from, to time.Time) (metricFa
 		return metricFacts{}, errIncomplete
 	}
 	var f metricFacts
+	// The counters by query id; the ingest package's two reasons for a 5xx answer count
+	// as one.
+	counters := map[string]*int64{
+		idProcessed: &f.processed, idIgnored: &f.ignored, idDuplicate: &f.duplicate,
+		idFailed: &f.failed, idReceived: &f.received, idRejected: &f.rejected,
+		idEnqueueFailed: &f.ingestErrors, idIngestInternal: &f.ingestErrors,
+	}
 	for _, res := range out.MetricDataResults {
 		switch res.StatusCode {
 		case cwtypes.StatusCodeComplete, "":
 		default:
 			return metricFacts{}, &resultError{id: aws.ToString(res.Id), status: string(res.StatusCode)}
 		}
-		var sum float64
-		for _, v := range res.Values {
-			sum += v
+		id := aws.ToString(res.Id)
+		if n, ok := counters[id]; ok {
+			var sum float64
+			for _, v := range res.Values {
+				sum += v
+			}
+			*n += int64(math.Round(sum))
+			continue
 		}
-		n := int64(math.Round(sum))
-		switch aws.ToString(res.Id) {
-		case idProcessed:
-			f.processed = n
-		case idIgnored:
-			f.ignored = n
-		case idDuplicate:
-			f.duplicate = n
-		case idFailed:
-			f.failed = n
-		case idReceived:
-			f.received = n
-		case idRejected:
-			f.rejected = n
-		case idEnqueueFailed, idIngestInternal:
-			f.ingestErrors += n
+		switch id {
 		case idSuccessRate:
 			if len(res.Values) == 1 && !math.IsNaN(res.Values[0]) {
 				v := res.Values[0]
