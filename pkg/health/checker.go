@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/repotrackr/github-integration/pkg/config"
 	"github.com/repotrackr/github-integration/pkg/logging"
 	"github.com/repotrackr/github-integration/pkg/metrics"
 	"github.com/repotrackr/github-integration/pkg/store"
@@ -150,9 +151,7 @@ func NewChecker(cfg Config, cw MetricReader, q QueueReader, events RecentEvents)
 		cfg.CallTimeout = 4 * time.Second
 	}
 	cfg.Log = logging.OrDiscard(cfg.Log)
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Now = config.NowOr(cfg.Now)
 	return &Checker{
 		cfg: cfg, cw: cw, sqs: q, events: events,
 		queueName: QueueName(cfg.QueueURL),
