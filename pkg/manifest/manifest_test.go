@@ -3,6 +3,9 @@ package manifest
 import (
 	"cmp"
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -76,41 +79,64 @@ func deps(ecosystem, manifest string, nameVersions ...string) []Dependency {
 	return out
 }
 
-// TestParseFixtures parses each fixture in testdata as the manifest at path and wants
-// the dependencies its .want file beside it lists, one a line: the name, then a tab and
-// the version when there is one.
+// TestParseFixtures parses each fixture in testdata as the manifest at path. A fixture
+// with a .want file beside it parses to the dependencies listed there, one a line: the
+// name, then a tab and the version when there is one. One without is malformed.
 func TestParseFixtures(t *testing.T) {
 	tests := []struct {
-		fixture   string
-		path      string // the repository path Parse is given
-		ecosystem string
+		fixture string
+		path    string // the repository path Parse is given
 	}{
-		{"go/basic.mod", "services/api/go.mod", EcosystemGo},
-		{"go/minimal.mod", "go.mod", EcosystemGo},
-		{"npm/basic.json", "web/package.json", EcosystemNPM},
-		{"npm/nodeps.json", "package.json", EcosystemNPM},
-		{"pypi/requirements.txt", "requirements.txt", EcosystemPyPI},
-		{"pypi/pep621.toml", "cli/pyproject.toml", EcosystemPyPI},
-		{"pypi/poetry.toml", "pyproject.toml", EcosystemPyPI},
-		{"cargo/basic.toml", "agent/Cargo.toml", EcosystemCrates},
+		{"go/basic.mod", "services/api/go.mod"},
+		{"go/minimal.mod", "go.mod"},
+		{"npm/basic.json", "web/package.json"},
+		{"npm/nodeps.json", "package.json"},
+		{"pypi/requirements.txt", "requirements.txt"},
+		{"pypi/pep621.toml", "cli/pyproject.toml"},
+		{"pypi/poetry.toml", "pyproject.toml"},
+		{"cargo/basic.toml", "agent/Cargo.toml"},
 		// Brackets in comments and strings do not count towards the nesting limit.
-		{"cargo/brackets-in-strings.toml", "Cargo.toml", EcosystemCrates},
-		{"cargo/workspace.toml", "Cargo.toml", EcosystemCrates},
-		{"docker/multistage.Dockerfile", "deploy/Dockerfile", EcosystemDocker},
-		{"docker/windows.Dockerfile", "Dockerfile", EcosystemDocker},
+		{"cargo/brackets-in-strings.toml", "Cargo.toml"},
+		{"cargo/workspace.toml", "Cargo.toml"},
+		{"docker/multistage.Dockerfile", "deploy/Dockerfile"},
+		{"docker/windows.Dockerfile", "Dockerfile"},
+
+		// Malformed.
+		{"go/malformed.mod", "repo/go.mod"},
+		{"go/bad-version.mod", "repo/go.mod"},
+		{"npm/malformed.json", "repo/package.json"},
+		{"npm/array-deps.json", "repo/package.json"},
+		{"npm/not-object.json", "repo/package.json"},
+		{"pypi/requirements-malformed.txt", "repo/requirements.txt"},
+		{"pypi/requirements-junk.txt", "repo/requirements.txt"},
+		{"pypi/malformed.toml", "repo/pyproject.toml"},
+		{"pypi/wrong-type.toml", "repo/pyproject.toml"},
+		{"pypi/bad-requirement.toml", "repo/pyproject.toml"},
+		{"cargo/malformed.toml", "repo/Cargo.toml"},
+		{"cargo/wrong-type.toml", "repo/Cargo.toml"},
+		{"cargo/deps-not-table.toml", "repo/Cargo.toml"},
+		{"docker/malformed.Dockerfile", "repo/Dockerfile"},
+		{"docker/no-from.Dockerfile", "repo/Dockerfile"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.fixture, func(t *testing.T) {
+			content := testkit.Testdata(t, tc.fixture)
+			got, err := Parse(tc.path, content)
+			wantFile, readErr := os.ReadFile(filepath.Join("testdata", tc.fixture+".want"))
+			if errors.Is(readErr, fs.ErrNotExist) {
+				checkMalformed(t, tc.fixture, tc.path, got, err)
+				return
+			} else if readErr != nil {
+				t.Fatal(readErr)
+			}
 			var nameVersions []string
-			for _, line := range strings.Split(strings.TrimSuffix(string(testkit.Testdata(t, tc.fixture+".want")), "\n"), "\n") {
+			for _, line := range strings.Split(strings.TrimSuffix(string(wantFile), "\n"), "\n") {
 				if line != "" {
 					name, version, _ := strings.Cut(line, "\t")
 					nameVersions = append(nameVersions, name, version)
 				}
 			}
-			want := deps(tc.ecosystem, tc.path, nameVersions...)
-			content := testkit.Testdata(t, tc.fixture)
-			got, err := Parse(tc.path, content)
+			want := deps(Ecosystem(tc.path), tc.path, nameVersions...)
 			if err != nil {
 				t.Fatalf("Parse(%s) error = %v, want nil", tc.fixture, err)
 			}
@@ -126,40 +152,18 @@ func TestParseFixtures(t *testing.T) {
 	}
 }
 
-func TestParseMalformedFixtures(t *testing.T) {
-	tests := []struct {
-		fixture, path string
-	}{
-		{"go/malformed.mod", "go.mod"},
-		{"go/bad-version.mod", "go.mod"},
-		{"npm/malformed.json", "package.json"},
-		{"npm/array-deps.json", "package.json"},
-		{"npm/not-object.json", "package.json"},
-		{"pypi/requirements-malformed.txt", "requirements.txt"},
-		{"pypi/requirements-junk.txt", "requirements.txt"},
-		{"pypi/malformed.toml", "pyproject.toml"},
-		{"pypi/wrong-type.toml", "pyproject.toml"},
-		{"pypi/bad-requirement.toml", "pyproject.toml"},
-		{"cargo/malformed.toml", "Cargo.toml"},
-		{"cargo/wrong-type.toml", "Cargo.toml"},
-		{"cargo/deps-not-table.toml", "Cargo.toml"},
-		{"docker/malformed.Dockerfile", "Dockerfile"},
-		{"docker/no-from.Dockerfile", "Dockerfile"},
+// checkMalformed wants Parse's answer for a malformed fixture: no dependencies and an
+// error wrapping ErrMalformed that names the manifest.
+func checkMalformed(t *testing.T, fixture, path string, got []Dependency, err error) {
+	t.Helper()
+	if !errors.Is(err, ErrMalformed) {
+		t.Fatalf("Parse(%s) = %v, %v, want error wrapping ErrMalformed", fixture, got, err)
 	}
-	for _, tc := range tests {
-		t.Run(tc.fixture, func(t *testing.T) {
-			path := "repo/" + tc.path
-			got, err := Parse(path, testkit.Testdata(t, tc.fixture))
-			if !errors.Is(err, ErrMalformed) {
-				t.Fatalf("Parse(%s) = %v, %v, want error wrapping ErrMalformed", tc.fixture, got, err)
-			}
-			if !strings.Contains(err.Error(), path) {
-				t.Errorf("Parse(%s) error = %q, want it to name %q", tc.fixture, err, path)
-			}
-			if got != nil {
-				t.Errorf("Parse(%s) deps = %v, want nil with an error", tc.fixture, got)
-			}
-		})
+	if !strings.Contains(err.Error(), path) {
+		t.Errorf("Parse(%s) error = %q, want it to name %q", fixture, err, path)
+	}
+	if got != nil {
+		t.Errorf("Parse(%s) deps = %v, want nil with an error", fixture, got)
 	}
 }
 
