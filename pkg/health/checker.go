@@ -277,13 +277,11 @@ func (c *Checker) Check(ctx context.Context, window time.Duration) Report {
 		callCtx, cancelAll = context.WithTimeout(ctx, c.cfg.CallTimeout)
 	)
 	defer cancelAll()
-	wg.Add(3)
-	go func() { defer wg.Done(); mf, mErr = c.readMetrics(callCtx, from, to) }()
-	go func() { defer wg.Done(); main, mainErr = c.readQueue(callCtx, c.cfg.QueueURL) }()
-	go func() { defer wg.Done(); dlq, dlqErr = c.readQueue(callCtx, c.cfg.DLQURL) }()
+	wg.Go(func() { mf, mErr = c.readMetrics(callCtx, from, to) })
+	wg.Go(func() { main, mainErr = c.readQueue(callCtx, c.cfg.QueueURL) })
+	wg.Go(func() { dlq, dlqErr = c.readQueue(callCtx, c.cfg.DLQURL) })
 	if c.events != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); latest, eventsErr = c.events.LatestEvents(callCtx, 1) }()
+		wg.Go(func() { latest, eventsErr = c.events.LatestEvents(callCtx, 1) })
 	}
 	wg.Wait()
 
