@@ -178,9 +178,7 @@ func New(cfg Config) (*API, error) {
 	cfg.ManifestStateTTL = config.PositiveOr(cfg.ManifestStateTTL, DefaultManifestStateTTL)
 	cfg.PurgeBudget = config.PositiveOr(cfg.PurgeBudget, DefaultPurgeBudget)
 	cfg.Log = logging.OrDiscard(cfg.Log)
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Now = config.NowOr(cfg.Now)
 	for _, k := range cfg.StateKeys {
 		if len(k) < MinStateKeyLen {
 			return nil, fmt.Errorf("api: state signing keys must be at least %d bytes", MinStateKeyLen)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -36,7 +37,7 @@ type route struct {
 	segs    []string
 	// auth: the route sits behind the JWT authorizer, and the handler needs the caller.
 	auth   bool
-	handle func(ctx context.Context, r *request) (events.APIGatewayV2HTTPResponse, error)
+	handle handler
 }
 
 // Route describes one route of the API, for documentation and for checking the
@@ -55,28 +56,41 @@ func (a *API) Routes() []Route {
 	return out
 }
 
+// handler answers one matched request.
+type handler = func(ctx context.Context, r *request) (events.APIGatewayV2HTTPResponse, error)
+
+// methods are the handlers of a path by HTTP method.
+type methods map[string]handler
+
+// routeTable lists the API's paths with the methods each answers. Every route sits
+// behind the JWT authorizer, and its handler gets the caller, unless its path is public:
+// closed unless said otherwise.
 func (a *API) routeTable() []route {
-	rts := []route{
-		{method: http.MethodGet, pattern: pathAppRegister, handle: a.appRegister},
-		{method: http.MethodGet, pattern: pathAppRegistered, handle: a.appRegistered},
-		{method: http.MethodGet, pattern: pathInstallStart, auth: true, handle: a.installStart},
+	paths := []struct {
+		pattern string
+		public  bool
+		methods methods
+	}{
+		{pattern: pathAppRegister, public: true, methods: methods{http.MethodGet: a.appRegister}},
+		{pattern: pathAppRegistered, public: true, methods: methods{http.MethodGet: a.appRegistered}},
+		{pattern: pathInstallStart, methods: methods{http.MethodGet: a.installStart}},
 		// The callback links an installation to the caller: only the user the state was
 		// issued to, signed in, may complete it (the front end relays GitHub's redirect
 		// with the user's token).
-		{method: http.MethodGet, pattern: pathInstall, auth: true, handle: a.installCallback},
-		{method: http.MethodPost, pattern: pathInstall, auth: true, handle: a.installCallback},
-		{method: http.MethodGet, pattern: pathInstallations, auth: true, handle: a.installations},
-		{method: http.MethodPost, pattern: pathProjects, auth: true, handle: a.createProject},
-		{method: http.MethodGet, pattern: pathProjects, auth: true, handle: a.listProjects},
-		{method: http.MethodGet, pattern: pathProject, auth: true, handle: a.getProject},
-		{method: http.MethodDelete, pattern: pathProject, auth: true, handle: a.deleteProject},
-		{method: http.MethodGet, pattern: pathSnapshots, auth: true, handle: a.listSnapshots},
-		{method: http.MethodGet, pattern: pathUpdates, auth: true, handle: a.listUpdates},
-		{method: http.MethodGet, pattern: pathEvents, auth: true, handle: a.history},
-		{method: http.MethodGet, pattern: pathEventStats, auth: true, handle: a.history},
+		{pattern: pathInstall, methods: methods{http.MethodGet: a.installCallback, http.MethodPost: a.installCallback}},
+		{pattern: pathInstallations, methods: methods{http.MethodGet: a.installations}},
+		{pattern: pathProjects, methods: methods{http.MethodGet: a.listProjects, http.MethodPost: a.createProject}},
+		{pattern: pathProject, methods: methods{http.MethodGet: a.getProject, http.MethodDelete: a.deleteProject}},
+		{pattern: pathSnapshots, methods: methods{http.MethodGet: a.listSnapshots}},
+		{pattern: pathUpdates, methods: methods{http.MethodGet: a.listUpdates}},
+		{pattern: pathEvents, methods: methods{http.MethodGet: a.history}},
+		{pattern: pathEventStats, methods: methods{http.MethodGet: a.history}},
 	}
-	for i := range rts {
-		rts[i].segs = splitPath(rts[i].pattern)
+	var rts []route
+	for _, p := range paths {
+		for _, m := range slices.Sorted(maps.Keys(p.methods)) {
+			rts = append(rts, route{method: m, pattern: p.pattern, segs: splitPath(p.pattern), auth: !p.public, handle: p.methods[m]})
+		}
 	}
 	return rts
 }

@@ -22,3 +22,14 @@ func TestPositiveOr(t *testing.T) {
 		t.Errorf("PositiveOr(0, 7) = %d, want 7", got)
 	}
 }
+
+func TestNowOr(t *testing.T) {
+	fixed := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	if got := NowOr(func() time.Time { return fixed })(); !got.Equal(fixed) {
+		t.Errorf("NowOr(fixed)() = %v, want %v", got, fixed)
+	}
+	before := time.Now()
+	if got := NowOr(nil)(); got.Before(before) {
+		t.Errorf("NowOr(nil)() = %v, want the wall clock (not before %v)", got, before)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/repotrackr/github-integration/pkg/config"
 	"github.com/repotrackr/github-integration/pkg/logging"
 	"github.com/repotrackr/github-integration/pkg/metrics"
 	"github.com/repotrackr/github-integration/pkg/store"
@@ -150,9 +151,7 @@ func NewChecker(cfg Config, cw MetricReader, q QueueReader, events RecentEvents)
 		cfg.CallTimeout = 4 * time.Second
 	}
 	cfg.Log = logging.OrDiscard(cfg.Log)
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Now = config.NowOr(cfg.Now)
 	return &Checker{
 		cfg: cfg, cw: cw, sqs: q, events: events,
 		queueName: QueueName(cfg.QueueURL),
@@ -278,13 +277,11 @@ func (c *Checker) Check(ctx context.Context, window time.Duration) Report {
 		callCtx, cancelAll = context.WithTimeout(ctx, c.cfg.CallTimeout)
 	)
 	defer cancelAll()
-	wg.Add(3)
-	go func() { defer wg.Done(); mf, mErr = c.readMetrics(callCtx, from, to) }()
-	go func() { defer wg.Done(); main, mainErr = c.readQueue(callCtx, c.cfg.QueueURL) }()
-	go func() { defer wg.Done(); dlq, dlqErr = c.readQueue(callCtx, c.cfg.DLQURL) }()
+	wg.Go(func() { mf, mErr = c.readMetrics(callCtx, from, to) })
+	wg.Go(func() { main, mainErr = c.readQueue(callCtx, c.cfg.QueueURL) })
+	wg.Go(func() { dlq, dlqErr = c.readQueue(callCtx, c.cfg.DLQURL) })
 	if c.events != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); latest, eventsErr = c.events.LatestEvents(callCtx, 1) }()
+		wg.Go(func() { latest, eventsErr = c.events.LatestEvents(callCtx, 1) })
 	}
 	wg.Wait()
 
@@ -423,32 +420,29 @@ func (c *Checker) readMetrics(ctx context.Context, from, to time.Time) (metricFa
 		return metricFacts{}, errIncomplete
 	}
 	var f metricFacts
+	// The counters by query id; the ingest package's two reasons for a 5xx answer count
+	// as one.
+	counters := map[string]*int64{
+		idProcessed: &f.processed, idIgnored: &f.ignored, idDuplicate: &f.duplicate,
+		idFailed: &f.failed, idReceived: &f.received, idRejected: &f.rejected,
+		idEnqueueFailed: &f.ingestErrors, idIngestInternal: &f.ingestErrors,
+	}
 	for _, res := range out.MetricDataResults {
 		switch res.StatusCode {
 		case cwtypes.StatusCodeComplete, "":
 		default:
 			return metricFacts{}, &resultError{id: aws.ToString(res.Id), status: string(res.StatusCode)}
 		}
-		var sum float64
-		for _, v := range res.Values {
-			sum += v
+		id := aws.ToString(res.Id)
+		if n, ok := counters[id]; ok {
+			var sum float64
+			for _, v := range res.Values {
+				sum += v
+			}
+			*n += int64(math.Round(sum))
+			continue
 		}
-		n := int64(math.Round(sum))
-		switch aws.ToString(res.Id) {
-		case idProcessed:
-			f.processed = n
-		case idIgnored:
-			f.ignored = n
-		case idDuplicate:
-			f.duplicate = n
-		case idFailed:
-			f.failed = n
-		case idReceived:
-			f.received = n
-		case idRejected:
-			f.rejected = n
-		case idEnqueueFailed, idIngestInternal:
-			f.ingestErrors += n
+		switch id {
 		case idSuccessRate:
 			if len(res.Values) == 1 && !math.IsNaN(res.Values[0]) {
 				v := res.Values[0]

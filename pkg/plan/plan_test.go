@@ -87,6 +87,41 @@ var parseCases = []struct {
 	{"tab indentation", "# T\n- [ ] a\n\t- [x] b\n\t\t- [x] c\n-\t[ ] d\n", plan(sec("T", 1, 4, 2))},
 	{"not Markdown at all", "\x00\xff\xfe binary \x01 [x]", plan()},
 	{"invalid UTF-8 in a heading", "# a\xffb\n", plan(sec("a\uFFFDb", 1, 0, 0))},
+
+	// The documented cuts that keep hostile plans cheap.
+	{"64 levels of nesting", nested(64), plan(sec("", 0, 64, 64))},
+	// From level 65 the markers lie beyond 128 bytes: the cut drops them and those
+	// lines continue the text of level 64.
+	{"deeper nesting is cut", nested(100), plan(sec("", 0, 64, 64))},
+	{"reference link in a heading", refs(3) + "\n# [Phase][r1]\n", plan(sec("Phase", 1, 0, 0))},
+	{"references beyond 64 lines are not searched", refs(65) + "\n# [Phase][r1]\n", plan(sec("[Phase][r1]", 1, 0, 0))},
+	{"long heading keeps its markup", "# **" + strings.Repeat("a", 600) + "**\n",
+		plan(sec("**"+strings.Repeat("a", 251)+"…", 1, 0, 0))},
+	{"long title is cut on a character boundary", "# " + longTitle + "\n",
+		plan(sec(longTitle[:252]+"…", 1, 0, 0))},
+	{"title of exactly the limit is kept", "# " + strings.Repeat("b", 256) + "\n",
+		plan(sec(strings.Repeat("b", 256), 1, 0, 0))},
+}
+
+var longTitle = strings.Repeat("é", 200) // 400 bytes
+
+// nested is a task list depth levels deep, one task a level.
+func nested(depth int) string {
+	var b strings.Builder
+	for i := range depth {
+		b.WriteString(strings.Repeat("  ", i))
+		b.WriteString("- [x] t\n")
+	}
+	return b.String()
+}
+
+// refs is n link reference definitions, r0 to r(n-1).
+func refs(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "[r%d]: https://example.com/%d\n", i, i)
+	}
+	return b.String()
 }
 
 func TestParse(t *testing.T) {
@@ -94,7 +129,7 @@ func TestParse(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Parse([]byte(tc.in))
 			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("Parse(%q) = %+v, want %+v", tc.in, got, tc.want)
+				t.Errorf("Parse(%.60q…) = %.300v, want %.300v", tc.in, got, tc.want)
 			}
 		})
 	}
@@ -151,52 +186,6 @@ func TestParseConcurrent(t *testing.T) {
 		if !reflect.DeepEqual(g, want) {
 			t.Errorf("concurrent Parse #%d = %+v, want %+v", i, g, want)
 		}
-	}
-}
-
-// TestParseLimits covers the documented cuts that keep hostile plans cheap.
-func TestParseLimits(t *testing.T) {
-	nested := func(depth int) string {
-		var b strings.Builder
-		for i := range depth {
-			b.WriteString(strings.Repeat("  ", i))
-			b.WriteString("- [x] t\n")
-		}
-		return b.String()
-	}
-	refs := func(n int) string {
-		var b strings.Builder
-		for i := range n {
-			fmt.Fprintf(&b, "[r%d]: https://example.com/%d\n", i, i)
-		}
-		return b.String()
-	}
-	longTitle := strings.Repeat("é", 200) // 400 bytes
-	tests := []struct {
-		name string
-		in   string
-		want Plan
-	}{
-		{"64 levels of nesting", nested(64), plan(sec("", 0, 64, 64))},
-		// From level 65 the markers lie beyond 128 bytes: the cut drops them and those
-		// lines continue the text of level 64.
-		{"deeper nesting is cut", nested(100), plan(sec("", 0, 64, 64))},
-		{"reference link in a heading", refs(3) + "\n# [Phase][r1]\n", plan(sec("Phase", 1, 0, 0))},
-		{"references beyond 64 lines are not searched", refs(65) + "\n# [Phase][r1]\n", plan(sec("[Phase][r1]", 1, 0, 0))},
-		{"long heading keeps its markup", "# **" + strings.Repeat("a", 600) + "**\n",
-			plan(sec("**"+strings.Repeat("a", 251)+"…", 1, 0, 0))},
-		{"long title is cut on a character boundary", "# " + longTitle + "\n",
-			plan(sec(longTitle[:252]+"…", 1, 0, 0))},
-		{"title of exactly the limit is kept", "# " + strings.Repeat("b", 256) + "\n",
-			plan(sec(strings.Repeat("b", 256), 1, 0, 0))},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := Parse([]byte(tc.in))
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("Parse(%.60q…) = %.300v, want %.300v", tc.in, got, tc.want)
-			}
-		})
 	}
 }
 

@@ -71,9 +71,7 @@ func New(gh deliveries, cfg Config) *Job {
 	cfg.MaxAttempts = config.PositiveOr(cfg.MaxAttempts, DefaultMaxAttempts)
 	cfg.MaxPerRun = config.PositiveOr(cfg.MaxPerRun, DefaultMaxPerRun)
 	cfg.Log = logging.OrDiscard(cfg.Log)
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Now = config.NowOr(cfg.Now)
 	return &Job{gh: gh, cfg: cfg}
 }
 

@@ -143,23 +143,23 @@ func readInput(w http.ResponseWriter, r *http.Request) (object, error) {
 	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
 		zr, err := gzip.NewReader(body)
 		if err != nil {
-			return nil, invalid("body is not gzip")
+			return object{}, invalid("body is not gzip")
 		}
 		defer zr.Close()
 		body = io.LimitReader(zr, maxBody)
 	}
 	raw, err := io.ReadAll(body)
 	if err != nil {
-		return nil, invalid("body could not be read")
+		return object{}, invalid("body could not be read")
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return object{}, nil
+		return input(cbor.Map{})
 	}
 	v, err := cbor.Decode(raw)
 	if err != nil {
-		return nil, invalid("body is not CBOR: %v", err)
+		return object{}, invalid("body is not CBOR: %v", err)
 	}
-	return asObject(v, "input")
+	return input(v)
 }
 
 func writeError(w http.ResponseWriter, err error) {

@@ -423,3 +423,55 @@ func TestFauxqsInspectionFormat(t *testing.T) {
 		t.Errorf("fauxqs URL = %s, want loopback", fq.URL)
 	}
 }
+
+// TestMistypedMembers: a member of the wrong type is refused by its name, the first one
+// read wins over later ones, and a refused PutMetricData stores nothing.
+func TestMistypedMembers(t *testing.T) {
+	put := func(s *Server, in object) error { return s.putMetricData(in) }
+	list := func(s *Server, in object) error { _, err := s.listMetrics(in); return err }
+	get := func(_ *Server, in object) error { _, err := parseMetricDataInput(in); return err }
+	ns := cbor.String("N")
+	tests := []struct {
+		name string
+		op   func(*Server, object) error
+		in   cbor.Map
+		want string
+	}{
+		{"put: namespace", put, cbor.Map{"Namespace": cbor.Uint(1)}, "Namespace must be a string"},
+		{"put: a datum that is not a structure", put,
+			cbor.Map{"Namespace": ns, "MetricData": cbor.List{cbor.Map{"MetricName": cbor.String("m"), "Value": cbor.Uint(1)}, cbor.String("x")}},
+			"MetricData[1] must be a structure"},
+		{"put: the first of two", put,
+			cbor.Map{"Namespace": ns, "MetricData": cbor.List{cbor.Map{"MetricName": cbor.Uint(1), "Unit": cbor.Bool(true)}}},
+			"MetricName must be a string"},
+		{"put: a statistic value", put,
+			cbor.Map{"Namespace": ns, "MetricData": cbor.List{cbor.Map{"MetricName": cbor.String("m"), "StatisticValues": cbor.Map{
+				"SampleCount": cbor.Uint(1), "Sum": cbor.String("1"), "Minimum": cbor.Uint(1), "Maximum": cbor.Uint(1)}}}},
+			"Sum must be a number"},
+		{"list: a dimension value", list,
+			cbor.Map{"Dimensions": cbor.List{cbor.Map{"Name": cbor.String("a"), "Value": cbor.Uint(2)}}},
+			"Value must be a string"},
+		{"get: a period", get,
+			cbor.Map{"StartTime": encodeTime(base), "EndTime": encodeTime(base.Add(time.Hour)), "MetricDataQueries": cbor.List{cbor.Map{
+				"Id": cbor.String("q"), "MetricStat": cbor.Map{"Metric": cbor.Map{"Namespace": ns, "MetricName": cbor.String("m")}, "Period": cbor.String("60")},
+			}}},
+			"Period must be an integer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := New()
+			in, err := input(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = tt.op(s, in)
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.status != http.StatusBadRequest || ae.message != tt.want {
+				t.Errorf("%s = %v, want a 400 %q", tt.name, err, tt.want)
+			}
+			if len(s.series) != 0 {
+				t.Errorf("%s stored %d series, want none", tt.name, len(s.series))
+			}
+		})
+	}
+}

@@ -1,7 +1,6 @@
 package cwlocal
 
 import (
-	"fmt"
 	"net/http"
 	"regexp"
 	"time"
@@ -42,25 +41,23 @@ type metricDataInput struct {
 
 func parseMetricDataInput(in object) (metricDataInput, error) {
 	var req metricDataInput
-	var ok bool
-	var err error
-	if req.start, ok, err = in.timestamp("StartTime"); err != nil {
+	start, hasStart := in.timestamp("StartTime")
+	end, hasEnd := in.timestamp("EndTime")
+	scan, _ := in.str("ScanBy")
+	req.maxPoints, _ = in.integer("MaxDatapoints")
+	queries := in.objects("MetricDataQueries")
+	if err := in.err(); err != nil {
 		return req, err
-	} else if !ok {
+	}
+	switch {
+	case !hasStart:
 		return req, missing("StartTime is required")
-	}
-	if req.end, ok, err = in.timestamp("EndTime"); err != nil {
-		return req, err
-	} else if !ok {
+	case !hasEnd:
 		return req, missing("EndTime is required")
-	}
-	if !req.start.Before(req.end) {
+	case !start.Before(end):
 		return req, invalid("StartTime must be before EndTime")
 	}
-	scan, _, err := in.str("ScanBy")
-	if err != nil {
-		return req, err
-	}
+	req.start, req.end = start, end
 	switch scan {
 	case "", "TimestampDescending":
 	case "TimestampAscending":
@@ -68,22 +65,15 @@ func parseMetricDataInput(in object) (metricDataInput, error) {
 	default:
 		return req, invalid("ScanBy must be TimestampDescending or TimestampAscending")
 	}
-	if req.maxPoints, _, err = in.integer("MaxDatapoints"); err != nil {
-		return req, err
-	}
-	list, _, err := in.list("MetricDataQueries")
-	if err != nil {
-		return req, err
-	}
-	if len(list) == 0 {
+	if len(queries) == 0 {
 		return req, missing("MetricDataQueries is required")
 	}
-	if len(list) > maxQueries {
+	if len(queries) > maxQueries {
 		return req, invalid("at most %d MetricDataQueries", maxQueries)
 	}
 	seen := map[string]bool{}
-	for i, v := range list {
-		q, err := parseDataQuery(v, i)
+	for _, o := range queries {
+		q, err := parseDataQuery(o)
 		if err != nil {
 			return req, err
 		}
@@ -96,33 +86,20 @@ func parseMetricDataInput(in object) (metricDataInput, error) {
 	return req, nil
 }
 
-func parseDataQuery(v cbor.Value, i int) (dataQuery, error) {
-	o, err := asObject(v, fmt.Sprintf("MetricDataQueries[%d]", i))
-	if err != nil {
-		return dataQuery{}, err
-	}
+func parseDataQuery(o object) (dataQuery, error) {
 	q := dataQuery{returnData: true}
-	if q.id, _, err = o.str("Id"); err != nil {
+	q.id, _ = o.str("Id")
+	q.label, _ = o.str("Label")
+	if rd, ok := o.boolean("ReturnData"); ok {
+		q.returnData = rd
+	}
+	stat, hasStat := o.object("MetricStat")
+	expr, hasExpr := o.str("Expression")
+	if err := o.err(); err != nil {
 		return q, err
 	}
 	if !idPattern.MatchString(q.id) {
 		return q, invalid("Id %q must start with a lower-case letter and hold only letters, digits and _", q.id)
-	}
-	if q.label, _, err = o.str("Label"); err != nil {
-		return q, err
-	}
-	if rd, ok, err := o.boolean("ReturnData"); err != nil {
-		return q, err
-	} else if ok {
-		q.returnData = rd
-	}
-	stat, hasStat, err := o.object("MetricStat")
-	if err != nil {
-		return q, err
-	}
-	expr, hasExpr, err := o.str("Expression")
-	if err != nil {
-		return q, err
 	}
 	switch {
 	case hasStat == hasExpr:
@@ -135,44 +112,31 @@ func parseDataQuery(v cbor.Value, i int) (dataQuery, error) {
 		q.expr = n
 		return q, nil
 	}
-	m, ok, err := stat.object("Metric")
-	if err != nil {
+	m, hasMetric := stat.object("Metric")
+	metric := Metric{Dimensions: m.dimensions("Dimensions")}
+	metric.Namespace, _ = m.str("Namespace")
+	metric.Name, _ = m.str("MetricName")
+	period, hasPeriod := stat.integer("Period")
+	name, _ := stat.str("Stat")
+	q.unit, _ = stat.str("Unit")
+	if err := o.err(); err != nil {
 		return q, err
-	} else if !ok {
+	}
+	if !hasMetric {
 		return q, missing("query %s: MetricStat.Metric is required", q.id)
-	}
-	metric := Metric{}
-	if metric.Namespace, _, err = m.str("Namespace"); err != nil {
-		return q, err
-	}
-	if metric.Name, _, err = m.str("MetricName"); err != nil {
-		return q, err
 	}
 	if metric.Namespace == "" || metric.Name == "" {
 		return q, missing("query %s: Metric needs Namespace and MetricName", q.id)
 	}
-	if metric.Dimensions, err = m.dimensions("Dimensions"); err != nil {
-		return q, err
-	}
 	metric.Dimensions = sortDims(metric.Dimensions)
 	q.metric = &metric
-	period, ok, err := stat.integer("Period")
-	if err != nil {
-		return q, err
-	}
-	if !ok || !validPeriod(period) {
+	if !hasPeriod || !validPeriod(period) {
 		return q, invalid("query %s: Period must be 1, 5, 10, 30 or a multiple of 60 seconds", q.id)
 	}
 	q.period = time.Duration(period) * time.Second
-	name, _, err := stat.str("Stat")
-	if err != nil {
-		return q, err
-	}
+	var ok bool
 	if q.stat, ok = parseStat(name); !ok {
 		return q, invalid("query %s: unsupported Stat %q", q.id, name)
-	}
-	if q.unit, _, err = stat.str("Unit"); err != nil {
-		return q, err
 	}
 	return q, nil
 }

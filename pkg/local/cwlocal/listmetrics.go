@@ -11,43 +11,25 @@ import (
 // filters (a name, optionally with a value) and RecentlyActive PT3H. It answers in one
 // page.
 func (s *Server) listMetrics(in object) (cbor.Map, error) {
-	ns, _, err := in.str("Namespace")
-	if err != nil {
-		return nil, err
-	}
-	name, _, err := in.str("MetricName")
-	if err != nil {
-		return nil, err
-	}
-	recent, _, err := in.str("RecentlyActive")
-	if err != nil {
-		return nil, err
-	}
-	if recent != "" && recent != "PT3H" {
-		return nil, invalid("RecentlyActive must be PT3H")
-	}
-	filters, _, err := in.list("Dimensions")
-	if err != nil {
-		return nil, err
-	}
+	ns, _ := in.str("Namespace")
+	name, _ := in.str("MetricName")
+	recent, _ := in.str("RecentlyActive")
 	type filter struct {
 		name, value string
 		hasValue    bool
 	}
 	var fs []filter
-	for _, v := range filters {
-		o, err := asObject(v, "Dimensions")
-		if err != nil {
-			return nil, err
-		}
+	for _, o := range in.objects("Dimensions") {
 		var f filter
-		if f.name, _, err = o.str("Name"); err != nil {
-			return nil, err
-		}
-		if f.value, f.hasValue, err = o.str("Value"); err != nil {
-			return nil, err
-		}
+		f.name, _ = o.str("Name")
+		f.value, f.hasValue = o.str("Value")
 		fs = append(fs, f)
+	}
+	if err := in.err(); err != nil {
+		return nil, err
+	}
+	if recent != "" && recent != "PT3H" {
+		return nil, invalid("RecentlyActive must be PT3H")
 	}
 	cutoff := s.now().Add(-3 * time.Hour)
 

@@ -11,8 +11,9 @@ import (
 // putMetricData stores PutMetricData's datums: a Value, Values with Counts, or a
 // StatisticValues set.
 func (s *Server) putMetricData(in object) error {
-	ns, _, err := in.str("Namespace")
-	if err != nil {
+	ns, _ := in.str("Namespace")
+	list := in.objects("MetricData")
+	if err := in.err(); err != nil {
 		return err
 	}
 	if ns == "" {
@@ -20,10 +21,6 @@ func (s *Server) putMetricData(in object) error {
 	}
 	if strings.HasPrefix(ns, "AWS/") {
 		return invalid("the namespace AWS/ is reserved for AWS services")
-	}
-	list, _, err := in.list("MetricData")
-	if err != nil {
-		return err
 	}
 	if len(list) == 0 {
 		return missing("MetricData is required")
@@ -37,31 +34,19 @@ func (s *Server) putMetricData(in object) error {
 	}
 	data := make([]datum, 0, len(list))
 	now := s.now().UTC()
-	for _, v := range list {
-		d, err := asObject(v, "MetricData")
-		if err != nil {
-			return err
-		}
-		m := Metric{Namespace: ns}
-		if m.Name, _, err = d.str("MetricName"); err != nil {
+	for _, d := range list {
+		m := Metric{Namespace: ns, Dimensions: d.dimensions("Dimensions")}
+		m.Name, _ = d.str("MetricName")
+		t, ok := d.timestamp("Timestamp")
+		unit, _ := d.str("Unit")
+		if err := in.err(); err != nil {
 			return err
 		}
 		if m.Name == "" {
 			return missing("MetricName is required")
 		}
-		if m.Dimensions, err = d.dimensions("Dimensions"); err != nil {
-			return err
-		}
-		t, ok, err := d.timestamp("Timestamp")
-		if err != nil {
-			return err
-		}
 		if !ok {
 			t = now
-		}
-		unit, _, err := d.str("Unit")
-		if err != nil {
-			return err
 		}
 		p, err := datumPoint(d, t, unit)
 		if err != nil {
@@ -77,20 +62,11 @@ func (s *Server) putMetricData(in object) error {
 
 // datumPoint reads the one form of value a MetricDatum carries.
 func datumPoint(d object, t time.Time, unit string) (point, error) {
-	value, hasValue, err := d.number("Value")
-	if err != nil {
-		return point{}, err
-	}
-	vl, hasValues, err := d.list("Values")
-	if err != nil {
-		return point{}, err
-	}
-	cl, hasCounts, err := d.list("Counts")
-	if err != nil {
-		return point{}, err
-	}
-	set, hasSet, err := d.object("StatisticValues")
-	if err != nil {
+	value, hasValue := d.number("Value")
+	vl, hasValues := d.list("Values")
+	cl, hasCounts := d.list("Counts")
+	set, hasSet := d.object("StatisticValues")
+	if err := d.err(); err != nil {
 		return point{}, err
 	}
 	forms := 0
@@ -129,8 +105,8 @@ func datumPoint(d object, t time.Time, unit string) (point, error) {
 	}
 	p := point{t: t, unit: unit}
 	for name, dst := range map[string]*float64{"SampleCount": &p.count, "Sum": &p.sum, "Minimum": &p.min, "Maximum": &p.max} {
-		v, ok, err := set.number(name)
-		if err != nil {
+		v, ok := set.number(name)
+		if err := set.err(); err != nil {
 			return point{}, err
 		}
 		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {

@@ -24,8 +24,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/repotrackr/github-integration/pkg/config"
 	"github.com/repotrackr/github-integration/pkg/local/jwtauth"
 	"github.com/repotrackr/github-integration/pkg/local/lambdarie"
+	"github.com/repotrackr/github-integration/pkg/logging"
 )
 
 // MaxBodyBytes is the HTTP API's request payload limit (10 MB).
@@ -79,12 +81,8 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.AccountID == "" {
 		cfg.AccountID = "000000000000"
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
+	cfg.Now = config.NowOr(cfg.Now)
+	cfg.Log = logging.OrDiscard(cfg.Log)
 	g := &Gateway{cfg: cfg}
 	seen := map[string]bool{}
 	for _, r := range cfg.Routes {

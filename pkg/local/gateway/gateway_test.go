@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,43 +18,21 @@ import (
 
 	"github.com/repotrackr/github-integration/pkg/local/jwtauth"
 	"github.com/repotrackr/github-integration/pkg/local/lambdarie"
+	"github.com/repotrackr/github-integration/pkg/local/lambdarie/lambdarietest"
 )
 
-// fakeFunction records the events it gets and answers with answer.
-type fakeFunction struct {
-	mu     sync.Mutex
-	events []events.APIGatewayV2HTTPRequest
-	answer func(ev events.APIGatewayV2HTTPRequest) (*lambdarie.Result, error)
-}
+// fakeFunction records the events it gets and answers with its Answer; newGateway
+// gives one without an Answer a 200 "ok".
+type fakeFunction = lambdarietest.Function[events.APIGatewayV2HTTPRequest]
 
-func (f *fakeFunction) Invoke(ctx context.Context, payload []byte) (*lambdarie.Result, error) {
-	var ev events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	f.events = append(f.events, ev)
-	f.mu.Unlock()
-	if f.answer == nil {
-		return &lambdarie.Result{Payload: []byte(`{"statusCode":200,"body":"ok"}`)}, nil
-	}
-	return f.answer(ev)
-}
-
-func (f *fakeFunction) last(t *testing.T) events.APIGatewayV2HTTPRequest {
+// last is the latest event fn got.
+func last(t *testing.T, fn *fakeFunction) events.APIGatewayV2HTTPRequest {
 	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.events) == 0 {
+	evs := fn.Events()
+	if len(evs) == 0 {
 		t.Fatal("function was not invoked")
 	}
-	return f.events[len(f.events)-1]
-}
-
-func (f *fakeFunction) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.events)
+	return evs[len(evs)-1]
 }
 
 var (
@@ -100,6 +77,11 @@ func newGateway(t *testing.T, fns map[string]*fakeFunction, timeout time.Duratio
 	t.Helper()
 	invokers := map[string]Invoker{}
 	for n, f := range fns {
+		if f.Answer == nil {
+			f.Answer = func(events.APIGatewayV2HTTPRequest) (*lambdarie.Result, error) {
+				return &lambdarie.Result{Payload: []byte(`{"statusCode":200,"body":"ok"}`)}, nil
+			}
+		}
 		invokers[n] = f
 	}
 	g, err := New(Config{
@@ -173,7 +155,7 @@ func TestRoutingAndPathParameters(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
-			before := fns["api"].count() + fns["ingest"].count()
+			before := len(fns["api"].Events()) + len(fns["ingest"].Events())
 			resp, body := do(t, request(t, tc.method, srv.URL+tc.path, "", auth))
 			if resp.StatusCode != tc.wantStatus {
 				t.Fatalf("%s %s = %d %s, want %d", tc.method, tc.path, resp.StatusCode, body, tc.wantStatus)
@@ -182,7 +164,7 @@ func TestRoutingAndPathParameters(t *testing.T) {
 				if body != `{"message":"Not Found"}` {
 					t.Errorf("404 body = %s, want API Gateway's", body)
 				}
-				if after := fns["api"].count() + fns["ingest"].count(); after != before {
+				if after := len(fns["api"].Events()) + len(fns["ingest"].Events()); after != before {
 					t.Errorf("a function was invoked for an unknown route")
 				}
 				return
@@ -191,7 +173,7 @@ func TestRoutingAndPathParameters(t *testing.T) {
 			if strings.HasPrefix(tc.path, "/webhooks") {
 				fn = fns["ingest"]
 			}
-			ev := fn.last(t)
+			ev := last(t, fn)
 			if ev.RouteKey != tc.wantRoute || ev.RequestContext.RouteKey != tc.wantRoute {
 				t.Errorf("routeKey = %q / %q, want %q", ev.RouteKey, ev.RequestContext.RouteKey, tc.wantRoute)
 			}
@@ -218,7 +200,7 @@ func TestEventShape(t *testing.T) {
 	if resp, body := do(t, req); resp.StatusCode != 200 {
 		t.Fatalf("POST = %d %s", resp.StatusCode, body)
 	}
-	ev := fns["ingest"].last(t)
+	ev := last(t, fns["ingest"])
 	checks := []struct {
 		name      string
 		got, want any
@@ -286,7 +268,7 @@ func TestBodyEncoding(t *testing.T) {
 				h["Content-Type"] = tc.contentType
 			}
 			do(t, request(t, "POST", srv.URL+"/webhooks/github", tc.body, h))
-			ev := fns["ingest"].last(t)
+			ev := last(t, fns["ingest"])
 			if ev.IsBase64Encoded != tc.wantBase64 {
 				t.Fatalf("isBase64Encoded = %t, want %t", ev.IsBase64Encoded, tc.wantBase64)
 			}
@@ -338,7 +320,7 @@ func TestJWTAuthorizer(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			before := fns["api"].count()
+			before := len(fns["api"].Events())
 			h := map[string]string{}
 			if tc.header != "" {
 				h["Authorization"] = tc.header
@@ -351,7 +333,7 @@ func TestJWTAuthorizer(t *testing.T) {
 				if body != `{"message":"Unauthorized"}` {
 					t.Errorf("401 body = %s, want API Gateway's", body)
 				}
-				if fns["api"].count() != before {
+				if len(fns["api"].Events()) != before {
 					t.Error("the function was invoked for a refused token")
 				}
 			}
@@ -361,7 +343,7 @@ func TestJWTAuthorizer(t *testing.T) {
 		tk.Scopes = []string{"admin"}
 		tk.Extra = map[string]any{"groups": []string{"a", "b"}, "n": 7}
 	})}))
-	ev := fns["api"].last(t)
+	ev := last(t, fns["api"])
 	jwt := ev.RequestContext.Authorizer.JWT
 	for k, want := range map[string]string{"sub": "alice", "iss": issuer, "aud": audience, "groups": "[a b]", "n": "7", "scope": "admin"} {
 		if got := jwt.Claims[k]; got != want {
@@ -438,7 +420,7 @@ func TestResponseMapping(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fns := map[string]*fakeFunction{"ingest": {answer: func(events.APIGatewayV2HTTPRequest) (*lambdarie.Result, error) {
+			fns := map[string]*fakeFunction{"ingest": {Answer: func(events.APIGatewayV2HTTPRequest) (*lambdarie.Result, error) {
 				return tc.answer, tc.err
 			}}, "api": {}}
 			srv := newGateway(t, fns, 0)
@@ -459,7 +441,7 @@ func TestResponseMapping(t *testing.T) {
 }
 
 func TestIntegrationTimeout(t *testing.T) {
-	fns := map[string]*fakeFunction{"api": {}, "ingest": {answer: func(events.APIGatewayV2HTTPRequest) (*lambdarie.Result, error) {
+	fns := map[string]*fakeFunction{"api": {}, "ingest": {Answer: func(events.APIGatewayV2HTTPRequest) (*lambdarie.Result, error) {
 		time.Sleep(300 * time.Millisecond)
 		return nil, context.DeadlineExceeded
 	}}}
@@ -477,7 +459,7 @@ func TestRequestTooLarge(t *testing.T) {
 	if resp.StatusCode != 413 {
 		t.Errorf("answer = %d %s, want 413", resp.StatusCode, body)
 	}
-	if fns["ingest"].count() != 0 {
+	if len(fns["ingest"].Events()) != 0 {
 		t.Error("the function was invoked with an oversized body")
 	}
 }

@@ -204,21 +204,28 @@ func (a *Authorizer) Authorize(header string, scopes []string) (*Identity, error
 	return id, nil
 }
 
+// reasons are the short reasons API Gateway gives for the kinds of parse error, first
+// match wins (one error may wrap several kinds).
+var reasons = []struct {
+	kinds  []error
+	reason string
+}{
+	{[]error{jwt.ErrTokenMalformed}, "malformed token"},
+	{[]error{jwt.ErrTokenSignatureInvalid, jwt.ErrTokenUnverifiable}, "signature invalid"},
+	{[]error{jwt.ErrTokenExpired}, "the token has expired"},
+	{[]error{jwt.ErrTokenRequiredClaimMissing}, "required claim missing"},
+	{[]error{jwt.ErrTokenNotValidYet, jwt.ErrTokenUsedBeforeIssued}, "the token is not valid yet"},
+	{[]error{jwt.ErrTokenInvalidIssuer}, "invalid issuer"},
+}
+
 // describe turns a parse error into the short reason API Gateway gives.
 func describe(err error) string {
-	switch {
-	case errors.Is(err, jwt.ErrTokenMalformed):
-		return "malformed token"
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
-		return "signature invalid"
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return "the token has expired"
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return "required claim missing"
-	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		return "the token is not valid yet"
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
-		return "invalid issuer"
+	for _, r := range reasons {
+		for _, kind := range r.kinds {
+			if errors.Is(err, kind) {
+				return r.reason
+			}
+		}
 	}
 	return "invalid token"
 }

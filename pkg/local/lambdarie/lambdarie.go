@@ -250,11 +250,7 @@ func (p *Pool) Close() error {
 	p.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, in := range ins {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			in.stop()
-		}()
+		wg.Go(in.stop)
 	}
 	wg.Wait()
 	return nil

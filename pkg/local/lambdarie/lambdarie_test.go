@@ -207,9 +207,7 @@ func TestConcurrentInvocations(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			res, err := p.Invoke(context.Background(), fmt.Appendf(nil, `{"echo":%d,"sleep_ms":200}`, i))
 			switch {
 			case err != nil:
@@ -217,7 +215,7 @@ func TestConcurrentInvocations(t *testing.T) {
 			case res.FunctionError != "" || string(res.Payload) != fmt.Sprint(i):
 				errs <- fmt.Errorf("invocation %d answered %s (%s)", i, res.Payload, res.FunctionError)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)

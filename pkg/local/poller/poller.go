@@ -88,11 +88,7 @@ func New(cfg Config) (*Poller, error) {
 func (p *Poller) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for range p.cfg.Pollers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.loop(ctx)
-		}()
+		wg.Go(func() { p.loop(ctx) })
 	}
 	wg.Wait()
 }

@@ -18,6 +18,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/repotrackr/github-integration/pkg/local/lambdarie"
+	"github.com/repotrackr/github-integration/pkg/local/lambdarie/lambdarietest"
 	"github.com/repotrackr/github-integration/pkg/local/standin"
 )
 
@@ -67,29 +68,8 @@ func (q *fakeQueue) deletedHandles() []string {
 	return out
 }
 
-// fakeFunction records each SQS event and answers with answer.
-type fakeFunction struct {
-	mu     sync.Mutex
-	events []events.SQSEvent
-	answer func(events.SQSEvent) (*lambdarie.Result, error)
-}
-
-func (f *fakeFunction) Invoke(_ context.Context, payload []byte) (*lambdarie.Result, error) {
-	var ev events.SQSEvent
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	f.events = append(f.events, ev)
-	f.mu.Unlock()
-	return f.answer(ev)
-}
-
-func (f *fakeFunction) invocations() []events.SQSEvent {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]events.SQSEvent(nil), f.events...)
-}
+// fakeFunction records each SQS event and answers with its Answer.
+type fakeFunction = lambdarietest.Function[events.SQSEvent]
 
 func messages(n int) []sqstypes.Message {
 	out := make([]sqstypes.Message, n)
@@ -131,7 +111,7 @@ func TestProcessDeletesWhatTheFunctionHandled(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			q := &fakeQueue{}
-			fn := &fakeFunction{answer: tc.answer}
+			fn := &fakeFunction{Answer: tc.answer}
 			p, err := New(Config{Queue: q, QueueURL: "http://q", Function: fn, ReportBatchItemFailures: tc.report})
 			if err != nil {
 				t.Fatal(err)
@@ -201,7 +181,7 @@ func TestEventIsLambdasSQSEvent(t *testing.T) {
 
 func TestBatchingWindowGathersABatch(t *testing.T) {
 	q := &fakeQueue{msgs: messages(5), perReceive: 1}
-	fn := &fakeFunction{answer: answer(`{}`)}
+	fn := &fakeFunction{Answer: answer(`{}`)}
 	p, err := New(Config{Queue: q, QueueURL: "http://q", Function: fn, BatchSize: 3, BatchingWindow: 500 * time.Millisecond, WaitTime: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +193,7 @@ func TestBatchingWindowGathersABatch(t *testing.T) {
 	}
 	stop()
 	var sizes []int
-	for _, ev := range fn.invocations() {
+	for _, ev := range fn.Events() {
 		sizes = append(sizes, len(ev.Records))
 	}
 	if !reflect.DeepEqual(sizes, []int{3, 2}) {
@@ -250,7 +230,7 @@ func TestRedriveToDeadLetterQueue(t *testing.T) {
 	if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(`{"poison":true}`)}); err != nil {
 		t.Fatal(err)
 	}
-	fn := &fakeFunction{answer: func(ev events.SQSEvent) (*lambdarie.Result, error) {
+	fn := &fakeFunction{Answer: func(ev events.SQSEvent) (*lambdarie.Result, error) {
 		return &lambdarie.Result{Payload: fmt.Appendf(nil, `{"batchItemFailures":[{"itemIdentifier":%q}]}`, ev.Records[0].MessageId)}, nil
 	}}
 	p, err := New(Config{Queue: client, QueueURL: aws.ToString(q.QueueUrl), Function: fn, ReportBatchItemFailures: true, WaitTime: time.Second})
@@ -270,7 +250,7 @@ func TestRedriveToDeadLetterQueue(t *testing.T) {
 	if len(moved) != 1 || aws.ToString(moved[0].Body) != `{"poison":true}` {
 		t.Fatalf("dead-letter queue holds %v, want the poison message", moved)
 	}
-	invs := fn.invocations()
+	invs := fn.Events()
 	if len(invs) != maxReceives {
 		t.Errorf("function invoked %d times, want maxReceiveCount = %d", len(invs), maxReceives)
 	}

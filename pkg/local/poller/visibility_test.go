@@ -35,7 +35,7 @@ func TestChangedVisibilityIsHonoured(t *testing.T) {
 		mu    sync.Mutex
 		times []time.Time
 	)
-	fn := &fakeFunction{answer: func(ev events.SQSEvent) (*lambdarie.Result, error) {
+	fn := &fakeFunction{Answer: func(ev events.SQSEvent) (*lambdarie.Result, error) {
 		mu.Lock()
 		times = append(times, time.Now())
 		first := len(times) == 1

@@ -1,6 +1,9 @@
 package samtemplate
 
-import "sort"
+import (
+	"maps"
+	"slices"
+)
 
 // Parameter is one entry of the template's Parameters.
 type Parameter struct {
@@ -58,12 +61,7 @@ func (t *Template) HTTPAPIs() []HTTPAPI {
 			Authorizers:       map[string]JWTAuthorizer{},
 		}
 		auths, _ := path(p, "Auth", "Authorizers").(map[string]any)
-		names := make([]string, 0, len(auths))
-		for n := range auths {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
+		for _, n := range slices.Sorted(maps.Keys(auths)) {
 			a := auths[n]
 			if path(a, "JwtConfiguration") == nil {
 				continue // Lambda authorizers are not JWT authorizers.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/tools/txtar"
 )
 
 // Grant is one action on one resource that a function's Policies allow; Resource is a
@@ -181,84 +183,74 @@ func TestPoliciesMatchCode(t *testing.T) {
 }
 
 // TestPolicyProblems shows that the comparison catches a policy that grants too little
-// or too much: each case edits the project's template and names the problem it expects.
+// or too much: each case in testdata/policy-problems edits the project's template,
+// replacing its "old" lines with its "new" ones, and names in its header the function
+// and the problem it expects.
 func TestPolicyProblems(t *testing.T) {
 	text, err := os.ReadFile(filepath.Join(moduleRoot, "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ix := projectSDKIndex(t)
-	tests := []struct {
-		name, fn, old, new, want string
-	}{
-		{
-			name: "registration secret not granted", fn: "RedeliverFunction",
-			old:  "            SecretArn: !Ref AppRegistrationSecret\n      Events:\n        Every10Minutes:\n",
-			new:  "            SecretArn: !Ref AppPrivateKeySecret\n      Events:\n        Every10Minutes:\n",
-			want: `calls secretsmanager:GetSecretValue on "AppRegistrationSecret"`,
-		},
-		{
-			name: "delete on the event log", fn: "ProcessorFunction",
-			old:  "                - dynamodb:UpdateItem\n              Resource: !GetAtt EventsTable.Arn\n",
-			new:  "                - dynamodb:UpdateItem\n                - dynamodb:DeleteItem\n              Resource: !GetAtt EventsTable.Arn\n",
-			want: "grants dynamodb:DeleteItem on EventsTable, which its code never calls",
-		},
-		{
-			name: "history cursor cannot describe the table", fn: "ApiFunction",
-			old:  "              Action: dynamodb:DescribeTable\n",
-			new:  "              Action: dynamodb:DescribeStream\n",
-			want: `calls dynamodb:DescribeTable on "EventsTable"`,
-		},
-		{
-			name: "query on the base event table", fn: "ApiFunction",
-			old:  `              Resource: !Sub "${EventsTable.Arn}/index/*"` + "\n",
-			new:  "              Resource:\n                - !Sub \"${EventsTable.Arn}/index/*\"\n                - !GetAtt EventsTable.Arn\n",
-			want: "grants dynamodb:Query on EventsTable, which its code never calls",
-		},
-		{
-			name: "purge cannot batch-delete updates", fn: "ApiFunction",
-			old:  "                - dynamodb:BatchWriteItem\n              Resource:\n                - !GetAtt SnapshotsTable.Arn\n                - !GetAtt UpdatesTable.Arn\n",
-			new:  "                - dynamodb:BatchWriteItem\n              Resource:\n                - !GetAtt SnapshotsTable.Arn\n",
-			want: `calls dynamodb:BatchWriteItem on "UpdatesTable"`,
-		},
-		{
-			name: "secret the environment does not name", fn: "RedeliverFunction",
-			old:  "          GITHUB_APP_REGISTRATION_ARN: !Ref AppRegistrationSecret\n          GITHUB_API_URL: !Ref GitHubApiUrl\n          REDELIVER_LOOKBACK: 6h\n",
-			new:  "          GITHUB_API_URL: !Ref GitHubApiUrl\n          REDELIVER_LOOKBACK: 6h\n",
-			want: "GITHUB_APP_REGISTRATION_ARN, which the function's environment does not name",
-		},
-		{
-			name: "send to the wrong queue", fn: "IngestFunction",
-			old:  "            QueueName: !GetAtt EventsQueue.QueueName\n",
-			new:  "            QueueName: !GetAtt EventsDLQ.QueueName\n",
-			want: `calls sqs:SendMessage on "EventsQueue"`,
-		},
+	files, err := filepath.Glob(filepath.Join("testdata", "policy-problems", "*.txtar"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("policy problem cases = %v, %v, want some", files, err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if strings.Count(string(text), tt.old) != 1 {
-				t.Fatalf("template.yaml holds %q %d times, want once", tt.old, strings.Count(string(text), tt.old))
+	for _, file := range files {
+		name := strings.ReplaceAll(strings.TrimSuffix(filepath.Base(file), ".txtar"), "-", " ")
+		t.Run(name, func(t *testing.T) {
+			fn, want, old, repl := readPolicyCase(t, file)
+			if n := strings.Count(string(text), old); n != 1 {
+				t.Fatalf("template.yaml holds %q %d times, want once", old, n)
 			}
-			tpl, err := Parse([]byte(strings.Replace(string(text), tt.old, tt.new, 1)))
+			tpl, err := Parse([]byte(strings.Replace(string(text), old, repl, 1)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			var fn Function
-			for _, f := range tpl.Functions() {
-				if f.LogicalID == tt.fn {
-					fn = f
+			var f Function
+			for _, x := range tpl.Functions() {
+				if x.LogicalID == fn {
+					f = x
 				}
 			}
-			problems, _ := policyProblems(tpl, ix, fn)
+			problems, _ := policyProblems(tpl, ix, f)
 			found := false
 			for _, p := range problems {
-				found = found || strings.Contains(p, tt.want)
+				found = found || strings.Contains(p, want)
 			}
 			if !found {
-				t.Errorf("policyProblems(%s, %s) = %q, want one containing %q", tt.fn, tt.name, problems, tt.want)
+				t.Errorf("policyProblems(%s, %s) = %q, want one containing %q", fn, name, problems, want)
 			}
 		})
 	}
+}
+
+// readPolicyCase reads one case: "fn:" and "want:" lines, then the files old and new.
+func readPolicyCase(t *testing.T, file string) (fn, want, old, repl string) {
+	t.Helper()
+	ar, err := txtar.ParseFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(ar.Comment), "\n") {
+		if v, ok := strings.CutPrefix(line, "fn: "); ok {
+			fn = v
+		} else if v, ok := strings.CutPrefix(line, "want: "); ok {
+			want = v
+		}
+	}
+	for _, f := range ar.Files {
+		switch f.Name {
+		case "old":
+			old = string(f.Data)
+		case "new":
+			repl = string(f.Data)
+		}
+	}
+	if fn == "" || want == "" || old == "" {
+		t.Fatalf("%s: want fn: and want: lines and an old file", file)
+	}
+	return fn, want, old, repl
 }
 
 func dedup(s []string) []string {

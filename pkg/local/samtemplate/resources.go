@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -184,12 +185,7 @@ func (t *Template) Functions() []Function {
 			}
 		}
 		events, _ := p["Events"].(map[string]any)
-		names := make([]string, 0, len(events))
-		for n := range events {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
+		for _, n := range slices.Sorted(maps.Keys(events)) {
 			ev := events[n]
 			e := Event{Name: n, Type: asString(path(ev, "Type"))}
 			ep := path(ev, "Properties")
