@@ -26,7 +26,7 @@ func historyFixture() []Event {
 		id := fmt.Sprintf("d%02d", i)
 		processed := at.Add(2 * time.Second)
 		ev := Event{
-			DeliveryID: id, LogPartition: EventLogPartition, ReceivedKey: ReceivedKey(at, id),
+			DeliveryID: id, LogPartition: LogPartition(id), ReceivedKey: ReceivedKey(at, id),
 			EventType: types[i%3], Action: "opened", Repo: repos[i%len(repos)], InstallationID: int64(1 + i%4),
 			Status: statuses[i%5], ReceivedAt: at, ProcessedAt: &processed, Attempts: 1, Envelope: `{"big":"envelope"}`,
 		}
@@ -193,14 +193,14 @@ func TestQueryEventsSparseFilter(t *testing.T) {
 	// cursor, but following the cursors still finds every match, in order.
 	s := newTestStore(t)
 	var evs []Event
-	for i := range maxHistoryRequests*filteredReadSize + 300 {
+	for i := range (EventLogShards+maxHistoryRequests)*filteredReadSize + 300 {
 		at := historyBase.Add(time.Duration(i) * time.Second)
 		id := fmt.Sprintf("s%05d", i)
 		inst := int64(100)
 		if i%700 == 3 {
 			inst = 5
 		}
-		evs = append(evs, Event{DeliveryID: id, LogPartition: EventLogPartition, ReceivedKey: ReceivedKey(at, id),
+		evs = append(evs, Event{DeliveryID: id, LogPartition: LogPartition(id), ReceivedKey: ReceivedKey(at, id),
 			EventType: "push", Status: EventProcessed, ReceivedAt: at, InstallationID: inst, Attempts: 1})
 	}
 	putEvents(t, s, evs)
