@@ -205,14 +205,14 @@ func TestPolicyProblems(t *testing.T) {
 		},
 		{
 			name: "history cursor cannot describe the table", fn: "ApiFunction",
-			old:  "              Action: dynamodb:DescribeTable\n",
-			new:  "              Action: dynamodb:DescribeStream\n",
+			old:  "            - Sid: DeliveryHistoryCursor\n              Effect: Allow\n              Action: dynamodb:DescribeTable\n",
+			new:  "            - Sid: DeliveryHistoryCursor\n              Effect: Allow\n              Action: dynamodb:DescribeStream\n",
 			want: `calls dynamodb:DescribeTable on "EventsTable"`,
 		},
 		{
 			name: "query on the base event table", fn: "ApiFunction",
-			old:  `              Resource: !Sub "${EventsTable.Arn}/index/*"` + "\n",
-			new:  "              Resource:\n                - !Sub \"${EventsTable.Arn}/index/*\"\n                - !GetAtt EventsTable.Arn\n",
+			old:  "              Action: dynamodb:Query\n              Resource: !Sub \"${EventsTable.Arn}/index/by_time\"\n            - Sid: DeliveryHistoryCursor\n",
+			new:  "              Action: dynamodb:Query\n              Resource:\n                - !Sub \"${EventsTable.Arn}/index/by_time\"\n                - !GetAtt EventsTable.Arn\n            - Sid: DeliveryHistoryCursor\n",
 			want: "grants dynamodb:Query on EventsTable, which its code never calls",
 		},
 		{
