@@ -21,10 +21,10 @@ const maxLogBytesPerDelivery = 1024
 const cloudWatchEventOverhead = 26
 
 // TestLogBytesPerDelivery measures the log and EMF bytes ingest writes for every real
-// push, pull_request and issues payload, logged as production logs them (JSON at INFO,
-// the default metrics namespace).
+// push, pull_request, issues and installation payload, logged as production logs them
+// (JSON at INFO, the default metrics namespace).
 func TestLogBytesPerDelivery(t *testing.T) {
-	for _, event := range []string{"push", "pull_request", "issues"} {
+	for _, event := range []string{"push", "pull_request", "issues", "installation"} {
 		t.Run(event, func(t *testing.T) {
 			var out testkit.LogBuffer
 			h := New(Config{
