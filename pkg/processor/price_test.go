@@ -41,10 +41,10 @@ var priceLimits = map[string]struct {
 	"irrelevant push":                 {indexWRU: 1, logBytes: 1024},
 	"duplicate":                       {indexWRU: 1, logBytes: 1024},
 	"duplicate of an irrelevant push": {indexWRU: 1, logBytes: 1024},
-	"relevant push":                   {indexWRU: 2, logBytes: 2304},
-	"pull request":                    {indexWRU: 2, logBytes: 1024},
-	"issue":                           {indexWRU: 2, logBytes: 1024},
-	"installation":                    {indexWRU: 2, logBytes: 2048},
+	"relevant push":                   {indexWRU: 1, logBytes: 2304},
+	"pull request":                    {indexWRU: 1, logBytes: 1024},
+	"issue":                           {indexWRU: 1, logBytes: 1024},
+	"installation":                    {indexWRU: 1, logBytes: 2048},
 }
 
 // cloudWatchEventOverhead is what CloudWatch Logs counts for each log event beyond its

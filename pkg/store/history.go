@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -18,11 +19,18 @@ import (
 )
 
 // Reading the webhook event log: the delivery history and its newest entries. Every read
-// is a Query on the events table's one index, by_time, newest first; nothing here scans.
+// is a Query on the events table's one index, by_time, newest first, then a BatchGetItem
+// of the entries handed out; nothing here scans.
 //
-// by_time is the log's only index: every index an entry is in costs a write unit more on
-// each write that changes it, so filters other than time (type, status, repository,
-// installation) are filter expressions on it, with a bounded number of requests a page.
+// by_time is the log's only index, and it holds only what never changes once an entry is
+// written (its keys, event type, repository and installation): every index an entry is in
+// costs a write unit on each write that changes what it holds, so an entry costs one index
+// write, at its first write, and none when its status changes. The filters on those
+// attributes are filter expressions on the index, with a bounded number of requests a
+// page; the rest of an entry (status, times, error) is read from the table by key, and
+// the status filter is applied to what is read. Reads cost a fifth of writes and this
+// route is rare (pkg/processor/README.md, "Price per million deliveries").
+//
 // Its partition key is one of EventLogShards values, chosen by the entry's own key
 // (LogPartition), because one partition takes about 1,000 writes a second and a constant
 // key made that the whole log's limit; a read queries every partition and merges them.
@@ -76,9 +84,12 @@ type EventPage struct {
 	NextCursor string
 }
 
+// indexAttrs are what by_time holds (template.yaml): keys, and the attributes an entry
+// never changes after its first write.
+var indexAttrs = []string{"delivery_id", "log_partition", "received_key", "event_type", "repo", "installation_id"}
+
 // historyAttrs are the attributes a history entry needs: everything but the queued
-// envelope, which can be large and is never shown. by_time projects exactly these
-// (template.yaml), so that an entry's index copy stays small: one write unit.
+// envelope, which can be large and is never shown.
 var historyAttrs = []string{
 	"delivery_id", "log_partition", "received_key", "event_type", "action", "repo", "installation_id",
 	"status", "reason", "received_at", "started_at", "processed_at", "attempts", "error", "error_code", "duplicate_of",
@@ -142,7 +153,9 @@ type logShard struct {
 	// every entry of the partition above it has been read.
 	lowest string
 	done   bool
-	found  []Event
+	// found are the matches read; complete entries when the query filters by status,
+	// else the index's part of them, completed once the page is known.
+	found []Event
 }
 
 // readLog returns up to limit entries matching q, newest first, received strictly before
@@ -152,6 +165,16 @@ type logShard struct {
 // is at or above every open partition's lowest key: no partition can still hold a newer
 // match.
 func (s *Store) readLog(ctx context.Context, q EventQuery, below string, limit, extra int) ([]Event, string, error) {
+	evs, next, err := s.mergeLog(ctx, q, below, limit, extra)
+	if err != nil || q.Status != "" {
+		return evs, next, err
+	}
+	evs, err = s.eventDetails(ctx, evs)
+	return evs, next, err
+}
+
+// mergeLog is readLog without the details of the entries when q has no status filter.
+func (s *Store) mergeLog(ctx context.Context, q EventQuery, below string, limit, extra int) ([]Event, string, error) {
 	filtered := q.EventType != "" || q.Status != "" || q.Repo != "" || q.Installations != nil
 	size := limit + 1 // one item more than the page, so that the last page says it is the last
 	if filtered {
@@ -210,7 +233,7 @@ func (s *Store) readLog(ctx context.Context, q EventQuery, below string, limit, 
 // readShard reads the next size entries of one partition, keeping the matches.
 func (s *Store) readShard(ctx context.Context, q EventQuery, below string, sh *logShard, size int) error {
 	qq := s.db.Table(s.tables.Events).Get("log_partition", sh.partition).Index(IndexEventsByTime).
-		Order(dynamo.Descending).Project(historyAttrs...).SearchLimit(size)
+		Order(dynamo.Descending).Project(indexAttrs...).SearchLimit(size)
 	switch {
 	case below != "" && !q.Since.IsZero():
 		// BETWEEN includes below itself, which the previous page handed out: dropped below.
@@ -222,9 +245,6 @@ func (s *Store) readShard(ctx context.Context, q EventQuery, below string, sh *l
 	}
 	if q.EventType != "" {
 		qq.Filter("$ = ?", "event_type", q.EventType)
-	}
-	if q.Status != "" {
-		qq.Filter("$ = ?", "status", q.Status)
 	}
 	if q.Repo != "" {
 		qq.Filter("$ = ?", "repo", strings.ToLower(q.Repo))
@@ -241,11 +261,15 @@ func (s *Store) readShard(ctx context.Context, q EventQuery, below string, sh *l
 	if err != nil {
 		return fmt.Errorf("read %s partition %s: %w", IndexEventsByTime, sh.partition, err)
 	}
-	for _, ev := range page {
-		if below == "" || ev.ReceivedKey < below {
-			sh.found = append(sh.found, ev)
+	page = slices.DeleteFunc(page, func(ev Event) bool { return below != "" && ev.ReceivedKey >= below })
+	if q.Status != "" {
+		// The status is not in the index: read the entries, keep those in that status.
+		if page, err = s.eventDetails(ctx, page); err != nil {
+			return fmt.Errorf("read %s partition %s: %w", IndexEventsByTime, sh.partition, err)
 		}
+		page = slices.DeleteFunc(page, func(ev Event) bool { return ev.Status != q.Status })
 	}
+	sh.found = append(sh.found, page...)
 	if lek == nil {
 		sh.done = true
 		return nil
@@ -256,6 +280,34 @@ func (s *Store) readShard(ctx context.Context, q EventQuery, below string, sh *l
 	}
 	sh.esk, sh.lowest = lek, rk.Value
 	return nil
+}
+
+// eventDetails reads the entries of evs from the table (their history attributes), in
+// the same order. An entry gone since the index listed it (its TTL expired) is left out.
+func (s *Store) eventDetails(ctx context.Context, evs []Event) ([]Event, error) {
+	if len(evs) == 0 {
+		return evs, nil
+	}
+	keys := make([]dynamo.Keyed, len(evs))
+	for i, ev := range evs {
+		keys[i] = dynamo.Keys{ev.DeliveryID}
+	}
+	var got []Event
+	err := s.db.Table(s.tables.Events).Batch("delivery_id").Get(keys...).Project(historyAttrs...).All(ctx, &got)
+	if err != nil && !errors.Is(err, dynamo.ErrNotFound) {
+		return nil, fmt.Errorf("read %d entries: %w", len(evs), err)
+	}
+	byID := make(map[string]Event, len(got))
+	for _, ev := range got {
+		byID[ev.DeliveryID] = ev
+	}
+	out := evs[:0]
+	for _, ev := range evs {
+		if full, ok := byID[ev.DeliveryID]; ok {
+			out = append(out, full)
+		}
+	}
+	return out, nil
 }
 
 // installationFilter is "installation_id IN (…)", in groups of 100 (DynamoDB's limit

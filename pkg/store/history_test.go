@@ -295,3 +295,28 @@ func TestQueryEventsReadsUnshardedEntries(t *testing.T) {
 		t.Errorf("LatestEvents(20) = %d entries, %v; want u29 down to u10", len(latest), err)
 	}
 }
+
+// TestEventDetails: the entries the index lists are read from the table in the index's
+// order, without their envelopes; one the table no longer holds (its TTL expired after
+// the index listed it) is left out.
+func TestEventDetails(t *testing.T) {
+	s := sharedTestStore(t)
+	at := historyBase
+	var evs []Event
+	for _, id := range []string{"det-b", "det-a"} {
+		evs = append(evs, Event{DeliveryID: id, LogPartition: LogPartition(id), ReceivedKey: ReceivedKey(at, id),
+			EventType: "push", Status: EventFailed, Error: "boom", ReceivedAt: at, Attempts: 2, Envelope: `{"big":"envelope"}`})
+	}
+	putEvents(t, s, evs)
+	listed := []Event{{DeliveryID: "det-b"}, {DeliveryID: "det-gone"}, {DeliveryID: "det-a"}}
+	got, err := s.eventDetails(context.Background(), listed)
+	if err != nil {
+		t.Fatalf("eventDetails() error = %v", err)
+	}
+	if len(got) != 2 || got[0].DeliveryID != "det-b" || got[1].DeliveryID != "det-a" {
+		t.Fatalf("eventDetails(b, gone, a) = %+v, want b then a", got)
+	}
+	if e := got[0]; e.Status != EventFailed || e.Error != "boom" || e.Attempts != 2 || e.Envelope != "" || e.ReceivedKey != evs[0].ReceivedKey {
+		t.Errorf("eventDetails() entry = %+v, want its history attributes and no envelope", e)
+	}
+}

@@ -205,8 +205,8 @@ func TestPolicyProblems(t *testing.T) {
 		},
 		{
 			name: "history cursor cannot describe the table", fn: "ApiFunction",
-			old:  "            - Sid: DeliveryHistoryCursor\n              Effect: Allow\n              Action: dynamodb:DescribeTable\n",
-			new:  "            - Sid: DeliveryHistoryCursor\n              Effect: Allow\n              Action: dynamodb:DescribeStream\n",
+			old:  "            - Sid: DeliveryHistoryCursor\n              Effect: Allow\n              Action:\n                - dynamodb:DescribeTable\n",
+			new:  "            - Sid: DeliveryHistoryCursor\n              Effect: Allow\n              Action:\n                - dynamodb:DescribeStream\n",
 			want: `calls dynamodb:DescribeTable on "EventsTable"`,
 		},
 		{
