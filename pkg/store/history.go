@@ -95,10 +95,10 @@ var historyAttrs = []string{
 	"status", "reason", "received_at", "started_at", "processed_at", "attempts", "error", "error_code", "duplicate_of",
 }
 
-// Limits of one QueryEvents call: DynamoDB requests after the first read of every
-// partition, and items read per request when a filter may drop most of them. A page that
-// reaches the request budget ends early with a cursor, so a sparse filter costs the
-// caller more pages, never an unbounded call.
+// Limits of one QueryEvents call: reads after the first read of every partition, and
+// index entries read per Query when a filter may drop most of them. A page that reaches
+// the budget ends early with a cursor, so a sparse filter costs the caller more pages,
+// never an unbounded call.
 const (
 	maxHistoryRequests = 10
 	filteredReadSize   = 200
@@ -160,10 +160,6 @@ type logShard struct {
 
 // readLog returns up to limit entries matching q, newest first, received strictly before
 // below when it is not empty, and where the next page starts ("" at the end of the log).
-// It reads every partition once, at the same time, then goes on down the partition that
-// holds the merge back, at most extra requests more. An entry is handed out only when it
-// is at or above every open partition's lowest key: no partition can still hold a newer
-// match.
 func (s *Store) readLog(ctx context.Context, q EventQuery, below string, limit, extra int) ([]Event, string, error) {
 	evs, next, err := s.mergeLog(ctx, q, below, limit, extra)
 	if err != nil || q.Status != "" {
@@ -173,7 +169,12 @@ func (s *Store) readLog(ctx context.Context, q EventQuery, below string, limit, 
 	return evs, next, err
 }
 
-// mergeLog is readLog without the details of the entries when q has no status filter.
+// mergeLog is readLog, leaving the entries as the index holds them when q has no status
+// filter. It reads every partition once, at the same time, then goes on down the
+// partition that holds the merge back, at most extra reads more (a Query, and with a
+// status filter the BatchGetItem of what it found). An entry is handed out only when it
+// is at or above every open partition's lowest key: no partition can still hold a newer
+// match.
 func (s *Store) mergeLog(ctx context.Context, q EventQuery, below string, limit, extra int) ([]Event, string, error) {
 	filtered := q.EventType != "" || q.Status != "" || q.Repo != "" || q.Installations != nil
 	size := limit + 1 // one item more than the page, so that the last page says it is the last
@@ -197,8 +198,8 @@ func (s *Store) mergeLog(ctx context.Context, q EventQuery, below string, limit,
 			return nil, "", err
 		}
 	}
-	for requests := 0; ; requests++ {
-		// floor: the highest lowest key of a partition not read to its end.
+	for reads := 0; ; reads++ {
+		// holdBack: the open partition read least far down (its lowest key the highest).
 		var holdBack *logShard
 		for _, sh := range shards {
 			if !sh.done && (holdBack == nil || sh.lowest > holdBack.lowest) {
@@ -219,9 +220,9 @@ func (s *Store) mergeLog(ctx context.Context, q EventQuery, below string, limit,
 			return ready[:limit], ready[limit-1].ReceivedKey, nil
 		case holdBack == nil:
 			return ready, "", nil
-		case requests >= extra:
-			// The request budget is spent: what was found is a page, and the next one
-			// starts below the floor, which every partition has been read down to.
+		case reads >= extra:
+			// The budget is spent: what was found is a page, and the next one starts
+			// below holdBack's lowest key, which every partition has been read down to.
 			return ready, holdBack.lowest, nil
 		}
 		if err := s.readShard(ctx, q, below, holdBack, size); err != nil {
