@@ -149,8 +149,7 @@ func (e *testEnv) event(id string) store.Event {
 func (e *testEnv) duplicates(deliveryID string) []store.Event {
 	e.t.Helper()
 	var out []store.Event
-	err := e.db.Table(e.tables.Events).Get("log_partition", store.EventLogPartition).Index(store.IndexEventsByTime).
-		Filter("$ = ?", "duplicate_of", deliveryID).All(e.ctx, &out)
+	err := e.db.Table(e.tables.Events).Scan().Filter("$ = ?", "duplicate_of", deliveryID).All(e.ctx, &out)
 	if err != nil {
 		e.t.Fatalf("read duplicates: %v", err)
 	}

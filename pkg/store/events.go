@@ -82,7 +82,7 @@ func (s *Store) ClaimEvent(ctx context.Context, c EventClaim) (Event, error) {
 	for range 2 {
 		now := s.now().UTC()
 		u := s.db.Table(s.tables.Events).Update("delivery_id", c.DeliveryID).
-			SetIfNotExists("log_partition", EventLogPartition).
+			SetIfNotExists("log_partition", LogPartition(c.DeliveryID)).
 			SetIfNotExists("received_at", c.ReceivedAt.UTC()).
 			SetIfNotExists("received_key", ReceivedKey(c.ReceivedAt, c.DeliveryID)).
 			Set("event_type", c.EventType).
@@ -231,7 +231,7 @@ func (s *Store) PutDuplicateEvent(ctx context.Context, d DuplicateEvent) error {
 	key := DuplicateKey(d.DeliveryID, d.MessageID)
 	ev := Event{
 		DeliveryID:     key,
-		LogPartition:   EventLogPartition,
+		LogPartition:   LogPartition(key),
 		ReceivedKey:    ReceivedKey(d.ReceivedAt, key),
 		EventType:      d.EventType,
 		Action:         d.Action,

@@ -1,25 +1,65 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/guregu/dynamo/v2"
 )
 
-// Reading the webhook event log: the delivery history and its counts. Every read is a
-// Query on one of the events table's indexes, newest first; nothing here scans.
+// Reading the webhook event log: the delivery history and its newest entries. Every read
+// is a Query on the events table's one index, by_time, newest first, then a BatchGetItem
+// of the entries handed out; nothing here scans.
+//
+// by_time is the log's only index, and it holds only what never changes once an entry is
+// written (its keys, event type, repository and installation): every index an entry is in
+// costs a write unit on each write that changes what it holds, so an entry costs one index
+// write, at its first write, and none when its status changes. The filters on those
+// attributes are filter expressions on the index, with a bounded number of requests a
+// page; the rest of an entry (status, times, error) is read from the table by key, and
+// the status filter is applied to what is read. Reads cost a fifth of writes and this
+// route is rare (pkg/processor/README.md, "Price per million deliveries").
+//
+// Its partition key is one of EventLogShards values, chosen by the entry's own key
+// (LogPartition), because one partition takes about 1,000 writes a second and a constant
+// key made that the whole log's limit; a read queries every partition and merges them.
 
 // Page sizes of QueryEvents.
 const (
 	DefaultEventPage = 20
 	MaxEventPage     = 100
 )
+
+// EventLogShards is the number of by_time partitions the log is spread over. It may be
+// raised (entries already written stay in the partitions a read queries), never lowered.
+const EventLogShards = 8
+
+// LogPartition is the by_time partition of the entry keyed id: shard 0 is
+// EventLogPartition, the log's single partition before it was sharded, so entries
+// written then are read with the rest; shard k is EventLogPartition + "#k".
+func LogPartition(id string) string {
+	h := fnv.New32a()
+	h.Write([]byte(id)) // a hash.Hash never fails to write
+	return logPartition(int(h.Sum32() % EventLogShards))
+}
+
+func logPartition(shard int) string {
+	if shard == 0 {
+		return EventLogPartition
+	}
+	return EventLogPartition + "#" + strconv.Itoa(shard)
+}
 
 // EventQuery selects entries of the event log. Empty fields do not filter.
 type EventQuery struct {
@@ -44,6 +84,10 @@ type EventPage struct {
 	NextCursor string
 }
 
+// indexAttrs are what by_time holds (template.yaml): keys, and the attributes an entry
+// never changes after its first write.
+var indexAttrs = []string{"delivery_id", "log_partition", "received_key", "event_type", "repo", "installation_id"}
+
 // historyAttrs are the attributes a history entry needs: everything but the queued
 // envelope, which can be large and is never shown.
 var historyAttrs = []string{
@@ -51,38 +95,10 @@ var historyAttrs = []string{
 	"status", "reason", "received_at", "started_at", "processed_at", "attempts", "error", "error_code", "duplicate_of",
 }
 
-// indexPlan is the index a query reads and the key of its partition.
-type indexPlan struct {
-	index     string
-	hashAttr  string
-	hashValue string
-}
-
-// rareStatuses are the statuses few entries have: filtering by one of them reads the
-// fewest items through by_status.
-var rareStatuses = map[string]bool{EventFailed: true, EventQueued: true, EventProcessing: true, EventDuplicate: true}
-
-// planEvents picks the most selective index for the filters given: a repository's
-// partition is the smallest, then a rare status, then an event type, then any status,
-// and the whole log (by_time) when nothing filters. The other filters become a
-// FilterExpression on that index.
-func planEvents(q EventQuery) indexPlan {
-	switch {
-	case q.Repo != "":
-		return indexPlan{IndexEventsByRepo, "repo", strings.ToLower(q.Repo)}
-	case q.Status != "" && rareStatuses[q.Status]:
-		return indexPlan{IndexEventsByStatus, "status", q.Status}
-	case q.EventType != "":
-		return indexPlan{IndexEventsByType, "event_type", q.EventType}
-	case q.Status != "":
-		return indexPlan{IndexEventsByStatus, "status", q.Status}
-	}
-	return indexPlan{IndexEventsByTime, "log_partition", EventLogPartition}
-}
-
-// Limits of one QueryEvents call: DynamoDB requests, and items read per request when a
-// filter may drop most of them. A page that reaches the request budget ends early with
-// a cursor, so a sparse filter costs the caller more pages, never an unbounded call.
+// Limits of one QueryEvents call: reads after the first read of every partition, and
+// index entries read per Query when a filter may drop most of them. A page that reaches
+// the budget ends early with a cursor, so a sparse filter costs the caller more pages,
+// never an unbounded call.
 const (
 	maxHistoryRequests = 10
 	filteredReadSize   = 200
@@ -98,73 +114,201 @@ func (s *Store) QueryEvents(ctx context.Context, q EventQuery) (EventPage, error
 	if limit < 1 || limit > MaxEventPage {
 		return EventPage{}, fmt.Errorf("query events: limit %d outside 1..%d", limit, MaxEventPage)
 	}
-	plan := planEvents(q)
-	start, err := decodeHistoryCursor(q.Cursor, plan, q.Since)
+	filters := filterPrint(q)
+	below, err := decodeHistoryCursor(q.Cursor, filters, q.Since)
 	if err != nil {
 		return EventPage{}, err
 	}
 	if q.Installations != nil && len(q.Installations) == 0 {
 		return EventPage{Events: []Event{}}, nil
 	}
-
-	// Filters other than the index key may drop most items read, so those queries read
-	// in larger steps.
-	filtered := (q.EventType != "" && plan.hashAttr != "event_type") ||
-		(q.Status != "" && plan.hashAttr != "status") || q.Installations != nil
-	query := func(esk dynamo.PagingKey, size int) *dynamo.Query {
-		qq := s.db.Table(s.tables.Events).Get(plan.hashAttr, plan.hashValue).Index(plan.index).
-			Order(dynamo.Descending).Project(historyAttrs...).SearchLimit(size)
-		if !q.Since.IsZero() {
-			qq.Range("received_key", dynamo.GreaterOrEqual, TimeKey(q.Since))
-		}
-		if q.EventType != "" && plan.hashAttr != "event_type" {
-			qq.Filter("$ = ?", "event_type", q.EventType)
-		}
-		if q.Status != "" && plan.hashAttr != "status" {
-			qq.Filter("$ = ?", "status", q.Status)
-		}
-		if q.Installations != nil {
-			expr, args := installationFilter(q.Installations)
-			qq.Filter(expr, args...)
-		}
-		if esk != nil {
-			qq.StartFrom(esk)
-		}
-		return qq
+	evs, next, err := s.readLog(ctx, q, below, limit, maxHistoryRequests)
+	if err != nil {
+		return EventPage{}, fmt.Errorf("query events: %w", err)
 	}
+	page := EventPage{Events: evs}
+	if next != "" {
+		page.NextCursor = encodeHistoryCursor(filters, next)
+	}
+	return page, nil
+}
 
-	// One item more than the page is read, so that the last page says it is the last.
-	out := make([]Event, 0, limit+1)
-	esk := start
-	for range maxHistoryRequests {
-		size := limit + 1 - len(out)
-		if filtered {
-			size = max(size, filteredReadSize)
-		}
-		var page []Event
-		lek, err := query(esk, size).AllWithLastEvaluatedKey(ctx, &page)
+// LatestEvents returns the n newest entries of the event log, without their envelopes.
+func (s *Store) LatestEvents(ctx context.Context, n int) ([]Event, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("latest events: n must be positive, got %d", n)
+	}
+	evs, _, err := s.readLog(ctx, EventQuery{}, "", n, 0)
+	if err != nil {
+		return nil, fmt.Errorf("latest events: %w", err)
+	}
+	return evs, nil
+}
+
+// logShard is one by_time partition as a read goes down it.
+type logShard struct {
+	partition string
+	esk       dynamo.PagingKey
+	// lowest is the received_key of the last entry read (matched by the filters or not):
+	// every entry of the partition above it has been read.
+	lowest string
+	done   bool
+	// found are the matches read; complete entries when the query filters by status,
+	// else the index's part of them, completed once the page is known.
+	found []Event
+}
+
+// readLog returns up to limit entries matching q, newest first, received strictly before
+// below when it is not empty, and where the next page starts ("" at the end of the log).
+func (s *Store) readLog(ctx context.Context, q EventQuery, below string, limit, extra int) ([]Event, string, error) {
+	evs, next, err := s.mergeLog(ctx, q, below, limit, extra)
+	if err != nil || q.Status != "" {
+		return evs, next, err
+	}
+	evs, err = s.eventDetails(ctx, evs)
+	return evs, next, err
+}
+
+// mergeLog is readLog, leaving the entries as the index holds them when q has no status
+// filter. It reads every partition once, at the same time, then goes on down the
+// partition that holds the merge back, at most extra reads more (a Query, and with a
+// status filter the BatchGetItem of what it found). An entry is handed out only when it
+// is at or above every open partition's lowest key: no partition can still hold a newer
+// match.
+func (s *Store) mergeLog(ctx context.Context, q EventQuery, below string, limit, extra int) ([]Event, string, error) {
+	filtered := q.EventType != "" || q.Status != "" || q.Repo != "" || q.Installations != nil
+	size := limit + 1 // one item more than the page, so that the last page says it is the last
+	if filtered {
+		size = max(size, filteredReadSize)
+	}
+	shards := make([]*logShard, EventLogShards)
+	errs := make([]error, EventLogShards)
+	var wg sync.WaitGroup
+	for i := range shards {
+		shards[i] = &logShard{partition: logPartition(i)}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.readShard(ctx, q, below, shards[i], size)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
-			return EventPage{}, fmt.Errorf("query events on %s: %w", plan.index, err)
+			return nil, "", err
 		}
-		for _, ev := range page {
-			out = append(out, ev)
-			if len(out) > limit {
-				last := out[limit-1]
-				return EventPage{Events: out[:limit], NextCursor: encodeHistoryCursor(plan, last)}, nil
+	}
+	for reads := 0; ; reads++ {
+		// holdBack: the open partition read least far down (its lowest key the highest).
+		var holdBack *logShard
+		for _, sh := range shards {
+			if !sh.done && (holdBack == nil || sh.lowest > holdBack.lowest) {
+				holdBack = sh
 			}
 		}
-		if lek == nil {
-			return EventPage{Events: out}, nil
+		var ready []Event
+		for _, sh := range shards {
+			for _, ev := range sh.found {
+				if holdBack == nil || ev.ReceivedKey >= holdBack.lowest {
+					ready = append(ready, ev)
+				}
+			}
 		}
-		esk = lek
+		slices.SortFunc(ready, func(a, b Event) int { return cmp.Compare(b.ReceivedKey, a.ReceivedKey) })
+		switch {
+		case len(ready) > limit:
+			return ready[:limit], ready[limit-1].ReceivedKey, nil
+		case holdBack == nil:
+			return ready, "", nil
+		case reads >= extra:
+			// The budget is spent: what was found is a page, and the next one starts
+			// below holdBack's lowest key, which every partition has been read down to.
+			return ready, holdBack.lowest, nil
+		}
+		if err := s.readShard(ctx, q, below, holdBack, size); err != nil {
+			return nil, "", err
+		}
 	}
-	// The request budget is spent: what was found is a page, and the cursor goes on from
-	// where DynamoDB stopped.
-	cursor, err := encodeHistoryKey(plan, esk)
+}
+
+// readShard reads the next size entries of one partition, keeping the matches.
+func (s *Store) readShard(ctx context.Context, q EventQuery, below string, sh *logShard, size int) error {
+	qq := s.db.Table(s.tables.Events).Get("log_partition", sh.partition).Index(IndexEventsByTime).
+		Order(dynamo.Descending).Project(indexAttrs...).SearchLimit(size)
+	switch {
+	case below != "" && !q.Since.IsZero():
+		// BETWEEN includes below itself, which the previous page handed out: dropped below.
+		qq.Range("received_key", dynamo.Between, TimeKey(q.Since), below)
+	case below != "":
+		qq.Range("received_key", dynamo.Less, below)
+	case !q.Since.IsZero():
+		qq.Range("received_key", dynamo.GreaterOrEqual, TimeKey(q.Since))
+	}
+	if q.EventType != "" {
+		qq.Filter("$ = ?", "event_type", q.EventType)
+	}
+	if q.Repo != "" {
+		qq.Filter("$ = ?", "repo", strings.ToLower(q.Repo))
+	}
+	if q.Installations != nil {
+		expr, args := installationFilter(q.Installations)
+		qq.Filter(expr, args...)
+	}
+	if sh.esk != nil {
+		qq.StartFrom(sh.esk)
+	}
+	var page []Event
+	lek, err := qq.AllWithLastEvaluatedKey(ctx, &page)
 	if err != nil {
-		return EventPage{}, fmt.Errorf("query events on %s: %w", plan.index, err)
+		return fmt.Errorf("read %s partition %s: %w", IndexEventsByTime, sh.partition, err)
 	}
-	return EventPage{Events: out, NextCursor: cursor}, nil
+	page = slices.DeleteFunc(page, func(ev Event) bool { return below != "" && ev.ReceivedKey >= below })
+	if q.Status != "" {
+		// The status is not in the index: read the entries, keep those in that status.
+		if page, err = s.eventDetails(ctx, page); err != nil {
+			return fmt.Errorf("read %s partition %s: %w", IndexEventsByTime, sh.partition, err)
+		}
+		page = slices.DeleteFunc(page, func(ev Event) bool { return ev.Status != q.Status })
+	}
+	sh.found = append(sh.found, page...)
+	if lek == nil {
+		sh.done = true
+		return nil
+	}
+	rk, ok := lek["received_key"].(*types.AttributeValueMemberS)
+	if !ok || rk.Value == "" {
+		return fmt.Errorf("read %s partition %s: last key has no received_key", IndexEventsByTime, sh.partition)
+	}
+	sh.esk, sh.lowest = lek, rk.Value
+	return nil
+}
+
+// eventDetails reads the entries of evs from the table (their history attributes), in
+// the same order. An entry gone since the index listed it (its TTL expired) is left out.
+func (s *Store) eventDetails(ctx context.Context, evs []Event) ([]Event, error) {
+	if len(evs) == 0 {
+		return evs, nil
+	}
+	keys := make([]dynamo.Keyed, len(evs))
+	for i, ev := range evs {
+		keys[i] = dynamo.Keys{ev.DeliveryID}
+	}
+	var got []Event
+	err := s.db.Table(s.tables.Events).Batch("delivery_id").Get(keys...).Project(historyAttrs...).All(ctx, &got)
+	if err != nil && !errors.Is(err, dynamo.ErrNotFound) {
+		return nil, fmt.Errorf("read %d entries: %w", len(evs), err)
+	}
+	byID := make(map[string]Event, len(got))
+	for _, ev := range got {
+		byID[ev.DeliveryID] = ev
+	}
+	out := evs[:0]
+	for _, ev := range evs {
+		if full, ok := byID[ev.DeliveryID]; ok {
+			out = append(out, full)
+		}
+	}
+	return out, nil
 }
 
 // installationFilter is "installation_id IN (…)", in groups of 100 (DynamoDB's limit
@@ -184,95 +328,57 @@ func installationFilter(ids []int64) (string, []any) {
 	return "(" + strings.Join(groups, " OR ") + ")", args
 }
 
-// historyCursor is the JSON inside an opaque cursor: the index it belongs to and the key to
-// start after (the table's key and the index's key, all strings).
+// historyCursor is the JSON inside an opaque cursor: the filters it was made for (a
+// hash of them) and the received_key the next page starts strictly below.
 type historyCursor struct {
-	Index string            `json:"i"`
-	Key   map[string]string `json:"k"`
+	Filters string `json:"f"`
+	Below   string `json:"b"`
 }
 
-func encodeHistoryCursor(plan indexPlan, last Event) string {
-	c := historyCursor{Index: plan.index, Key: map[string]string{
-		"delivery_id":  last.DeliveryID,
-		"received_key": last.ReceivedKey,
-		plan.hashAttr:  plan.hashValue,
-	}}
-	b, _ := json.Marshal(c) // a map of strings always marshals
+// filterPrint identifies a query's filters, so that a cursor only continues the listing
+// it came from. The installations are the caller's, not the query's, and are left out.
+func filterPrint(q EventQuery) string {
+	h := fnv.New64a()
+	for _, f := range []string{q.EventType, q.Status, strings.ToLower(q.Repo)} {
+		h.Write([]byte(f)) // a hash.Hash never fails to write
+		h.Write([]byte{0})
+	}
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+func encodeHistoryCursor(filters, below string) string {
+	b, _ := json.Marshal(historyCursor{Filters: filters, Below: below}) // two strings always marshal
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func encodeHistoryKey(plan indexPlan, key dynamo.PagingKey) (string, error) {
-	c := historyCursor{Index: plan.index, Key: map[string]string{}}
-	for k, v := range key {
-		sv, ok := v.(*types.AttributeValueMemberS)
-		if !ok {
-			return "", fmt.Errorf("key attribute %s is not a string", k)
-		}
-		c.Key[k] = sv.Value
-	}
-	b, err := json.Marshal(c)
-	if err != nil {
-		return "", fmt.Errorf("encode cursor: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
-
-// maxHistoryCursor bounds the cursor text: three keys of at most a few hundred bytes each.
+// maxHistoryCursor bounds the cursor text: a received_key of at most a few hundred bytes.
 const maxHistoryCursor = 2048
 
-// decodeHistoryCursor checks that the cursor names exactly the key attributes of the plan's
-// index, in the same partition, inside the time range: a key outside the query's
-// conditions would make DynamoDB fail the request, and the caller deserves a 400.
-func decodeHistoryCursor(s string, plan indexPlan, since time.Time) (dynamo.PagingKey, error) {
+// decodeHistoryCursor checks that the cursor was made for the same filters and lies
+// inside the time range (a bound under since would make DynamoDB refuse the BETWEEN, and
+// the caller deserves a 400), and returns the key the page starts below.
+func decodeHistoryCursor(s, filters string, since time.Time) (string, error) {
 	if s == "" {
-		return nil, nil
+		return "", nil
 	}
 	if len(s) > maxHistoryCursor {
-		return nil, fmt.Errorf("%w: too long", ErrBadCursor)
+		return "", fmt.Errorf("%w: too long", ErrBadCursor)
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: not base64url", ErrBadCursor)
+		return "", fmt.Errorf("%w: not base64url", ErrBadCursor)
 	}
 	var c historyCursor
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, fmt.Errorf("%w: not a cursor", ErrBadCursor)
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil || c.Below == "" {
+		return "", fmt.Errorf("%w: not a cursor", ErrBadCursor)
 	}
-	if c.Index != plan.index {
-		return nil, fmt.Errorf("%w: made for other filters", ErrBadCursor)
+	if c.Filters != filters {
+		return "", fmt.Errorf("%w: made for other filters", ErrBadCursor)
 	}
-	want := map[string]bool{"delivery_id": true, "received_key": true, plan.hashAttr: true}
-	if len(c.Key) != len(want) {
-		return nil, fmt.Errorf("%w: wrong key", ErrBadCursor)
+	if !since.IsZero() && c.Below < TimeKey(since) {
+		return "", fmt.Errorf("%w: before since", ErrBadCursor)
 	}
-	key := dynamo.PagingKey{}
-	for k, v := range c.Key {
-		if !want[k] || v == "" {
-			return nil, fmt.Errorf("%w: wrong key", ErrBadCursor)
-		}
-		key[k] = &types.AttributeValueMemberS{Value: v}
-	}
-	if c.Key[plan.hashAttr] != plan.hashValue {
-		return nil, fmt.Errorf("%w: made for other filters", ErrBadCursor)
-	}
-	if !since.IsZero() && c.Key["received_key"] < TimeKey(since) {
-		return nil, fmt.Errorf("%w: before since", ErrBadCursor)
-	}
-	return key, nil
-}
-
-// LatestEvents returns the n newest entries of the event log (the whole log, through
-// by_time), without their envelopes.
-func (s *Store) LatestEvents(ctx context.Context, n int) ([]Event, error) {
-	if n < 1 {
-		return nil, fmt.Errorf("latest events: n must be positive, got %d", n)
-	}
-	var out []Event
-	// SearchLimit reads n items in one request; Limit would also look up key names.
-	err := s.db.Table(s.tables.Events).Get("log_partition", EventLogPartition).Index(IndexEventsByTime).
-		Order(dynamo.Descending).Project(historyAttrs...).SearchLimit(n).All(ctx, &out)
-	if err != nil {
-		return nil, fmt.Errorf("latest events: %w", err)
-	}
-	return out, nil
+	return c.Below, nil
 }

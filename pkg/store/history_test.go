@@ -26,7 +26,7 @@ func historyFixture() []Event {
 		id := fmt.Sprintf("d%02d", i)
 		processed := at.Add(2 * time.Second)
 		ev := Event{
-			DeliveryID: id, LogPartition: EventLogPartition, ReceivedKey: ReceivedKey(at, id),
+			DeliveryID: id, LogPartition: LogPartition(id), ReceivedKey: ReceivedKey(at, id),
 			EventType: types[i%3], Action: "opened", Repo: repos[i%len(repos)], InstallationID: int64(1 + i%4),
 			Status: statuses[i%5], ReceivedAt: at, ProcessedAt: &processed, Attempts: 1, Envelope: `{"big":"envelope"}`,
 		}
@@ -191,16 +191,20 @@ func testQueryEventsPages(t *testing.T, s *Store) {
 func TestQueryEventsSparseFilter(t *testing.T) {
 	// More non-matching entries than one call reads: pages may come back short, with a
 	// cursor, but following the cursors still finds every match, in order.
+	// Two matches, more entries apart than one call reads (a read of every partition,
+	// then maxHistoryRequests more), so the first page ends on the budget: one entry
+	// and a cursor.
 	s := newTestStore(t)
 	var evs []Event
-	for i := range maxHistoryRequests*filteredReadSize + 300 {
+	n := (EventLogShards+maxHistoryRequests)*filteredReadSize + 300
+	for i := range n {
 		at := historyBase.Add(time.Duration(i) * time.Second)
 		id := fmt.Sprintf("s%05d", i)
 		inst := int64(100)
-		if i%700 == 3 {
+		if i == 3 || i == n-10 {
 			inst = 5
 		}
-		evs = append(evs, Event{DeliveryID: id, LogPartition: EventLogPartition, ReceivedKey: ReceivedKey(at, id),
+		evs = append(evs, Event{DeliveryID: id, LogPartition: LogPartition(id), ReceivedKey: ReceivedKey(at, id),
 			EventType: "push", Status: EventProcessed, ReceivedAt: at, InstallationID: inst, Attempts: 1})
 	}
 	putEvents(t, s, evs)
@@ -213,8 +217,8 @@ func TestQueryEventsSparseFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.NextCursor == "" {
-		t.Errorf("QueryEvents(sparse) first page has no cursor, want one (the request budget ends it)")
+	if len(first.Events) != 1 || first.NextCursor == "" {
+		t.Errorf("QueryEvents(sparse) first page = %d entries, cursor %q; want 1 and a cursor (the request budget ends it)", len(first.Events), first.NextCursor)
 	}
 }
 
@@ -238,5 +242,81 @@ func testLatestEventsAndCounts(t *testing.T, s *Store, fx []Event) {
 	none, err := s.CountEvents(ctx, historyBase, []int64{})
 	if err != nil || none.Total != 0 {
 		t.Errorf("CountEvents(no installations) = %+v, %v; want nothing", none, err)
+	}
+}
+
+func TestLogPartition(t *testing.T) {
+	seen := map[string]int{}
+	for i := range 800 {
+		id := fmt.Sprintf("%08x-cc78-11e3-81ab-%012x", i*7919, i)
+		p := LogPartition(id)
+		if again := LogPartition(id); again != p {
+			t.Fatalf("LogPartition(%s) = %q, then %q; want the same", id, p, again)
+		}
+		seen[p]++
+	}
+	if len(seen) != EventLogShards {
+		t.Errorf("LogPartition spread 800 ids over %d partitions %v, want %d", len(seen), seen, EventLogShards)
+	}
+	for p, n := range seen {
+		if n < 800/EventLogShards/2 {
+			t.Errorf("LogPartition put %d of 800 ids in %s, want about %d", n, p, 800/EventLogShards)
+		}
+	}
+	if seen[EventLogPartition] == 0 {
+		t.Errorf("LogPartition never chose %q, want it as shard 0", EventLogPartition)
+	}
+}
+
+// TestQueryEventsReadsUnshardedEntries: entries written while the log had one partition
+// (EventLogPartition, whatever their id) are listed in order with the sharded ones.
+func TestQueryEventsReadsUnshardedEntries(t *testing.T) {
+	s := newTestStore(t)
+	var evs []Event
+	for i := range 30 {
+		at := historyBase.Add(time.Duration(i) * time.Minute)
+		id := fmt.Sprintf("u%02d", i)
+		part := LogPartition(id)
+		if i < 15 {
+			part = EventLogPartition
+		}
+		evs = append(evs, Event{DeliveryID: id, LogPartition: part, ReceivedKey: ReceivedKey(at, id),
+			EventType: "push", Status: EventProcessed, ReceivedAt: at, Attempts: 1})
+	}
+	putEvents(t, s, evs)
+	for _, limit := range []int{1, 7, 100} {
+		got := allPages(t, s, EventQuery{Limit: limit})
+		if want := newestFirst(evs, func(Event) bool { return true }); !slices.Equal(got, want) {
+			t.Errorf("QueryEvents(limit %d) pages = %v, want %v", limit, got, want)
+		}
+	}
+	latest, err := s.LatestEvents(context.Background(), 20)
+	if err != nil || len(latest) != 20 || latest[19].DeliveryID != "u10" {
+		t.Errorf("LatestEvents(20) = %d entries, %v; want u29 down to u10", len(latest), err)
+	}
+}
+
+// TestEventDetails: the entries the index lists are read from the table in the index's
+// order, without their envelopes; one the table no longer holds (its TTL expired after
+// the index listed it) is left out.
+func TestEventDetails(t *testing.T) {
+	s := sharedTestStore(t)
+	at := historyBase
+	var evs []Event
+	for _, id := range []string{"det-b", "det-a"} {
+		evs = append(evs, Event{DeliveryID: id, LogPartition: LogPartition(id), ReceivedKey: ReceivedKey(at, id),
+			EventType: "push", Status: EventFailed, Error: "boom", ReceivedAt: at, Attempts: 2, Envelope: `{"big":"envelope"}`})
+	}
+	putEvents(t, s, evs)
+	listed := []Event{{DeliveryID: "det-b"}, {DeliveryID: "det-gone"}, {DeliveryID: "det-a"}}
+	got, err := s.eventDetails(context.Background(), listed)
+	if err != nil {
+		t.Fatalf("eventDetails() error = %v", err)
+	}
+	if len(got) != 2 || got[0].DeliveryID != "det-b" || got[1].DeliveryID != "det-a" {
+		t.Fatalf("eventDetails(b, gone, a) = %+v, want b then a", got)
+	}
+	if e := got[0]; e.Status != EventFailed || e.Error != "boom" || e.Attempts != 2 || e.Envelope != "" || e.ReceivedKey != evs[0].ReceivedKey {
+		t.Errorf("eventDetails() entry = %+v, want its history attributes and no envelope", e)
 	}
 }

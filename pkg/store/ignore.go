@@ -24,7 +24,7 @@ func (s *Store) IgnoreEvent(ctx context.Context, c EventClaim, reason string) er
 	}
 	now := s.now().UTC()
 	u := s.db.Table(s.tables.Events).Update("delivery_id", c.DeliveryID).
-		SetIfNotExists("log_partition", EventLogPartition).
+		SetIfNotExists("log_partition", LogPartition(c.DeliveryID)).
 		SetIfNotExists("received_at", c.ReceivedAt.UTC()).
 		SetIfNotExists("received_key", ReceivedKey(c.ReceivedAt, c.DeliveryID)).
 		Set("event_type", c.EventType).

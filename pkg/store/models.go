@@ -16,10 +16,7 @@ const (
 	IndexProjectsByRepoID = "by_repo_id"      // projects: hash repo_id (projects registered with it)
 	IndexProjectsByOwner  = "by_owner"        // projects: hash owner, range created_at
 	IndexProjectsByInst   = "by_installation" // projects: hash installation_id
-	IndexEventsByTime     = "by_time"         // events: hash log_partition, range received_key
-	IndexEventsByRepo     = "by_repo"         // events: hash repo, range received_key
-	IndexEventsByType     = "by_type"         // events: hash event_type, range received_key
-	IndexEventsByStatus   = "by_status"
+	IndexEventsByTime     = "by_time"         // events: hash log_partition (LogPartition), range received_key
 )
 
 // Tables holds the table names.
@@ -238,8 +235,8 @@ const (
 	EventFailed     = "failed"
 )
 
-// EventLogPartition is the constant hash key of the by_time index, so that the whole
-// history can be read newest first with one Query.
+// EventLogPartition is the by_time partition key of the log's shard 0 (LogPartition
+// gives an entry's); the other shards' keys are built on it.
 const EventLogPartition = "all"
 
 // Event is one entry of the webhook event log. Key: delivery_id.
@@ -249,11 +246,11 @@ type Event struct {
 	DeliveryID     string     `dynamo:"delivery_id,hash" json:"delivery_id"`
 	LogPartition   string     `dynamo:"log_partition" index:"by_time,hash" json:"-"`
 	ReceivedKey    string     `dynamo:"received_key" index:"by_time,range" json:"-"` // "<received_at RFC3339Nano UTC>#<delivery_id>"
-	EventType      string     `dynamo:"event_type" index:"by_type,hash" json:"event_type"`
+	EventType      string     `dynamo:"event_type" json:"event_type"`
 	Action         string     `dynamo:"action,omitempty" json:"action"`
-	Repo           string     `dynamo:"repo,omitempty" index:"by_repo,hash" json:"repository"`
+	Repo           string     `dynamo:"repo,omitempty" json:"repository"`
 	InstallationID int64      `dynamo:"installation_id,omitempty" json:"installation_id"`
-	Status         string     `dynamo:"status" index:"by_status,hash" json:"status"`
+	Status         string     `dynamo:"status" json:"status"`
 	Reason         string     `dynamo:"reason,omitempty" json:"reason,omitempty"` // why ignored
 	ReceivedAt     time.Time  `dynamo:"received_at" json:"received_at"`
 	StartedAt      *time.Time `dynamo:"started_at,omitempty" json:"started_at,omitempty"`
