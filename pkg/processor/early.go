@@ -12,13 +12,23 @@ import (
 )
 
 // Ignoring a delivery early. Most deliveries change nothing (a push touching neither
-// the plan nor a manifest, an event type no handler takes): for them, claiming and then
-// completing costs two event log writes where one suffices. A handler that can tell
-// from the delivery and the store alone — never GitHub — that there is nothing to do
-// implements prejudger; the processor then records the delivery as ignored with one
-// conditional write (store.IgnoreEvent) and never claims it. Anything else, and a
-// delivery the write finds not new (done before, or claimed elsewhere), takes the usual
-// way: claim, handle, complete. pkg/processor/README.md counts the requests.
+// the plan nor a manifest, a pull request or issue event on a repository no project
+// tracks, an issue action that changes no task, an event type no handler takes): for
+// them, claiming and then completing costs two event log writes where one suffices. A
+// handler that can tell from the delivery and the store alone — never GitHub — that
+// there is nothing to do implements prejudger; the processor then records the delivery
+// as ignored with one conditional write (store.IgnoreEvent) and never claims it. A
+// delivery the write finds done before is a duplicate, one claimed elsewhere is busy,
+// as the claim would have found (the refusal carries the stored entry). Anything else
+// takes the usual way: claim, handle, complete. pkg/processor/README.md counts the
+// requests.
+//
+// The order for a message SQS delivers again (ApproximateReceiveCount > 1): its batch
+// failed or timed out, or the record itself failed, so it was most often done before.
+// Judging it first would cost a store read before the claim found it done, so it is
+// judged by its payload alone and otherwise claimed at once: a duplicate then costs the
+// refused claim and its own entry, a relevant push what it always costs, and an
+// irrelevant one a claim and a completion instead of one write.
 
 // prejudger is a handler that can find, before claiming, that a delivery has nothing to
 // do: it returns the reason to ignore it, or "" when the delivery needs handling.
@@ -85,7 +95,12 @@ func (p *Processor) ignoreEarly(ctx context.Context, r record, d *Delivery, star
 		Repo: repoName(env), InstallationID: env.InstallationID, ReceivedAt: env.ReceivedAt,
 		Envelope: r.msg.Body, Retention: p.cfg.Retention,
 	}, reason)
-	if errors.Is(err, store.ErrEventNotNew) {
+	switch {
+	case errors.Is(err, store.ErrEventDone):
+		return true, p.duplicate(ctx, r, d)
+	case errors.Is(err, store.ErrEventBusy):
+		return true, p.busy(d, err)
+	case errors.Is(err, store.ErrEventNotNew):
 		return false, nil
 	}
 	if err != nil {

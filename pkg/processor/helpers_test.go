@@ -94,7 +94,7 @@ func (e *testEnv) repoKey() string { return strings.ToLower(e.repo()) }
 // addProject registers a project on the env's repository through the API's store call.
 func (e *testEnv) addProject(mod func(*store.Project)) store.Project {
 	e.t.Helper()
-	p := store.Project{ID: uniq("proj"), Owner: uniq("user"), Repo: e.repo(), InstallationID: e.inst, PlanPath: "docs/plan.md"}
+	p := store.Project{ID: uniq("proj"), Owner: uniq("user"), Repo: e.repo(), RepoID: e.githubRepoID(), InstallationID: e.inst, PlanPath: "docs/plan.md"}
 	if mod != nil {
 		mod(&p)
 	}
@@ -222,8 +222,14 @@ func (e *testEnv) githubRepoID() int64 {
 	if e.repoID != 0 {
 		return e.repoID
 	}
+	return nameRepoID(e.name)
+}
+
+// nameRepoID is a repository id derived from its name: tests sharing the tables never
+// share one.
+func nameRepoID(name string) int64 {
 	h := fnv.New64a()
-	h.Write([]byte(e.name))
+	h.Write([]byte(name))
 	return int64(h.Sum64()>>24) + 1
 }
 

@@ -185,7 +185,7 @@ func BenchmarkHostileBatch(b *testing.B) {
 	p := New(st, client, Config{Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	projects := map[string]string{}
 	for _, r := range repos {
-		pr, err := st.CreateProject(ctx, store.Project{ID: uniq("bench"), Owner: "bench", Repo: "sandbox-org/" + r, InstallationID: 1, PlanPath: "docs/plan.md"})
+		pr, err := st.CreateProject(ctx, store.Project{ID: uniq("bench"), Owner: "bench", Repo: "sandbox-org/" + r, RepoID: nameRepoID(r), InstallationID: 1, PlanPath: "docs/plan.md"})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -198,6 +198,7 @@ func BenchmarkHostileBatch(b *testing.B) {
 			set(m, "ref", "refs/heads/main")
 			set(m, "repository.full_name", "sandbox-org/"+r)
 			set(m, "repository.name", r)
+			set(m, "repository.id", nameRepoID(r))
 			set(m, "repository.default_branch", "main")
 			set(m, "installation", map[string]any{"id": 1})
 			set(m, "created", false)

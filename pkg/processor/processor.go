@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -262,6 +263,9 @@ type Delivery struct {
 
 	projects     []store.Project // the repository's projects, once read (repoProjects)
 	projectsRead bool
+	// redelivered: SQS delivers the message again (ApproximateReceiveCount > 1), so it
+	// is most likely done already; see early.go.
+	redelivered bool
 }
 
 // Handler handles the event types it declares.
@@ -289,7 +293,8 @@ func (p *Processor) processRecord(ctx context.Context, r record) error {
 		log.Warn("delivery deferred: invocation deadline near")
 		return errors.New("deadline near")
 	}
-	d := &Delivery{Env: env, JobID: r.msg.MessageId, Log: log}
+	receives, _ := strconv.Atoi(r.msg.Attributes["ApproximateReceiveCount"])
+	d := &Delivery{Env: env, JobID: r.msg.MessageId, Log: log, redelivered: receives > 1}
 	if done, err := p.ignoreEarly(ctx, r, d, start); done {
 		return err
 	}
@@ -301,23 +306,9 @@ func (p *Processor) processRecord(ctx context.Context, r record) error {
 	})
 	switch {
 	case errors.Is(err, store.ErrEventDone):
-		err = p.store.PutDuplicateEvent(ctx, store.DuplicateEvent{
-			DeliveryID: env.DeliveryID, MessageID: r.msg.MessageId, EventType: env.EventType, Action: env.Action,
-			Repo: repoName(env), InstallationID: env.InstallationID, ReceivedAt: env.ReceivedAt, Retention: p.cfg.Retention,
-		})
-		if err != nil {
-			log.Error("delivery duplicate not logged", slog.String("err", err.Error()))
-			p.count(env, metrics.EventsFailed, 0)
-			return err
-		}
-		log.Info("delivery duplicate", slog.String("status", store.EventDuplicate), slog.String("duplicate_of", env.DeliveryID))
-		p.count(env, metrics.EventsDuplicate, 0)
-		return nil
+		return p.duplicate(ctx, r, d)
 	case errors.Is(err, store.ErrEventBusy):
-		// Another worker holds a live lease: try again after the visibility timeout,
-		// by which time it has finished (or died and its lease expired).
-		log.Warn("delivery busy elsewhere", slog.String("status", store.EventProcessing))
-		return err
+		return p.busy(d, err)
 	case err != nil:
 		log.Error("delivery claim failed", slog.String("err", err.Error()))
 		p.count(env, metrics.EventsFailed, 0)
@@ -362,6 +353,32 @@ func (p *Processor) processRecord(ctx context.Context, r record) error {
 	}
 	p.count(env, name, latency)
 	return nil
+}
+
+// duplicate logs a delivery found done before as a duplicate, in an entry of its own
+// (store.PutDuplicateEvent); nothing else changes.
+func (p *Processor) duplicate(ctx context.Context, r record, d *Delivery) error {
+	env := d.Env
+	err := p.store.PutDuplicateEvent(ctx, store.DuplicateEvent{
+		DeliveryID: env.DeliveryID, MessageID: r.msg.MessageId, EventType: env.EventType, Action: env.Action,
+		Repo: repoName(env), InstallationID: env.InstallationID, ReceivedAt: env.ReceivedAt, Retention: p.cfg.Retention,
+	})
+	if err != nil {
+		d.Log.Error("delivery duplicate not logged", slog.String("err", err.Error()))
+		p.count(env, metrics.EventsFailed, 0)
+		return err
+	}
+	d.Log.Info("delivery duplicate", slog.String("status", store.EventDuplicate), slog.String("duplicate_of", env.DeliveryID))
+	p.count(env, metrics.EventsDuplicate, 0)
+	return nil
+}
+
+// busy fails a delivery another worker holds a live lease on: SQS delivers it again
+// after the visibility timeout, by which time that worker has finished (or died and its
+// lease expired).
+func (p *Processor) busy(d *Delivery, err error) error {
+	d.Log.Warn("delivery busy elsewhere", slog.String("status", store.EventProcessing))
+	return err
 }
 
 // dispatch runs the handler of the delivery's event type; other events are ignored.

@@ -63,20 +63,10 @@ func (h *pushHandler) Handle(ctx context.Context, d *Delivery) (Result, error) {
 func (h *pushHandler) targets(ctx context.Context, d *Delivery) ([]store.Project, string, error) {
 	env := d.Env
 	push := env.Push
-	switch {
-	case push == nil:
-		return nil, ReasonNoPayload, nil
-	case env.Repository == nil || env.Repository.FullName == "":
-		return nil, ReasonNoRepository, nil
-	case push.Deleted:
-		return nil, ReasonBranchDeleted, nil
-	case strings.HasPrefix(push.Ref, "refs/tags/"):
-		return nil, ReasonTagPush, nil
+	if reason := h.payloadReason(env); reason != "" {
+		return nil, reason, nil
 	}
-	branch, ok := strings.CutPrefix(push.Ref, "refs/heads/")
-	if !ok || branch == "" {
-		return nil, ReasonNotBranch, nil
-	}
+	branch := strings.TrimPrefix(push.Ref, "refs/heads/")
 	projects, err := d.repoProjects(ctx, h.p, env.Repository)
 	if err != nil {
 		return nil, "", err
@@ -105,9 +95,32 @@ func (h *pushHandler) targets(ctx context.Context, d *Delivery) ([]store.Project
 	return relevant, "", nil
 }
 
+// payloadReason is why a push has nothing to do by its payload alone, or "".
+func (h *pushHandler) payloadReason(env *envelope.Envelope) string {
+	push := env.Push
+	switch {
+	case push == nil:
+		return ReasonNoPayload
+	case env.Repository == nil || env.Repository.FullName == "":
+		return ReasonNoRepository
+	case push.Deleted:
+		return ReasonBranchDeleted
+	case strings.HasPrefix(push.Ref, "refs/tags/"):
+		return ReasonTagPush
+	}
+	if branch, ok := strings.CutPrefix(push.Ref, "refs/heads/"); !ok || branch == "" {
+		return ReasonNotBranch
+	}
+	return ""
+}
+
 // prejudge tells from the delivery and the store alone whether the push has nothing to
-// do (see prejudger).
+// do (see prejudger). A message SQS delivers again is judged by its payload alone: the
+// claim comes first for it (see early.go).
 func (h *pushHandler) prejudge(ctx context.Context, d *Delivery) (string, error) {
+	if reason := h.payloadReason(d.Env); reason != "" || d.redelivered {
+		return reason, nil
+	}
 	_, reason, err := h.targets(ctx, d)
 	return reason, err
 }

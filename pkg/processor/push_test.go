@@ -611,3 +611,53 @@ func TestDeadlineNearDefersRecords(t *testing.T) {
 		t.Errorf("event log = %v, %v, want the delivery not even claimed", evs, err)
 	}
 }
+
+// TestRedeliveredMessage: a message SQS delivers again is claimed before the projects
+// are read (early.go), and ends as the first delivery would have: ignored with the same
+// reason, processed, or a duplicate of what was done before.
+func TestRedeliveredMessage(t *testing.T) {
+	again := func(m events.SQSMessage) events.SQSMessage {
+		m.Attributes = map[string]string{"ApproximateReceiveCount": "2"}
+		return m
+	}
+	tests := []struct {
+		name       string
+		paths      []string
+		ref        string
+		doneBefore bool
+		status     string
+		reason     string
+		dups       int
+	}{
+		{"irrelevant, never done", []string{"README.md"}, "", false, store.EventIgnored, ReasonIrrelevant, 0},
+		{"tag push", []string{"docs/plan.md"}, "refs/tags/v1", false, store.EventIgnored, ReasonTagPush, 0},
+		{"relevant, never done", []string{"docs/plan.md"}, "", false, store.EventProcessed, "", 0},
+		{"irrelevant, done before", []string{"README.md"}, "", true, store.EventIgnored, ReasonIrrelevant, 1},
+		{"relevant, done before", []string{"docs/plan.md"}, "", true, store.EventProcessed, "", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			e.addProject(nil)
+			e.gh.commit(e.repo(), "main", t0, map[string]string{"docs/plan.md": planV1})
+			d := e.push("main", tt.paths...)
+			if tt.ref != "" {
+				m := e.onRepo(loadPayload(t, "push", "with-new-branch.payload.json"))
+				set(m, "ref", tt.ref)
+				d = e.build("push", m)
+			}
+			m := d.msg()
+			if tt.doneBefore {
+				e.mustHandle(m)
+			}
+			e.mustHandle(again(m))
+			ev := e.event(d.env.DeliveryID)
+			if ev.Status != tt.status || (tt.reason != "" && ev.Reason != tt.reason) || ev.Attempts != 1 {
+				t.Errorf("entry = %s %q after %d attempts, want %s %q after 1", ev.Status, ev.Reason, ev.Attempts, tt.status, tt.reason)
+			}
+			if n := len(e.duplicates(d.env.DeliveryID)); n != tt.dups {
+				t.Errorf("duplicate entries = %d, want %d", n, tt.dups)
+			}
+		})
+	}
+}

@@ -23,32 +23,49 @@ import (
 // Requests per delivery, by event kind, as TestRequestsPerDelivery counts them on the
 // SDK's and the App client's HTTP transports. They are ceilings: a change that sends
 // more fails the test; one that sends fewer lowers them. pkg/processor/README.md
-// ("Performance and cost") explains each and prices them. "Projects" is two queries
-// since projects are keyed by repository id: by_repo_id, and by_repo for projects
-// registered before ids were kept (store.ProjectsOfRepo).
+// ("Performance and cost") explains each and prices them. "Projects" is one query
+// (by_repo_id: store.ProjectsOfRepo). A refused claim or ignore carries the stored entry
+// (ReturnValuesOnConditionCheckFailure ALL_OLD), so telling a duplicate costs no read.
+// "Again" is a message SQS delivers again (ApproximateReceiveCount 2), claimed before
+// the projects are read; the other duplicates are new messages bringing a delivery
+// again (GitHub's redelivery).
 var requestLimits = map[string]requestCount{
 	// Projects on the repository; one write recording the ignore (store.IgnoreEvent).
-	"irrelevant push": {dynamo: 3, github: 0},
-	// Projects (the push may be relevant); the claim, failing; the conditional read
-	// telling done from busy; the duplicate's own entry.
-	"duplicate": {dynamo: 5, github: 0},
-	// The same after the one-write ignore found the delivery done.
-	"duplicate of an irrelevant push": {dynamo: 6, github: 0},
+	"irrelevant push": {dynamo: 2, github: 0},
+	// Projects (the push may be relevant); the claim, refused with the entry; the
+	// duplicate's own entry.
+	"duplicate": {dynamo: 3, github: 0},
+	// The refused claim; the duplicate's own entry.
+	"duplicate, again": {dynamo: 2, github: 0},
+	// Projects; the one-write ignore, refused with the entry; the duplicate's entry.
+	"duplicate of an irrelevant push": {dynamo: 3, github: 0},
+	// The refused claim; the duplicate's own entry.
+	"duplicate of an irrelevant push, again": {dynamo: 2, github: 0},
+	// Projects (the event may change one); the refused claim; the duplicate's entry.
+	"duplicate of a pull request": {dynamo: 3, github: 0},
+	// The refused claim; the duplicate's own entry.
+	"duplicate of a pull request, again": {dynamo: 2, github: 0},
+	// Projects (none); the one-write ignore.
+	"pull request, no project on the repository": {dynamo: 2, github: 0},
+	// The one-write ignore: the action changes no task (assigned).
+	"issue, action changing no task": {dynamo: 1, github: 0},
+	// The refused claim; the duplicate's own entry.
+	"duplicate of an installation event": {dynamo: 2, github: 0},
 	// Projects, claim, snapshot, project (read, write), update entry, completion; head,
 	// tree, plan and the two manifests.
-	"relevant push": {dynamo: 8, github: 5},
+	"relevant push": {dynamo: 7, github: 5},
 	// Projects, claim, project (read, write), update entry, completion.
-	"pull request": {dynamo: 7, github: 0},
-	"issue":        {dynamo: 7, github: 0},
+	"pull request": {dynamo: 6, github: 0},
+	"issue":        {dynamo: 6, github: 0},
 	// Claim, installation (read, write), projects by installation, project read,
 	// completion; the installation and its repositories from GitHub.
 	"installation": {dynamo: 7, github: 2},
 	// As a relevant push, reading only the changed plan: the manifests' blob SHAs are
 	// those the last snapshot parsed (head, tree, plan).
-	"relevant push, plan only": {dynamo: 8, github: 3},
+	"relevant push, plan only": {dynamo: 7, github: 3},
 	// The second of two quick pushes, whose commit the first one's delivery read already:
 	// head and tree answered 304 (not counted against the rate limit), no file fetched.
-	"relevant push, head already read": {dynamo: 8, github: 0, notModified: 2},
+	"relevant push, head already read": {dynamo: 7, github: 0, notModified: 2},
 }
 
 // statsWritesPerBatch is the most event stats writes a batch sends, whatever its size:
@@ -221,6 +238,13 @@ func TestRequestsPerDelivery(t *testing.T) {
 	write("services/web/package.json", `{"dependencies": {"react": "^18.3.0"}}`)
 
 	relevant := e.push("main", "docs/plan.md", "go.mod", "services/web/package.json")
+	relevantMsg := relevant.msg()
+	// again is m as SQS delivers it a second time.
+	again := func(m events.SQSMessage) events.SQSMessage {
+		m.Attributes = map[string]string{"ApproximateReceiveCount": "2"}
+		return m
+	}
+
 	inst := loadPayload(t, "installation", "created.payload.json")
 	set(inst, "installation.id", e.inst)
 	set(inst, "repositories", []any{map[string]any{"full_name": e.repo(), "name": e.name}})
@@ -228,19 +252,46 @@ func TestRequestsPerDelivery(t *testing.T) {
 		name string
 		msg  func() events.SQSMessage
 	}{
-		{"relevant push", relevant.msg},
+		{"relevant push", func() events.SQSMessage { return relevantMsg }},
 		{"irrelevant push", func() events.SQSMessage { return e.push("main", "README.md").msg() }},
 		{"duplicate", relevant.msg},
+		{"duplicate, again", func() events.SQSMessage { return again(relevantMsg) }},
 		{"duplicate of an irrelevant push", func() events.SQSMessage {
 			d := e.push("main", "LICENSE")
 			e.mustHandle(d.msg())
 			return d.msg()
 		}},
+		{"duplicate of an irrelevant push, again", func() events.SQSMessage {
+			m := e.push("main", "LICENSE").msg()
+			e.mustHandle(m)
+			return again(m)
+		}},
 		{"pull request", func() events.SQSMessage {
 			return e.build("pull_request", e.onRepo(loadPayload(t, "pull_request", "opened.payload.json"))).msg()
 		}},
+		{"duplicate of a pull request", func() events.SQSMessage {
+			// A later state of the pull request, so that the project changes again.
+			d := e.build("pull_request", e.onRepo(loadPayload(t, "pull_request", "closed.payload.json")))
+			e.mustHandle(d.msg())
+			return d.msg()
+		}},
+		{"duplicate of a pull request, again", func() events.SQSMessage {
+			m := e.build("pull_request", e.onRepo(loadPayload(t, "pull_request", "reopened.payload.json"))).msg()
+			e.mustHandle(m)
+			return again(m)
+		}},
+		{"pull request, no project on the repository", func() events.SQSMessage {
+			m := e.onRepo(loadPayload(t, "pull_request", "opened.payload.json"))
+			other := uniq("untracked")
+			set(m, "repository.full_name", e.owner+"/"+other)
+			set(m, "repository.id", nameRepoID(other))
+			return e.build("pull_request", m).msg()
+		}},
 		{"issue", func() events.SQSMessage {
 			return e.build("issues", e.onRepo(loadPayload(t, "issues", "opened.payload.json"))).msg()
+		}},
+		{"issue, action changing no task", func() events.SQSMessage {
+			return e.build("issues", e.onRepo(loadPayload(t, "issues", "assigned.payload.json"))).msg()
 		}},
 		{"installation", func() events.SQSMessage { return e.build("installation", inst).msg() }},
 		{"relevant push, plan only", func() events.SQSMessage {
@@ -254,6 +305,11 @@ func TestRequestsPerDelivery(t *testing.T) {
 			second := e.push("main", "docs/plan.md")
 			e.mustHandle(first.msg()) // reads the second push's commit
 			return second.msg()
+		}},
+		{"duplicate of an installation event", func() events.SQSMessage {
+			d := e.build("installation", inst)
+			e.mustHandle(d.msg())
+			return d.msg()
 		}},
 	}
 	for _, k := range kinds {

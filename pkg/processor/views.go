@@ -21,8 +21,8 @@ func (h *pullRequestHandler) Handles() []string { return []string{"pull_request"
 func (h *pullRequestHandler) Handle(ctx context.Context, d *Delivery) (Result, error) {
 	env := d.Env
 	pr := env.PullRequest
-	if pr == nil || pr.Number == 0 {
-		return ignored(ReasonNoPayload), nil
+	if reason := h.payloadReason(env); reason != "" {
+		return ignored(reason), nil
 	}
 	view := store.PullRequestView{
 		Number:    pr.Number,
@@ -37,6 +37,20 @@ func (h *pullRequestHandler) Handle(ctx context.Context, d *Delivery) (Result, e
 		}
 		return false, fmt.Sprintf("pull request #%d unchanged (stored view is as new)", view.Number)
 	})
+}
+
+// payloadReason is why a pull request event has nothing to do by its payload alone, or "".
+func (h *pullRequestHandler) payloadReason(env *envelope.Envelope) string {
+	if env.PullRequest == nil || env.PullRequest.Number == 0 {
+		return ReasonNoPayload
+	}
+	return repoReason(env)
+}
+
+// prejudge tells from the delivery and the store alone whether the event has nothing to
+// do (see prejudger).
+func (h *pullRequestHandler) prejudge(ctx context.Context, d *Delivery) (string, error) {
+	return h.p.prejudgeViews(ctx, d, h.payloadReason(d.Env))
 }
 
 // issueActions are the issues actions that can change a task: its state, its title, or
@@ -56,11 +70,8 @@ func (h *issuesHandler) Handles() []string { return []string{"issues"} }
 func (h *issuesHandler) Handle(ctx context.Context, d *Delivery) (Result, error) {
 	env := d.Env
 	is := env.Issue
-	if is == nil || is.Number == 0 {
-		return ignored(ReasonNoPayload), nil
-	}
-	if !issueActions[env.Action] {
-		return ignored(ReasonActionIgnored), nil
+	if reason := h.payloadReason(env); reason != "" {
+		return ignored(reason), nil
 	}
 	return h.p.forEachProject(ctx, d, func(p *store.Project) (bool, string) {
 		task := IssueTaskFor(*p, env.Action, is, eventTime(is.UpdatedAt, env))
@@ -77,6 +88,45 @@ func (h *issuesHandler) Handle(ctx context.Context, d *Delivery) (Result, error)
 		}
 		return true, fmt.Sprintf("issue #%d %s; issues %d/%d done", is.Number, what, p.IssueSummary.Done, p.IssueSummary.Total)
 	})
+}
+
+// payloadReason is why an issues event has nothing to do by its payload alone, or "".
+func (h *issuesHandler) payloadReason(env *envelope.Envelope) string {
+	switch {
+	case env.Issue == nil || env.Issue.Number == 0:
+		return ReasonNoPayload
+	case !issueActions[env.Action]:
+		return ReasonActionIgnored
+	}
+	return repoReason(env)
+}
+
+// prejudge tells from the delivery and the store alone whether the event has nothing to
+// do (see prejudger).
+func (h *issuesHandler) prejudge(ctx context.Context, d *Delivery) (string, error) {
+	return h.p.prejudgeViews(ctx, d, h.payloadReason(d.Env))
+}
+
+// repoReason is why an event on a repository has nothing to do when it names none.
+func repoReason(env *envelope.Envelope) string {
+	if env.Repository == nil || env.Repository.FullName == "" {
+		return ReasonNoRepository
+	}
+	return ""
+}
+
+// prejudgeViews is the pull request and issues handlers' prejudge: the payload's
+// reason, else, unless SQS delivers the message again (early.go), whether any project
+// is on the repository — read once per delivery, so the handler does not read again.
+func (p *Processor) prejudgeViews(ctx context.Context, d *Delivery, payloadReason string) (string, error) {
+	if payloadReason != "" || d.redelivered {
+		return payloadReason, nil
+	}
+	projects, err := d.repoProjects(ctx, p, d.Env.Repository)
+	if err != nil || len(projects) > 0 {
+		return "", err
+	}
+	return ReasonNoProject, nil
 }
 
 // IssueTaskFor is what an issue event means for a project: a removal for deleted and
@@ -127,10 +177,10 @@ func eventTime(t *time.Time, env *envelope.Envelope) time.Time {
 // only compute from the project it is given: it runs again on a write conflict.
 func (p *Processor) forEachProject(ctx context.Context, d *Delivery, change func(*store.Project) (bool, string)) (Result, error) {
 	env := d.Env
-	if env.Repository == nil || env.Repository.FullName == "" {
-		return ignored(ReasonNoRepository), nil
+	if reason := repoReason(env); reason != "" {
+		return ignored(reason), nil
 	}
-	projects, err := p.repoProjects(ctx, env.Repository)
+	projects, err := d.repoProjects(ctx, p, env.Repository)
 	if err != nil {
 		return Result{}, err
 	}

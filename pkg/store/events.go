@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/guregu/dynamo/v2"
 )
 
@@ -101,24 +102,53 @@ func (s *Store) ClaimEvent(ctx context.Context, c EventClaim) (Event, error) {
 		if !dynamo.IsCondCheckFailed(err) {
 			return Event{}, fmt.Errorf("claim event %s: %w", c.DeliveryID, err)
 		}
-		var cur Event
-		err = s.db.Table(s.tables.Events).Get("delivery_id", c.DeliveryID).Consistent(true).One(ctx, &cur)
-		if errors.Is(err, dynamo.ErrNotFound) {
-			continue
+		cur, found, err := refusedEvent(err)
+		if err == nil && !found {
+			// No entry with the refusal (an endpoint without ALL_OLD on refusals): read it.
+			err = s.db.Table(s.tables.Events).Get("delivery_id", c.DeliveryID).Consistent(true).One(ctx, &cur)
+			found = err == nil
+			if errors.Is(err, dynamo.ErrNotFound) {
+				continue
+			}
 		}
 		if err != nil {
 			return Event{}, fmt.Errorf("claim event %s: read: %w", c.DeliveryID, err)
 		}
-		switch cur.Status {
-		case EventProcessed, EventIgnored, EventDuplicate:
-			return cur, fmt.Errorf("claim event %s: %w", c.DeliveryID, ErrEventDone)
-		case EventProcessing:
-			if cur.LeaseUntil != nil && !cur.LeaseUntil.Before(time.Unix(now.Unix(), 0)) {
-				return cur, fmt.Errorf("claim event %s: %w", c.DeliveryID, ErrEventBusy)
+		if found {
+			if why := refusal(cur, now); why != nil {
+				return cur, fmt.Errorf("claim event %s: %w", c.DeliveryID, why)
 			}
 		}
 	}
 	return Event{}, fmt.Errorf("claim event %s: %w", c.DeliveryID, ErrEventBusy)
+}
+
+// refusedEvent decodes the entry DynamoDB returned with a refused conditional write to
+// the events table (see refusedItems); found is false when the refusal carries none.
+func refusedEvent(err error) (ev Event, found bool, _ error) {
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) || len(ccf.Item) == 0 {
+		return Event{}, false, nil
+	}
+	if err := dynamo.UnmarshalItem(ccf.Item, &ev); err != nil {
+		return Event{}, false, fmt.Errorf("decode refused entry: %w", err)
+	}
+	return ev, true, nil
+}
+
+// refusal says why an entry refuses a claim at now: ErrEventDone when the delivery was
+// processed or ignored (or is a duplicate's own entry), ErrEventBusy while another
+// worker's lease is live, nil when it could be claimed now (its state changed since).
+func refusal(cur Event, now time.Time) error {
+	switch cur.Status {
+	case EventProcessed, EventIgnored, EventDuplicate:
+		return ErrEventDone
+	case EventProcessing:
+		if cur.LeaseUntil != nil && !cur.LeaseUntil.Before(time.Unix(now.Unix(), 0)) {
+			return ErrEventBusy
+		}
+	}
+	return nil
 }
 
 // CompleteEvent records the outcome of a claimed delivery: status EventProcessed, or

@@ -8,8 +8,10 @@ import (
 	"github.com/guregu/dynamo/v2"
 )
 
-// ErrEventNotNew: IgnoreEvent found the delivery done, or claimed by a live worker; the
-// caller takes the usual way (ClaimEvent), which tells which.
+// ErrEventNotNew: IgnoreEvent found the delivery done, or claimed by a live worker. The
+// error also matches ErrEventDone or ErrEventBusy when the refusal says which (DynamoDB
+// returns the stored entry with it); otherwise the caller takes the usual way
+// (ClaimEvent), which tells.
 var ErrEventNotNew = errors.New("delivery not new")
 
 // IgnoreEvent records a delivery as ignored with reason in one conditional write, for a
@@ -17,7 +19,8 @@ var ErrEventNotNew = errors.New("delivery not new")
 // and the store alone). It succeeds when ClaimEvent would — the delivery is new, failed
 // before, or its claim's lease expired — and writes what ClaimEvent followed by
 // CompleteEvent would, so the entry reads the same; the count moves as CompleteEvent's
-// does. Otherwise it writes nothing and returns ErrEventNotNew.
+// does. Otherwise it writes nothing and returns ErrEventNotNew, with ErrEventDone or
+// ErrEventBusy as ClaimEvent would return them when the refusal carries the entry.
 func (s *Store) IgnoreEvent(ctx context.Context, c EventClaim, reason string) error {
 	if c.DeliveryID == "" {
 		return errors.New("ignore event: empty delivery id")
@@ -40,6 +43,12 @@ func (s *Store) IgnoreEvent(ctx context.Context, c EventClaim, reason string) er
 	var old countedEvent
 	err := u.OldValue(ctx, &old)
 	if dynamo.IsCondCheckFailed(err) {
+		// Without the entry (or with one that cannot be read) ClaimEvent finds out.
+		if cur, found, derr := refusedEvent(err); derr == nil && found {
+			if why := refusal(cur, now); why != nil {
+				return fmt.Errorf("ignore event %s: %w: %w", c.DeliveryID, ErrEventNotNew, why)
+			}
+		}
 		return fmt.Errorf("ignore event %s: %w", c.DeliveryID, ErrEventNotNew)
 	}
 	if err != nil {

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guregu/dynamo/v2"
+
+	"github.com/repotrackr/github-integration/pkg/local/standin"
 	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
@@ -29,15 +32,15 @@ func TestIgnoreEvent(t *testing.T) {
 	if ev.Status != EventIgnored || ev.Reason != "no project" || ev.Attempts != 1 || ev.ReceivedKey != ReceivedKey(received, "new") || ev.Repo != "octo/repo" || ev.ProcessedAt == nil {
 		t.Errorf("entry = %+v, want ignored, reason, one attempt, keyed by receipt", ev)
 	}
-	if err := s.IgnoreEvent(ctx, procClaim("new", received), "again"); !errors.Is(err, ErrEventNotNew) {
-		t.Errorf("IgnoreEvent(done) = %v, want ErrEventNotNew", err)
+	if err := s.IgnoreEvent(ctx, procClaim("new", received), "again"); !errors.Is(err, ErrEventNotNew) || !errors.Is(err, ErrEventDone) {
+		t.Errorf("IgnoreEvent(done) = %v, want ErrEventNotNew and ErrEventDone", err)
 	}
 
 	if _, err := s.ClaimEvent(ctx, procClaim("busy", received)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.IgnoreEvent(ctx, procClaim("busy", received), "x"); !errors.Is(err, ErrEventNotNew) {
-		t.Errorf("IgnoreEvent(claimed) = %v, want ErrEventNotNew", err)
+	if err := s.IgnoreEvent(ctx, procClaim("busy", received), "x"); !errors.Is(err, ErrEventNotNew) || !errors.Is(err, ErrEventBusy) {
+		t.Errorf("IgnoreEvent(claimed) = %v, want ErrEventNotNew and ErrEventBusy", err)
 	}
 
 	c, err := s.ClaimEvent(ctx, procClaim("failed", received))
@@ -90,6 +93,34 @@ func TestBatchedStats(t *testing.T) {
 		}
 		if c.ByStatus[EventIgnored] != 3 {
 			t.Errorf("after FlushStats: CountEvents(%v) = %v, want 3 ignored", scope, c.ByStatus)
+		}
+	}
+}
+
+// TestRefusalWithoutEntry: against an endpoint that returns no entry with a refusal
+// (no ReturnValuesOnConditionCheckFailure), ClaimEvent still tells done from busy by
+// reading the entry, and IgnoreEvent leaves the telling to ClaimEvent.
+func TestRefusalWithoutEntry(t *testing.T) {
+	ctx := context.Background()
+	clock := testkit.NewClock(time.Date(2026, 3, 1, 12, 30, 0, 0, time.UTC))
+	s := newTestStore(t).WithClock(clock.Now)
+	plain := *s
+	plain.db = dynamo.NewFromIface(standin.DynamoDB(t)) // without refusedItems
+	received := clock.Now().Add(-time.Minute)
+
+	if err := s.IgnoreEvent(ctx, procClaim("done", received), "nothing"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClaimEvent(ctx, procClaim("busy", received)); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]error{"done": ErrEventDone, "busy": ErrEventBusy} {
+		if _, err := plain.ClaimEvent(ctx, procClaim(id, received)); !errors.Is(err, want) {
+			t.Errorf("ClaimEvent(%s) without the entry in the refusal = %v, want %v", id, err, want)
+		}
+		err := plain.IgnoreEvent(ctx, procClaim(id, received), "x")
+		if !errors.Is(err, ErrEventNotNew) || errors.Is(err, ErrEventDone) || errors.Is(err, ErrEventBusy) {
+			t.Errorf("IgnoreEvent(%s) without the entry in the refusal = %v, want ErrEventNotNew alone", id, err)
 		}
 	}
 }

@@ -86,27 +86,16 @@ func (s *Store) ProjectsByRepoID(ctx context.Context, id int64) ([]Project, erro
 	return out, nil
 }
 
-// ProjectsOfRepo returns the projects of the repository a delivery names: those with its
-// id (whatever name they were registered under, since a rename keeps the id) and those
-// found by its name that have no id yet. A project found by name with another id
-// tracks another repository that had this name before a rename. id 0 finds by name
-// only.
+// ProjectsOfRepo returns the projects of the repository a delivery names, found by its
+// id alone (whatever name they were registered under, since a rename keeps the id): one
+// query. Every project carries the id — CreateProject requires it, and BackfillRepoIDs
+// gives it to projects registered before ids were kept — so a project found by its name
+// is never needed here. id 0 (a delivery that names no id) finds by name.
 func (s *Store) ProjectsOfRepo(ctx context.Context, id int64, fullName string) ([]Project, error) {
-	byName, err := s.ProjectsByRepo(ctx, fullName)
-	if err != nil || id == 0 {
-		return byName, err
+	if id == 0 {
+		return s.ProjectsByRepo(ctx, fullName)
 	}
-	out, err := s.ProjectsByRepoID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range byName {
-		if p.RepoID == 0 {
-			out = append(out, p)
-		}
-	}
-	slices.SortFunc(out, func(a, b Project) int { return strings.Compare(a.ID, b.ID) })
-	return slices.CompactFunc(out, func(a, b Project) bool { return a.ID == b.ID }), nil
+	return s.ProjectsByRepoID(ctx, id)
 }
 
 // FollowRepo records the repository's current name and id from a delivery: a renamed

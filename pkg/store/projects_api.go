@@ -69,13 +69,14 @@ func repoIDGuardID(owner string, repoID int64) string {
 	return guardID(owner, "#"+strconv.FormatInt(repoID, 10))
 }
 
-// CreateProject stores a new project. ID, Owner, Repo and InstallationID are required;
+// CreateProject stores a new project. ID, Owner, Repo, RepoID (deliveries find the
+// project by it: ProjectsOfRepo) and InstallationID are required;
 // Repo is stored lower case, CreatedAt and LastUpdated default to now and Status to
 // pending. When the owner already has a project for the repository it returns a
 // *ProjectExistsError (errors.Is ErrProjectExists) and stores nothing.
 func (s *Store) CreateProject(ctx context.Context, p Project) (Project, error) {
-	if p.ID == "" || p.Owner == "" || p.Repo == "" || p.InstallationID == 0 {
-		return Project{}, errors.New("create project: id, owner, repo and installation are required")
+	if p.ID == "" || p.Owner == "" || p.Repo == "" || p.RepoID == 0 || p.InstallationID == 0 {
+		return Project{}, errors.New("create project: id, owner, repo, repository id and installation are required")
 	}
 	if strings.HasPrefix(p.ID, guardPrefix) {
 		return Project{}, fmt.Errorf("create project: id %q is reserved", p.ID)
@@ -92,27 +93,22 @@ func (s *Store) CreateProject(ctx context.Context, p Project) (Project, error) {
 	if p.Status == "" {
 		p.Status = ProjectPending
 	}
-	// One guard per name and, when known, one per repository id: a project keeps its
-	// repository through a rename, so registering the new name finds it.
+	// One guard per name and one per repository id: a project keeps its repository
+	// through a rename, so registering the new name finds it.
 	repo, repoID := p.Repo, p.RepoID
 	gid := guardID(p.Owner, p.Repo)
 	if err := s.claimGuard(ctx, gid, p.ID, now, func(held Project) bool { return held.Repo == repo }); err != nil {
 		return Project{}, fmt.Errorf("create project for %s: %w", p.Repo, err)
 	}
-	var idGuard string
-	if p.RepoID != 0 {
-		idGuard = repoIDGuardID(p.Owner, p.RepoID)
-		if err := s.claimGuard(ctx, idGuard, p.ID, now, func(held Project) bool { return held.RepoID == repoID }); err != nil {
-			s.releaseGuard(ctx, gid, p.ID)
-			return Project{}, fmt.Errorf("create project for %s: %w", p.Repo, err)
-		}
+	idGuard := repoIDGuardID(p.Owner, p.RepoID)
+	if err := s.claimGuard(ctx, idGuard, p.ID, now, func(held Project) bool { return held.RepoID == repoID }); err != nil {
+		s.releaseGuard(ctx, gid, p.ID)
+		return Project{}, fmt.Errorf("create project for %s: %w", p.Repo, err)
 	}
 	err := s.db.Table(s.tables.Projects).Put(p).If("attribute_not_exists($)", "id").Run(ctx)
 	if err != nil {
 		s.releaseGuard(ctx, gid, p.ID)
-		if idGuard != "" {
-			s.releaseGuard(ctx, idGuard, p.ID)
-		}
+		s.releaseGuard(ctx, idGuard, p.ID)
 		return Project{}, fmt.Errorf("create project %s: %w", p.ID, err)
 	}
 	return p, nil

@@ -4,12 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"strings"
 	"testing"
 	"time"
 )
 
 func apiTestProject(id, owner, repo string) Project {
-	return Project{ID: id, Owner: owner, Repo: repo, InstallationID: 1, PlanPath: "docs/plan.md"}
+	return Project{ID: id, Owner: owner, Repo: repo, RepoID: testRepoID(repo), InstallationID: 1, PlanPath: "docs/plan.md"}
+}
+
+// testRepoID stands for GitHub's id of repo (any case): the same name, the same id.
+func testRepoID(repo string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(strings.ToLower(repo)))
+	return int64(h.Sum64()>>24) + 1
 }
 
 func TestCreateProjectOncePerOwnerAndRepo(t *testing.T) {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -18,8 +19,9 @@ func projectIDs(ps []Project) []string {
 }
 
 // TestProjectsOfRepo: a delivery finds the projects registered with its repository id
-// under any name, and those registered by name alone; a project with another id under
-// the same name tracks another repository (one renamed away from this name).
+// under any name, in one query; a project with another id under the same name tracks
+// another repository (one renamed away from this name); a project without an id (one
+// registered before ids were kept, until BackfillRepoIDs) is found by name alone.
 func TestProjectsOfRepo(t *testing.T) {
 	ctx := context.Background()
 	s := sharedTestStore(t)
@@ -35,10 +37,10 @@ func TestProjectsOfRepo(t *testing.T) {
 		full string
 		want []string
 	}{
-		{"renamed: id and name", id, strings.ToUpper(newName), []string{byID.ID, legacy.ID}},
+		{"renamed: by the id", id, strings.ToUpper(newName), []string{byID.ID}},
 		{"old name with the id", id, oldName, []string{byID.ID}},
 		{"name only", 0, newName, []string{legacy.ID, other.ID}},
-		{"the other repository", id + 1, newName, []string{legacy.ID, other.ID}},
+		{"the other repository", id + 1, newName, []string{other.ID}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,6 +51,68 @@ func TestProjectsOfRepo(t *testing.T) {
 				t.Errorf("ProjectsOfRepo(%d, %s) = %v, %v; want %v", tt.id, tt.full, projectIDs(got), err, want)
 			}
 		})
+	}
+}
+
+// TestBackfillRepoIDs: projects registered before ids were kept get their repository's
+// id as GitHub names it (after a rename too), and its guard; deliveries then find them
+// by the id. Projects that have one, guards, and a repository GitHub does not know are
+// left as they are; a second run changes nothing.
+func TestBackfillRepoIDs(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	const renamedID = 77
+	github := map[string]int64{"octo/one": 11, "octo/old-name": renamedID} // the old name answers for the renamed repository
+	lookup := func(_ context.Context, inst int64, full string) (int64, error) {
+		if inst != 1 {
+			return 0, fmt.Errorf("installation %d: %w", inst, ErrNotFound)
+		}
+		if id, ok := github[full]; ok {
+			return id, nil
+		}
+		return 0, fmt.Errorf("repository %s: %w", full, ErrNotFound)
+	}
+	one := procPutProject(t, s, Project{ID: "one", Owner: "u1", Repo: "octo/one", InstallationID: 1})
+	renamed := procPutProject(t, s, Project{ID: "renamed", Owner: "u1", Repo: "octo/old-name", InstallationID: 1})
+	gone := procPutProject(t, s, Project{ID: "gone", Owner: "u1", Repo: "octo/gone", InstallationID: 1})
+	kept := procPutProject(t, s, Project{ID: "kept", Owner: "u2", Repo: "octo/one", RepoID: 11, InstallationID: 1})
+	if _, err := s.CreateProject(ctx, Project{ID: "again", Owner: "u3", Repo: "octo/new-name", RepoID: renamedID, InstallationID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	legacyOfU3 := procPutProject(t, s, Project{ID: "legacy-u3", Owner: "u3", Repo: "octo/old-name", InstallationID: 1})
+
+	r, err := s.BackfillRepoIDs(ctx, lookup)
+	if err != nil {
+		t.Fatalf("BackfillRepoIDs() error = %v", err)
+	}
+	if r.Lacking != 4 || r.Updated != 3 || len(r.Unresolved) != 1 || r.Unresolved[gone.ID] == "" || !slices.Equal(r.Doubled, []string{legacyOfU3.ID}) {
+		t.Errorf("BackfillRepoIDs() = %+v, want 4 lacking, 3 updated, %s unresolved, %s doubled", r, gone.ID, legacyOfU3.ID)
+	}
+	for _, tt := range []struct {
+		id   int64
+		want []string
+	}{
+		{11, []string{kept.ID, one.ID}},
+		{renamedID, []string{"again", legacyOfU3.ID, renamed.ID}},
+	} {
+		got, err := s.ProjectsOfRepo(ctx, tt.id, "octo/any-name")
+		if err != nil || !slices.Equal(projectIDs(got), tt.want) {
+			t.Errorf("ProjectsOfRepo(%d) after the backfill = %v, %v; want %v", tt.id, projectIDs(got), err, tt.want)
+		}
+	}
+	if p := procGetProject(t, s, gone.ID); p.RepoID != 0 {
+		t.Errorf("project of an unknown repository got id %d, want none", p.RepoID)
+	}
+	// The guard now holds u1's repository under its id: registering its new name is refused.
+	_, err = s.CreateProject(ctx, Project{ID: "dup", Owner: "u1", Repo: "octo/new-name", RepoID: renamedID, InstallationID: 1})
+	var exists *ProjectExistsError
+	if !errors.As(err, &exists) || exists.ID != renamed.ID {
+		t.Errorf("CreateProject(u1, new name of a backfilled repository) = %v, want ProjectExistsError naming %s", err, renamed.ID)
+	}
+
+	r, err = s.BackfillRepoIDs(ctx, lookup)
+	if err != nil || r.Lacking != 1 || r.Updated != 0 || len(r.Doubled) != 0 {
+		t.Errorf("BackfillRepoIDs() again = %+v, %v; want only the unresolved project, nothing updated", r, err)
 	}
 }
 

@@ -1,12 +1,15 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/guregu/dynamo/v2"
 )
 
@@ -24,7 +27,30 @@ type Store struct {
 
 // New returns a Store over the DynamoDB client's tables.
 func New(client *dynamodb.Client, tables Tables) *Store {
+	if client != nil { // nil: a Store that is built but never called (tests of wiring)
+		client = dynamodb.New(client.Options(), func(o *dynamodb.Options) {
+			o.APIOptions = append(o.APIOptions, refusedItems(tables.Events))
+		})
+	}
 	return &Store{db: dynamo.NewFromIface(client), tables: tables, now: time.Now}
+}
+
+// refusedItems asks DynamoDB, on every conditional UpdateItem of the events table, to
+// return the stored entry with a refusal (ReturnValuesOnConditionCheckFailure ALL_OLD;
+// it costs no read units). A refused claim then tells a duplicate from a delivery
+// claimed elsewhere without a second request (refusedEvent). guregu/dynamo has no
+// option for the parameter, hence a step of the SDK client's own, which sets it on the
+// request guregu builds.
+func refusedItems(events string) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("RefusedItems",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				if u, ok := in.Parameters.(*dynamodb.UpdateItemInput); ok && u.ConditionExpression != nil && aws.ToString(u.TableName) == events {
+					u.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+				}
+				return next.HandleInitialize(ctx, in)
+			}), middleware.Before)
+	}
 }
 
 // NewFromConfig returns a Store from an SDK config (AWS_ENDPOINT_URL_DYNAMODB applies).

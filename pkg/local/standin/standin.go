@@ -90,10 +90,11 @@ func nodeBinary(dir string) (string, error) {
 	return node, nil
 }
 
-// StartDynalite starts dynalite and waits until it answers.
+// StartDynalite starts dynalite (through dynalite.cjs, which makes a refused conditional
+// write return the stored item as DynamoDB does) and waits until it answers.
 func StartDynalite(ctx context.Context, opts Options) (*Server, error) {
 	return start(ctx, "dynalite", opts, func(dir string, port int, dataDir string) (args, env []string) {
-		args = []string{filepath.Join(dir, "node_modules", "dynalite", "cli.js"),
+		args = []string{filepath.Join(dir, "dynalite.cjs"),
 			"--host", "127.0.0.1", "--port", strconv.Itoa(port),
 			// Tables become ACTIVE at once instead of after dynalite's simulated delay.
 			"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0"}

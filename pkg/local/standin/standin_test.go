@@ -2,6 +2,8 @@ package standin
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -93,4 +96,76 @@ func prefixed(t *testing.T, ddb *dynamodb.Client, prefix string) []string {
 		}
 	}
 	return out
+}
+
+// TestDynaliteReturnsRefusedItem: as DynamoDB does, a conditional write refused with
+// ReturnValuesOnConditionCheckFailure ALL_OLD carries the stored item in the SDK's
+// ConditionalCheckFailedException.Item (dynalite.cjs adds it); without the parameter,
+// or when no item is stored, it carries none.
+func TestDynaliteReturnsRefusedItem(t *testing.T) {
+	ctx := context.Background()
+	ddb := DynamoDB(t)
+	table := aws.String(store.TablesFrom(NewTables(t)).Events)
+	str := func(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
+	key := func(id string) map[string]ddbtypes.AttributeValue {
+		return map[string]ddbtypes.AttributeValue{"delivery_id": str(id)}
+	}
+	stored := map[string]ddbtypes.AttributeValue{"delivery_id": str("done"), "status": str("processed")}
+	if _, err := ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: table, Item: stored}); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{"#s": "status"}
+	update := func(ret ddbtypes.ReturnValuesOnConditionCheckFailure) error {
+		_, err := ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: table, Key: key("done"),
+			UpdateExpression:                    aws.String("SET #s = :p"),
+			ConditionExpression:                 aws.String("#s <> :s"),
+			ExpressionAttributeNames:            names,
+			ExpressionAttributeValues:           map[string]ddbtypes.AttributeValue{":p": str("processing"), ":s": str("processed")},
+			ReturnValuesOnConditionCheckFailure: ret,
+		})
+		return err
+	}
+	put := func(id string) error {
+		_, err := ddb.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: table, Item: key(id),
+			ConditionExpression:                 aws.String("attribute_not_exists(#s)"),
+			ExpressionAttributeNames:            names,
+			ReturnValuesOnConditionCheckFailure: ddbtypes.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		return err
+	}
+	tests := []struct {
+		name  string
+		write func() error
+		want  map[string]ddbtypes.AttributeValue
+	}{
+		{"UpdateItem, ALL_OLD", func() error { return update(ddbtypes.ReturnValuesOnConditionCheckFailureAllOld) }, stored},
+		{"UpdateItem, no parameter", func() error { return update("") }, nil},
+		{"PutItem, ALL_OLD", func() error { return put("done") }, stored},
+		{"UpdateItem, nothing stored", func() error {
+			_, err := ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+				TableName: table, Key: key("absent"),
+				UpdateExpression:                    aws.String("SET #s = :p"),
+				ConditionExpression:                 aws.String("attribute_exists(#s)"),
+				ExpressionAttributeNames:            names,
+				ExpressionAttributeValues:           map[string]ddbtypes.AttributeValue{":p": str("processing")},
+				ReturnValuesOnConditionCheckFailure: ddbtypes.ReturnValuesOnConditionCheckFailureAllOld,
+			})
+			return err
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.write()
+			var ccf *ddbtypes.ConditionalCheckFailedException
+			if !errors.As(err, &ccf) {
+				t.Fatalf("write error = %v, want ConditionalCheckFailedException", err)
+			}
+			if got, want := fmt.Sprint(ccf.Item), fmt.Sprint(tt.want); len(ccf.Item) != len(tt.want) ||
+				(tt.want != nil && ccf.Item["status"].(*ddbtypes.AttributeValueMemberS).Value != "processed") {
+				t.Errorf("ConditionalCheckFailedException.Item = %s, want %s", got, want)
+			}
+		})
+	}
 }
