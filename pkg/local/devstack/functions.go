@@ -21,6 +21,9 @@ func (s *Stack) startFunctions(ctx context.Context, functions []samtemplate.Func
 		if err != nil {
 			return s.fail("function "+fn.Name, err)
 		}
+		for k, v := range s.opts.FunctionEnv[fn.Name] {
+			env[k] = v
+		}
 		log, err := openLog(s.st.path(dirLogs), fn.Name+".log")
 		if err != nil {
 			return s.fail("function "+fn.Name, err)
