@@ -1,0 +1,59 @@
+package soak
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/repotrackr/github-integration/pkg/local/standin"
+	"github.com/repotrackr/github-integration/pkg/testkit"
+)
+
+// TestSoakShort is `make soak` scaled down for `make test`: a few hundred deliveries,
+// one fault of each kind with short outages, the queues' visibility timeout and the
+// processor's lease shortened together, and the redeliver job's two-minute wait skipped
+// by ageing the failed attempts. The invariants are the full run's.
+func TestSoakShort(t *testing.T) {
+	standin.SkipShort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	progress := &testkit.LogBuffer{}
+	cfg := Config{
+		Deliveries:  300,
+		Senders:     4,
+		Rate:        20,
+		Repos:       4,
+		Untracked:   2,
+		FaultStart:  2 * time.Second,
+		FaultGap:    500 * time.Millisecond,
+		DynamoPause: 3 * time.Second,
+		// Longer than ingest's 5 s timeout, so that deliveries fail and wait for the job.
+		SQSPause:       8 * time.Second,
+		GitHubOutage:   2 * time.Second,
+		Visibility:     8 * time.Second,
+		Lease:          5 * time.Second,
+		RedeliverEvery: 3 * time.Second,
+		AgeFailed:      true,
+		DrainTimeout:   90 * time.Second,
+		Progress:       progress,
+		Dir:            t.TempDir(),
+	}
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Run() error = %v\n%s", err, progress.String())
+	}
+	t.Logf("\n%s\n%s", progress.String(), rep)
+	if f := rep.Failures(); len(f) > 0 {
+		t.Errorf("Run() broke invariants:\n%s\nprogress:\n%s", strings.Join(f, "\n"), progress.String())
+	}
+	if rep.Deliveries < cfg.Deliveries {
+		t.Errorf("Run() made %d deliveries, want at least %d", rep.Deliveries, cfg.Deliveries)
+	}
+	if want := int(0.3 * float64(rep.Deliveries)); rep.Redeliveries < want || rep.Duplicates < rep.Redeliveries {
+		t.Errorf("Run() redelivered %d and recognised %d duplicates, want at least %d redeliveries, each a duplicate", rep.Redeliveries, rep.Duplicates, want)
+	}
+	if rep.JobRecovered == 0 {
+		t.Error("no delivery failed during the SQS outage and was recovered by the redeliver job")
+	}
+}
