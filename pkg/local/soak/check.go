@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -216,13 +218,8 @@ func (rep *Report) String() string {
 }
 
 func counts(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
@@ -371,12 +368,7 @@ func invariants(byGUID map[string][]ghsandbox.Delivery, log []store.Event, updat
 	for _, u := range updates {
 		perProject[u.ProjectID+" "+u.DeliveryID]++
 	}
-	ids := make([]string, 0, len(byGUID))
-	for id := range byGUID {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(byGUID)) {
 		as := byGUID[id]
 		es := entries[id]
 		ev := as[0].Event
