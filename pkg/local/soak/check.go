@@ -45,15 +45,15 @@ func delivered(attempts []ghsandbox.Delivery) bool {
 func (r *run) drain(ctx context.Context) (bool, time.Duration) {
 	start := time.Now()
 	deadline := start.Add(r.cfg.DrainTimeout)
-	last := ""
+	var said time.Time
 	for ctx.Err() == nil && time.Now().Before(deadline) {
 		state := r.drainState(ctx)
 		if state == "" {
 			return true, time.Since(start)
 		}
-		if state != last {
+		if time.Since(said) >= 15*time.Second {
 			fmt.Fprintf(r.cfg.Progress, "soak: %s waiting: %s\n", time.Since(start).Round(time.Second), state)
-			last = state
+			said = time.Now()
 		}
 		_ = r.sleep(ctx, 2*time.Second)
 	}
