@@ -10,7 +10,7 @@ import (
 	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
-// TestSoakShort is `make soak` scaled down for `make test`: a few hundred deliveries,
+// TestSoakShort is `make soak` scaled down for `make test`: 250 deliveries,
 // one fault of each kind with short outages, the queues' visibility timeout and the
 // processor's lease shortened together, and the redeliver job's two-minute wait skipped
 // by ageing the failed attempts. The invariants are the full run's.
@@ -20,12 +20,12 @@ func TestSoakShort(t *testing.T) {
 	defer cancel()
 	progress := &testkit.LogBuffer{}
 	cfg := Config{
-		Deliveries:  300,
+		Deliveries:  250,
 		Senders:     4,
-		Rate:        20,
+		Rate:        24,
 		Repos:       4,
 		Untracked:   2,
-		FaultStart:  2 * time.Second,
+		FaultStart:  time.Second,
 		FaultGap:    500 * time.Millisecond,
 		DynamoPause: 3 * time.Second,
 		// Longer than ingest's 5 s timeout, so that deliveries fail and wait for the job.
