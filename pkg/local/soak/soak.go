@@ -2,7 +2,6 @@ package soak
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -56,7 +55,9 @@ type Config struct {
 	AgeFailed bool
 	// DrainTimeout bounds the wait for the pipeline to drain after the traffic.
 	DrainTimeout time.Duration
-	// Seed makes the traffic's choices repeatable; 0 picks one.
+	// Seed seeds the traffic's random choices (which change, which task, which
+	// deliveries are redelivered); 0 picks one. The interleaving of the concurrent
+	// senders still varies from run to run.
 	Seed uint64
 	// Progress receives a line per phase; nil discards.
 	Progress io.Writer
@@ -243,6 +244,3 @@ func (r *run) sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
-
-// errStopped ends a sender's loop.
-var errStopped = errors.New("stopped")

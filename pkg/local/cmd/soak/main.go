@@ -24,7 +24,7 @@ func main() {
 func run() error {
 	c := soak.DefaultConfig()
 	flag.IntVar(&c.Deliveries, "deliveries", c.Deliveries, "deliveries (distinct GUIDs) the sandbox sends at least")
-	flag.Float64Var(&c.RedeliverShare, "redeliver", c.RedeliverShare, "share of the deliveries sent again through the sandbox's redelivery")
+	flag.Float64Var(&c.RedeliverShare, "redeliver-share", c.RedeliverShare, "share of the deliveries sent again through the sandbox's redelivery")
 	flag.IntVar(&c.Senders, "senders", c.Senders, "concurrent senders")
 	flag.Float64Var(&c.Rate, "rate", c.Rate, "changes per second, all senders together")
 	flag.IntVar(&c.Repos, "repos", c.Repos, "repositories tracked by a project")
