@@ -50,8 +50,13 @@ func TestSoakShort(t *testing.T) {
 	if rep.Deliveries < cfg.Deliveries {
 		t.Errorf("Run() made %d deliveries, want at least %d", rep.Deliveries, cfg.Deliveries)
 	}
-	if want := int(0.3 * float64(rep.Deliveries)); rep.Redeliveries < want || rep.Duplicates < rep.Redeliveries {
-		t.Errorf("Run() redelivered %d and recognised %d duplicates, want at least %d redeliveries, each a duplicate", rep.Redeliveries, rep.Duplicates, want)
+	// A delivery or two may be recorded after the redeliveries were topped up to 30 %.
+	if want := int(0.29 * float64(rep.Deliveries)); rep.Redeliveries < want {
+		t.Errorf("Run() redelivered %d of %d deliveries, want at least %d", rep.Redeliveries, rep.Deliveries, want)
+	}
+	// Every successful send of a delivery already delivered must be recognised.
+	if resent := rep.Attempts - rep.FailedAttempts - rep.Deliveries; rep.Duplicates < resent {
+		t.Errorf("Run() recognised %d duplicates, want at least the %d successful sends of deliveries already sent", rep.Duplicates, resent)
 	}
 	if rep.JobRecovered == 0 {
 		t.Error("no delivery failed during the SQS outage and was recovered by the redeliver job")
