@@ -10,7 +10,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 # apt-get needs root: sudo unless make already runs as root.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all deps build test test-short fuzz fuzz-smoke lint lint-template fmt bench bench-path dev dev-reset demo invoke status-page clean FORCE
+.PHONY: all deps build test test-short fuzz fuzz-smoke lint lint-template fmt bench bench-path dev dev-reset demo invoke soak status-page clean FORCE
 
 all: lint test
 
@@ -105,6 +105,11 @@ demo:
 invoke: deps build
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=events/<file>.json"; exit 2; }
 	go run ./pkg/local/cmd/devstack invoke -fn $(FN) -event $(EVENT)
+
+## soak: thousands of sandbox deliveries through a fresh local stack under faults, then the invariants (pkg/local/soak/README.md); flags: make soak SOAK_FLAGS=-deliveries=10000
+SOAK_FLAGS ?=
+soak: deps
+	go run ./pkg/local/cmd/soak $(SOAK_FLAGS)
 
 ## status-page: the status page with sample data, screenshot by a headless Chromium: bin/status-page.png
 status-page:

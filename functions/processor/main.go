@@ -25,6 +25,7 @@ func setup(ctx context.Context, d *startup.Deps) (any, error) {
 	}
 	p := processor.New(store.NewFromConfig(d.AWS, tables).WithLogger(d.Log).WithBatchedStats(), gh, processor.Config{
 		Retention: retention,
+		Lease:     d.Env.Duration(config.ProcessorLease),
 		Log:       d.Log,
 		Metrics:   d.Metrics,
 		Queue:     sqs.NewFromConfig(d.AWS),

@@ -116,6 +116,7 @@ func TestRegistryDefaultsMatchPackages(t *testing.T) {
 		want any
 	}{
 		{config.Processor, config.EventLogRetention, func(e *config.Env) any { return e.Duration(config.EventLogRetention) }, processor.DefaultRetention},
+		{config.Processor, config.ProcessorLease, func(e *config.Env) any { return e.Duration(config.ProcessorLease) }, processor.DefaultLease},
 		{config.Redeliver, config.RedeliverLookback, func(e *config.Env) any { return e.Duration(config.RedeliverLookback) }, redeliver.DefaultLookback},
 		{config.Redeliver, config.RedeliverLookback + " max", func(*config.Env) any {
 			v, _ := config.Lookup(config.RedeliverLookback)

@@ -33,6 +33,7 @@ const (
 	StatesTable            = "STATES_TABLE"
 
 	EventLogRetention = "EVENT_LOG_RETENTION"
+	ProcessorLease    = "PROCESSOR_LEASE"
 	MetricsNamespace  = "METRICS_NAMESPACE"
 	RedeliverLookback = "REDELIVER_LOOKBACK"
 
@@ -95,6 +96,8 @@ var Registry = []Var{
 	{Name: StatesTable, Kind: Text, Required: api, Meaning: "DynamoDB table of single-use OAuth states"},
 	{Name: EventLogRetention, Kind: Duration, Default: "720h", Min: "1h", Optional: []Function{Processor},
 		Meaning: "how long an event log entry lives before DynamoDB's TTL removes it (parameter `EventLogRetention`)"},
+	{Name: ProcessorLease, Kind: Duration, Default: "2m", Min: "1s", Optional: []Function{Processor},
+		Meaning: "how long a worker's claim on a delivery holds: longer than the function's timeout, shorter than the queue's visibility timeout (the local soak test shortens both)"},
 	{Name: MetricsNamespace, Kind: Text, Default: "RepoTrackr/GitHub", Optional: all,
 		Meaning: "CloudWatch namespace of the EMF metrics (health reads them back)"},
 	{Name: InstallSetupURL, Kind: URL, Optional: api,

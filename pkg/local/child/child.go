@@ -77,6 +77,16 @@ func (p *Process) Pause() { p.signal(syscall.SIGSTOP) }
 // Resume continues a paused process (SIGCONT).
 func (p *Process) Resume() { p.signal(syscall.SIGCONT) }
 
+// Kill ends the process, its group and every process it started at once (SIGKILL), as
+// a crash does: nothing is cleaned up. Done is closed once it has been reaped.
+func (p *Process) Kill() {
+	kids := descendants(p.cmd.Process.Pid)
+	p.signal(syscall.SIGKILL)
+	for _, pid := range kids {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
 // signal sends sig to the process's group, or to the process alone if the group is gone.
 func (p *Process) signal(sig syscall.Signal) {
 	if err := syscall.Kill(-p.cmd.Process.Pid, sig); err != nil {

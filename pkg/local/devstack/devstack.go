@@ -74,6 +74,13 @@ type Options struct {
 	GitHub *GitHubApp
 	// IntegrationTimeout is the HTTP API's (30 s when zero).
 	IntegrationTimeout time.Duration
+	// FunctionEnv adds variables to (or overrides those of) a function's environment, by
+	// function name (tests that scale the stack's waits: the soak shortens the processor's
+	// PROCESSOR_LEASE along with the visibility timeout).
+	FunctionEnv map[string]map[string]string
+	// ScheduleEvery, when set, replaces the period of every rate() schedule (the soak runs
+	// the redeliver job more often than every 10 minutes).
+	ScheduleEvery time.Duration
 	// NoWatch turns the sandbox's file watcher off: editing files under
 	// .devstack/github/ then sends no push, for tests that send deliveries by hand.
 	NoWatch bool

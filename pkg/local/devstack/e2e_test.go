@@ -27,29 +27,16 @@ import (
 	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
-// buildFunctions builds every function of the template, and the emulator, into dir with
-// the flags of `make build`, laid out as bin/<function>/bootstrap. The test always builds
-// them, so that it never runs stale binaries.
+// buildFunctions builds every function of the template, and the emulator, into a
+// temporary directory (BuildFunctions). The test always builds them, so that it never
+// runs stale binaries.
 func buildFunctions(t testing.TB, ctx context.Context, root string, tpl *samtemplate.Template) (binDir, rie string) {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "out")
-	pkgs := []string{riePackage}
-	for _, fn := range tpl.Functions() {
-		pkgs = append(pkgs, "./functions/"+fn.Name)
+	binDir, rie, err := BuildFunctions(ctx, root, t.TempDir(), tpl)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := GoBuild(ctx, root, out+string(filepath.Separator), pkgs...); err != nil {
-		t.Fatalf("build the functions: %v", err)
-	}
-	binDir = filepath.Join(t.TempDir(), "bin")
-	for _, fn := range tpl.Functions() {
-		if err := os.MkdirAll(filepath.Join(binDir, fn.Name), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(filepath.Join(out, fn.Name), filepath.Join(binDir, fn.Name, "bootstrap")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return binDir, filepath.Join(out, "aws-lambda-rie")
+	return binDir, rie
 }
 
 // e2eStack is a whole local stack started for an end-to-end test from the real function

@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ func (s *Stack) startFunctions(ctx context.Context, functions []samtemplate.Func
 		if err != nil {
 			return s.fail("function "+fn.Name, err)
 		}
+		maps.Copy(env, s.opts.FunctionEnv[fn.Name])
 		log, err := openLog(s.st.path(dirLogs), fn.Name+".log")
 		if err != nil {
 			return s.fail("function "+fn.Name, err)

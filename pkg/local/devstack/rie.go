@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/repotrackr/github-integration/pkg/local/samtemplate"
 )
 
 // RIEModule is the Lambda Runtime Interface Emulator's module, pinned in go.mod as a tool.
@@ -53,6 +55,31 @@ func GoBuild(ctx context.Context, root, out string, pkgs ...string) error {
 		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, strings.TrimSpace(string(b)))
 	}
 	return nil
+}
+
+// BuildFunctions builds every function of the template, and the emulator, into dir with
+// the flags of `make build`, laid out as dir/bin/<function>/bootstrap, and returns that
+// bin directory and the emulator's path: what tests and the soak run start a stack from,
+// so that they never run stale binaries.
+func BuildFunctions(ctx context.Context, root, dir string, tpl *samtemplate.Template) (binDir, rie string, err error) {
+	out := filepath.Join(dir, "out")
+	pkgs := []string{riePackage}
+	for _, fn := range tpl.Functions() {
+		pkgs = append(pkgs, "./functions/"+fn.Name)
+	}
+	if err := GoBuild(ctx, root, out+string(filepath.Separator), pkgs...); err != nil {
+		return "", "", fmt.Errorf("build the functions: %w", err)
+	}
+	binDir = filepath.Join(dir, "bin")
+	for _, fn := range tpl.Functions() {
+		if err := os.MkdirAll(filepath.Join(binDir, fn.Name), 0o755); err != nil {
+			return "", "", err
+		}
+		if err := os.Rename(filepath.Join(out, fn.Name), filepath.Join(binDir, fn.Name, "bootstrap")); err != nil {
+			return "", "", err
+		}
+	}
+	return binDir, filepath.Join(out, "aws-lambda-rie"), nil
 }
 
 // pinnedVersion reads module's version from a go.mod require line.

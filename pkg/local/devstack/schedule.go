@@ -62,6 +62,9 @@ func (s *Stack) startSchedules(ctx context.Context, functions []samtemplate.Func
 				s.con.progress("schedule: %s %s not run locally: %v", fn.Name, e.Name, err)
 				continue
 			}
+			if s.opts.ScheduleEvery > 0 {
+				period = s.opts.ScheduleEvery
+			}
 			pool := s.Functions[fn.Name]
 			rule := fn.LogicalID + e.Name
 			log := s.con.logger("schedule")

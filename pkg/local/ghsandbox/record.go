@@ -70,6 +70,14 @@ func (s *Sandbox) InjectFault(f Fault) {
 	s.faults = append(s.faults, &fault{Fault: f, left: f.Times})
 }
 
+// ClearFaults drops every injected fault that has not run out, ending an outage that
+// InjectFault began with a large Times.
+func (s *Sandbox) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
 // FailNext makes the next n requests for method and path pattern answer status.
 func (s *Sandbox) FailNext(method, path string, n, status int) {
 	s.InjectFault(Fault{Method: method, Path: path, Status: status, Times: n})

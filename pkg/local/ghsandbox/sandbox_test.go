@@ -755,6 +755,15 @@ func TestFaultsAndCalls(t *testing.T) {
 	if s.PendingFaults() != 0 {
 		t.Errorf("PendingFaults() = %d, want 0", s.PendingFaults())
 	}
+	// An outage: every call fails until ClearFaults ends it.
+	s.InjectFault(Fault{Path: "/repos/**", Status: 503, Times: 1 << 30})
+	if a := do(t, "GET", base+"/repos/o/r", tok, nil); a.status != 503 {
+		t.Errorf("during the outage = %d, want 503", a.status)
+	}
+	s.ClearFaults()
+	if a := do(t, "GET", base+"/repos/o/r", tok, nil); a.status != 200 || s.PendingFaults() != 0 {
+		t.Errorf("after ClearFaults = %d (%d pending), want 200 and none pending", a.status, s.PendingFaults())
+	}
 	if got := s.CountCalls("GET", "/repos/o/r/contents/**"); got != 3 {
 		t.Errorf("CountCalls(contents) = %d, want 3", got)
 	}
@@ -767,7 +776,7 @@ func TestFaultsAndCalls(t *testing.T) {
 			t.Errorf("call %+v has installation %d, want 1", c, c.InstallationID)
 		}
 	}
-	if kinds[CredAppJWT] != 1 || kinds[CredInstallationToken] != 5 || kinds[CredUnknown] != 1 {
+	if kinds[CredAppJWT] != 1 || kinds[CredInstallationToken] != 7 || kinds[CredUnknown] != 1 {
 		t.Errorf("credential kinds = %v, want 1 app_jwt, 5 installation_token, 1 unknown", kinds)
 	}
 	s.ResetCalls()

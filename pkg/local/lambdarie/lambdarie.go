@@ -100,6 +100,7 @@ type Pool struct {
 
 	mu        sync.Mutex
 	instances map[*instance]struct{}
+	busy      map[*instance]struct{} // running an invocation
 	closed    bool
 	seq       int
 }
@@ -134,6 +135,7 @@ func Start(ctx context.Context, fn Function, opts Options) (*Pool, error) {
 		idle:      make(chan *instance, opts.MaxInstances),
 		slots:     make(chan struct{}, opts.MaxInstances),
 		instances: map[*instance]struct{}{},
+		busy:      map[*instance]struct{}{},
 	}
 	for range opts.MaxInstances {
 		p.slots <- struct{}{}
@@ -169,7 +171,9 @@ func (p *Pool) Invoke(ctx context.Context, payload []byte) (*Result, error) {
 	}
 	done := make(chan outcome, 1)
 	go func() {
+		p.setBusy(in, true)
 		res, err := in.invoke(context.WithoutCancel(ctx), payload, p.fn.Timeout)
+		p.setBusy(in, false)
 		if err != nil || in.exited() {
 			// An emulator that hung or died is replaced rather than trusted again.
 			p.discard(in)
@@ -184,6 +188,33 @@ func (p *Pool) Invoke(ctx context.Context, payload []byte) (*Result, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+func (p *Pool) setBusy(in *instance, busy bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if busy {
+		p.busy[in] = struct{}{}
+	} else {
+		delete(p.busy, in)
+	}
+}
+
+// Kill ends every execution environment that is running an invocation now, emulator and
+// function process at once (SIGKILL), as when Lambda's host dies mid-invocation: those
+// invocations fail without an answer, and new environments start on demand. It returns
+// how many it killed (the soak test's crash fault).
+func (p *Pool) Kill() int {
+	p.mu.Lock()
+	ins := make([]*instance, 0, len(p.busy))
+	for in := range p.busy {
+		ins = append(ins, in)
+	}
+	p.mu.Unlock()
+	for _, in := range ins {
+		in.proc.Kill()
+	}
+	return len(ins)
 }
 
 func (p *Pool) acquire(ctx context.Context) (*instance, error) {

@@ -297,3 +297,47 @@ func TestCallerGivingUpDoesNotStopTheInvocation(t *testing.T) {
 		t.Errorf("%d emulators started, want the first one reused", n)
 	}
 }
+
+// TestKillEndsRunningInvocations: Kill ends the environments that are running an
+// invocation, which fails without the function's answer; idle ones are left alone and
+// the pool starts new environments for the next invocations.
+func TestKillEndsRunningInvocations(t *testing.T) {
+	p, out := startPool(t, Function{Timeout: 10 * time.Second}, Options{MaxInstances: 2})
+	if n := p.Kill(); n != 0 {
+		t.Errorf("Kill() with nothing running = %d, want 0", n)
+	}
+	done := make(chan error, 1)
+	go func() {
+		res, err := p.Invoke(context.Background(), []byte(`{"sleep_ms":3000,"log":"survived"}`))
+		if err == nil && res.FunctionError == "" {
+			err = fmt.Errorf("killed invocation answered %s, want a failure", res.Payload)
+		} else {
+			err = nil
+		}
+		done <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	killed := 0
+	for killed == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		killed = p.Kill()
+	}
+	if killed != 1 {
+		t.Fatalf("Kill() during an invocation = %d, want 1", killed)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the killed invocation did not end")
+	}
+	if out.contains("survived") {
+		t.Error("the killed function ran to its end")
+	}
+	res, err := p.Invoke(context.Background(), []byte(`{"echo":"after"}`))
+	if err != nil || string(res.Payload) != `"after"` {
+		t.Fatalf("Invoke() after Kill = %v, %v; want \"after\"", res, err)
+	}
+}
