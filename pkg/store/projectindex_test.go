@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -111,5 +112,33 @@ func TestProjectsByID(t *testing.T) {
 	}
 	if got, err := s.ProjectsByID(ctx, nil); err != nil || len(got) != 0 {
 		t.Errorf("ProjectsByID(nil) = %v, %v; want none", got, err)
+	}
+}
+
+// TestProjectsByOwnerWhole: the API's list hands out whole projects although by_owner
+// holds the keys only (the page is read by key), newest first.
+func TestProjectsByOwnerWhole(t *testing.T) {
+	ctx := context.Background()
+	s := sharedTestStore(t)
+	owner := procID("owner")
+	old := procPutProject(t, s, Project{ID: procID("p"), Owner: owner, Repo: "octo/old", RepoID: 1, Branch: "dev",
+		CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	recent := procPutProject(t, s, Project{ID: procID("p"), Owner: owner, Repo: "octo/new", RepoID: 2, Status: ProjectActive,
+		CreatedAt:      time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC),
+		LatestSnapshot: &Snapshot{CommitSHA: "abc", TasksTotal: 4, TasksDone: 1},
+		Progress:       ProgressSummary{Plan: 0.25, TasksTotal: 4, TasksDone: 1}})
+	got, next, err := s.ProjectsByOwner(ctx, owner, 0, "")
+	if err != nil || next != "" {
+		t.Fatalf("ProjectsByOwner() = _, %q, %v; want no error and no next page", next, err)
+	}
+	if ids := projectIDs(got); !slices.Equal(ids, []string{recent.ID, old.ID}) {
+		t.Fatalf("ProjectsByOwner() = %v, want [%s %s]", ids, recent.ID, old.ID)
+	}
+	if p := got[0]; p.Status != ProjectActive || p.Repo != "octo/new" || p.LatestSnapshot == nil ||
+		p.LatestSnapshot.CommitSHA != "abc" || p.Progress.TasksTotal != 4 || p.PlanPath == "" {
+		t.Errorf("ProjectsByOwner()[0] = %+v, want the whole project", p)
+	}
+	if got[1].Branch != "dev" {
+		t.Errorf("ProjectsByOwner()[1].Branch = %q, want dev", got[1].Branch)
 	}
 }
