@@ -250,30 +250,28 @@ func (p *Processor) applyAccess(ctx context.Context, rd *repoReader, pr store.Pr
 
 // restore reads a project again when its installation covers it and it is not known
 // to be readable (access_lost, suspended, or never read): back to pending, then synced.
+// The status is decided on the project as stored (MutateProject's read), not on the
+// index's partial copy, which holds no status.
 func (p *Processor) restore(ctx context.Context, rd *repoReader, pr store.Project, inst int64, src source, log *slog.Logger) (bool, error) {
-	switch pr.Status {
-	case store.ProjectAccessLost, store.ProjectSuspended, store.ProjectPending:
-	default:
-		_, changed, err := p.store.MutateProject(ctx, pr.ID, func(sp *store.Project) (bool, error) {
-			return adoptInstallation(sp, inst), nil
-		})
-		if isNotFound(err) {
-			return false, nil
-		}
-		return changed, err
-	}
-	reset, _, err := p.store.MutateProject(ctx, pr.ID, func(sp *store.Project) (bool, error) {
+	var unread bool
+	reset, changed, err := p.store.MutateProject(ctx, pr.ID, func(sp *store.Project) (bool, error) {
 		changed := adoptInstallation(sp, inst)
-		if sp.Status == store.ProjectAccessLost || sp.Status == store.ProjectSuspended {
+		switch sp.Status {
+		case store.ProjectAccessLost, store.ProjectSuspended:
 			changed = sp.SetStatus(store.ProjectPending, "") || changed
+			unread = true
+		case store.ProjectPending:
+			unread = true
+		default:
+			unread = false
 		}
 		return changed, nil
 	})
 	if isNotFound(err) {
 		return false, nil
 	}
-	if err != nil {
-		return false, err
+	if err != nil || !unread {
+		return changed, err
 	}
 	if _, _, err := p.syncProject(ctx, rd, reset, src, log); err != nil && !isNotFound(err) {
 		return false, err

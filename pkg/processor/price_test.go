@@ -28,15 +28,16 @@ import (
 	"github.com/repotrackr/github-integration/pkg/testkit"
 )
 
-// The price model's figures that TestRequestsPerDelivery cannot give: the events
-// table's index write units (dynalite reports the table's units only) and the log bytes
-// a delivery writes. pkg/processor/README.md ("Price per million deliveries") prices
+// The price model's figures that TestRequestsPerDelivery cannot give: the index write
+// units of the events and projects tables (dynalite reports the table's units only) and
+// the log bytes a delivery writes. pkg/processor/README.md ("Price per million deliveries") prices
 // them; TestWriteUnitsAndLogBytes measures them and fails when one grows.
 
 // priceLimits are the measured ceilings per kind of delivery, one delivery a batch.
 var priceLimits = map[string]struct {
-	indexWRU float64 // events table index write units
-	logBytes int     // processor log and EMF bytes, CloudWatch's 26 bytes an event included
+	indexWRU         float64 // events table index write units
+	projectsIndexWRU float64 // projects table index write units
+	logBytes         int     // processor log and EMF bytes, CloudWatch's 26 bytes an event included
 }{
 	"irrelevant push":                 {indexWRU: 1, logBytes: 1024},
 	"duplicate":                       {indexWRU: 1, logBytes: 1024},
@@ -66,6 +67,15 @@ var beforeSharding = []gsi{
 	{name: "by_repo", keys: []string{"repo", "received_key"}, projection: ddbtypes.ProjectionTypeAll},
 	{name: "by_type", keys: []string{"event_type", "received_key"}, projection: ddbtypes.ProjectionTypeAll},
 	{name: "by_status", keys: []string{"status", "received_key"}, projection: ddbtypes.ProjectionTypeAll},
+}
+
+// projectsBefore is the projects table's indexes before this model: four, each
+// projecting every attribute, so that every project write was copied into each.
+var projectsBefore = []gsi{
+	{name: "by_installation", keys: []string{"installation_id"}, projection: ddbtypes.ProjectionTypeAll},
+	{name: "by_repo", keys: []string{"repo"}, projection: ddbtypes.ProjectionTypeAll},
+	{name: "by_repo_id", keys: []string{"repo_id"}, projection: ddbtypes.ProjectionTypeAll},
+	{name: "by_owner", keys: []string{"owner", "created_at"}, projection: ddbtypes.ProjectionTypeAll},
 }
 
 // itemSize is an item's size as DynamoDB bills it: each attribute's name and value
@@ -172,15 +182,16 @@ type tableShape struct {
 
 // unitsTransport reads each item before and after every write to it (through a client
 // of its own) and adds up the write units of the table and of its indexes, by table;
-// for the events table also those of its four indexes of before.
+// for the events and projects tables also those of their four indexes of before.
 type unitsTransport struct {
-	next   http.RoundTripper
-	raw    *dynamodb.Client
-	events string
-	mu     sync.Mutex
-	shapes map[string]tableShape
-	table  map[string]float64 // by table name
-	index  map[string]float64 // by table name; "before" for the events table's old indexes
+	next     http.RoundTripper
+	raw      *dynamodb.Client
+	events   string
+	projects string
+	mu       sync.Mutex
+	shapes   map[string]tableShape
+	table    map[string]float64 // by table name
+	index    map[string]float64 // by table name; "before" and "projects before" for the old indexes
 }
 
 func (u *unitsTransport) shape(ctx context.Context, table string) (tableShape, error) {
@@ -300,6 +311,11 @@ func (u *unitsTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			u.index["before"] += g.indexWriteUnits(old, new, tableKey)
 		}
 	}
+	if in.TableName == u.projects {
+		for _, g := range projectsBefore {
+			u.index["projects before"] += g.indexWriteUnits(old, new, tableKey)
+		}
+	}
 	return resp, nil
 }
 
@@ -335,7 +351,7 @@ func TestWriteUnitsAndLogBytes(t *testing.T) {
 	e.tables = store.TablesFrom(standin.NewTables(t))
 	raw := standin.DynamoDB(t)
 	e.st = store.New(raw, e.tables).WithClock(e.clock.Now)
-	units := &unitsTransport{next: http.DefaultTransport, raw: raw, events: e.tables.Events,
+	units := &unitsTransport{next: http.DefaultTransport, raw: raw, events: e.tables.Events, projects: e.tables.Projects,
 		shapes: map[string]tableShape{}, table: map[string]float64{}, index: map[string]float64{}}
 	dbCount := &countingTransport{next: units, op: dynamoOp, count: map[string]int{}, capacity: map[string]float64{}}
 	cfg, err := standin.Dynalite(t).AWSConfig(context.Background())
@@ -394,7 +410,7 @@ func TestWriteUnitsAndLogBytes(t *testing.T) {
 			table, index := units.take()
 			var rru float64
 			for op, n := range dbCount.takeCapacity() {
-				if strings.HasPrefix(op, "GetItem") || strings.HasPrefix(op, "Query") {
+				if strings.HasPrefix(op, "GetItem") || strings.HasPrefix(op, "BatchGetItem") || strings.HasPrefix(op, "Query") {
 					rru += n
 				}
 			}
@@ -404,6 +420,9 @@ func TestWriteUnitsAndLogBytes(t *testing.T) {
 					others = append(others, fmt.Sprintf("%s %.0f + index %.0f", tableLabel(e.tables, name), n, index[name]))
 				}
 			}
+			if _, ok := table[e.tables.Projects]; ok {
+				others = append(others, fmt.Sprintf("projects' four indexes before: %.0f", index["projects before"]))
+			}
 			slices.Sort(others)
 			t.Logf("%s: events %.0f WRU + index %.0f (four indexes before: %.0f); other tables %v; stats %.0f WRU a batch; %.1f RRU; log %d bytes in %d lines",
 				k.name, table[e.tables.Events], index[e.tables.Events], index["before"], others,
@@ -411,6 +430,9 @@ func TestWriteUnitsAndLogBytes(t *testing.T) {
 			limit := priceLimits[k.name]
 			if got := index[e.tables.Events]; got > limit.indexWRU {
 				t.Errorf("events index write units(%s) = %.0f, want at most %.0f", k.name, got, limit.indexWRU)
+			}
+			if got := index[e.tables.Projects]; got > limit.projectsIndexWRU {
+				t.Errorf("projects index write units(%s) = %.0f, want at most %.0f", k.name, got, limit.projectsIndexWRU)
 			}
 			if logBytes > limit.logBytes {
 				t.Errorf("log bytes(%s) = %d, want at most %d:\n%s", k.name, logBytes, limit.logBytes, written)

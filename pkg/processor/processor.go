@@ -87,6 +87,7 @@ type Store interface {
 	ProjectsByRepo(ctx context.Context, repo string) ([]store.Project, error)
 	ProjectsOfRepo(ctx context.Context, id int64, fullName string) ([]store.Project, error)
 	ProjectsByInstallation(ctx context.Context, id int64) ([]store.Project, error)
+	ProjectsByID(ctx context.Context, ids []string) ([]store.Project, error)
 	MutateProject(ctx context.Context, id string, fn func(p *store.Project) (bool, error)) (store.Project, bool, error)
 	PutSnapshot(ctx context.Context, snap store.Snapshot) (store.Snapshot, error)
 	PutUpdate(ctx context.Context, u store.Update) (store.Update, error)

@@ -26,6 +26,12 @@ func (h *pushHandler) Handle(ctx context.Context, d *Delivery) (Result, error) {
 	if reason != "" {
 		return ignored(reason), nil
 	}
+	// The index gave what the relevance check needs; the read needs the whole project
+	// (the last snapshot's manifests are not fetched again).
+	relevant, err = h.p.wholeProjects(ctx, relevant, env.Repository)
+	if err != nil {
+		return Result{}, err
+	}
 	branch := strings.TrimPrefix(env.Push.Ref, "refs/heads/")
 	push := env.Push
 
@@ -160,6 +166,24 @@ func (p *Processor) repoProjects(ctx context.Context, repo *envelope.Repo) ([]st
 	}
 	for i := range projects {
 		projects[i].FollowRepo(repo.ID, repo.FullName)
+	}
+	return projects, nil
+}
+
+// wholeProjects reads the whole projects of partial ones (found through an index) by
+// key, with the delivery's repository name and id (see repoProjects). A project deleted
+// since the index listed it is left out.
+func (p *Processor) wholeProjects(ctx context.Context, partial []store.Project, repo *envelope.Repo) ([]store.Project, error) {
+	ids := make([]string, len(partial))
+	for i, pr := range partial {
+		ids[i] = pr.ID
+	}
+	projects, err := p.store.ProjectsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range projects {
+		followRepo(&projects[i], repo)
 	}
 	return projects, nil
 }

@@ -60,8 +60,30 @@ const (
 // ErrConflict is returned when a project change kept meeting concurrent writers.
 var ErrConflict = errors.New("project changed concurrently too often")
 
+// The projects table's indexes hold a project's keys and the few attributes the
+// queries' callers decide on, never what a delivery changes (snapshot, views, progress,
+// status): an ordinary project write then costs no index write, where four indexes of
+// every attribute cost about 8 write units (pkg/processor/README.md, "Price per million
+// deliveries"). The projects the queries return are therefore partial (ProjectIndexAttrs
+// says what each holds); callers read the whole project by key (GetProject,
+// ProjectsByID, MutateProject) when they need it.
+
+// ProjectIndexAttrs are the attributes a project found through each index holds besides
+// its id and the index's keys (template.yaml's INCLUDE projections; a test checks them).
+var ProjectIndexAttrs = map[string][]string{
+	// A push's relevance: the tracked branch and the plan's path.
+	IndexProjectsByRepoID: {"branch", "plan_path"},
+	// As by_repo_id (deliveries that name no id), and the installation an installation
+	// event compares.
+	IndexProjectsByRepo: {"branch", "plan_path", "installation_id"},
+	// The repository, which an installation event checks for coverage.
+	IndexProjectsByInst: {"repo"},
+	// Keys only: the API's list reads the page's projects by key.
+	IndexProjectsByOwner: nil,
+}
+
 // ProjectsByRepo returns every project tracking repo (owner/name, any case), through
-// the by_repo index.
+// the by_repo index: partial projects (ProjectIndexAttrs).
 func (s *Store) ProjectsByRepo(ctx context.Context, repo string) ([]Project, error) {
 	var out []Project
 	err := s.db.Table(s.tables.Projects).Get("repo", strings.ToLower(repo)).
@@ -74,7 +96,7 @@ func (s *Store) ProjectsByRepo(ctx context.Context, repo string) ([]Project, err
 }
 
 // ProjectsByRepoID returns every project registered with GitHub's repository id, through
-// the by_repo_id index.
+// the by_repo_id index: partial projects (ProjectIndexAttrs).
 func (s *Store) ProjectsByRepoID(ctx context.Context, id int64) ([]Project, error) {
 	var out []Project
 	err := s.db.Table(s.tables.Projects).Get("repo_id", id).
@@ -86,11 +108,47 @@ func (s *Store) ProjectsByRepoID(ctx context.Context, id int64) ([]Project, erro
 	return out, nil
 }
 
+// ProjectsByID reads whole projects by id (BatchGetItem, eventually consistent: one
+// request per 100), in the order of ids. A project that does not exist (deleted since
+// an index listed it) is left out.
+func (s *Store) ProjectsByID(ctx context.Context, ids []string) ([]Project, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	keys := make([]dynamo.Keyed, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if id == "" || strings.HasPrefix(id, guardPrefix) || seen[id] {
+			continue
+		}
+		seen[id] = true
+		keys = append(keys, dynamo.Keys{id})
+	}
+	var got []Project
+	err := s.db.Table(s.tables.Projects).Batch("id").Get(keys...).All(ctx, &got)
+	if err != nil && !errors.Is(err, dynamo.ErrNotFound) {
+		return nil, fmt.Errorf("read %d projects: %w", len(keys), err)
+	}
+	byID := make(map[string]Project, len(got))
+	for _, p := range got {
+		byID[p.ID] = p
+	}
+	out := make([]Project, 0, len(got))
+	for _, id := range ids {
+		if p, ok := byID[id]; ok {
+			out = append(out, p)
+			delete(byID, id)
+		}
+	}
+	return out, nil
+}
+
 // ProjectsOfRepo returns the projects of the repository a delivery names, found by its
 // id alone (whatever name they were registered under, since a rename keeps the id): one
 // query. Every project carries the id — CreateProject requires it, and BackfillRepoIDs
 // gives it to projects registered before ids were kept — so a project found by its name
-// is never needed here. id 0 (a delivery that names no id) finds by name.
+// is never needed here. id 0 (a delivery that names no id) finds by name. The projects
+// are partial (ProjectIndexAttrs: the branch and plan path a push is judged by).
 func (s *Store) ProjectsOfRepo(ctx context.Context, id int64, fullName string) ([]Project, error) {
 	if id == 0 {
 		return s.ProjectsByRepo(ctx, fullName)
@@ -116,7 +174,7 @@ func (p *Project) FollowRepo(id int64, fullName string) bool {
 
 // ProjectsByInstallation returns every project registered through installation id,
 // through the by_installation index: an installation event finds them even when the
-// installation's repositories were never stored.
+// installation's repositories were never stored. Partial projects (ProjectIndexAttrs).
 func (s *Store) ProjectsByInstallation(ctx context.Context, id int64) ([]Project, error) {
 	var out []Project
 	err := s.db.Table(s.tables.Projects).Get("installation_id", id).

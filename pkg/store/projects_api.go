@@ -181,8 +181,9 @@ func (s *Store) GetProject(ctx context.Context, id string) (Project, error) {
 
 // ProjectsByOwner returns a page of owner's projects, newest first, and the cursor of
 // the next page ("" on the last page). limit is clamped to 1..MaxPageSize (0:
-// DefaultPageSize). The by_owner index is eventually consistent: a project created a
-// moment ago may be missing.
+// DefaultPageSize). The by_owner index holds the keys only: the page's projects are
+// read by key (ProjectsByID, one BatchGetItem). The index is eventually consistent: a
+// project created a moment ago may be missing, and one deleted meanwhile is left out.
 func (s *Store) ProjectsByOwner(ctx context.Context, owner string, limit int, cursor string) ([]Project, string, error) {
 	limit = pageSize(limit)
 	q := s.db.Table(s.tables.Projects).Get("owner", owner).Index(IndexProjectsByOwner).
@@ -198,20 +199,29 @@ func (s *Store) ProjectsByOwner(ctx context.Context, owner string, limit int, cu
 			"id":         &types.AttributeValueMemberS{Value: c["id"]},
 		})
 	}
-	var out []Project
-	if err := q.All(ctx, &out); err != nil {
+	var keys []Project // the index holds the keys only
+	if err := q.All(ctx, &keys); err != nil {
 		return nil, "", fmt.Errorf("projects of %s: %w", owner, err)
 	}
-	if len(out) <= limit {
-		return out, "", nil
+	next := ""
+	if len(keys) > limit {
+		keys = keys[:limit]
+		last := keys[limit-1]
+		created, err := attrString(last.CreatedAt)
+		if err != nil {
+			return nil, "", err
+		}
+		next = encodeCursor(map[string]string{"id": last.ID, "created_at": created})
 	}
-	out = out[:limit]
-	last := out[limit-1]
-	created, err := attrString(last.CreatedAt)
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.ID
+	}
+	out, err := s.ProjectsByID(ctx, ids)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("projects of %s: %w", owner, err)
 	}
-	return out, encodeCursor(map[string]string{"id": last.ID, "created_at": created}), nil
+	return out, next, nil
 }
 
 // DeleteProject deletes owner's project id and its registration guard; ErrNotFound when
