@@ -2,6 +2,7 @@ package ghsandbox
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -152,14 +153,9 @@ func TestUserInstallationRepositoriesFollowPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := do(t, "GET", base+"/user/installations/7/repositories", "token "+s.IssueUserToken("member"), nil)
-	var page struct {
-		TotalCount   int `json:"total_count"`
-		Repositories []struct {
-			FullName string `json:"full_name"`
-		} `json:"repositories"`
-	}
+	var page repoPage
 	a.json(t, &page)
-	if a.status != http.StatusOK || page.TotalCount != 1 || len(page.Repositories) != 1 || page.Repositories[0].FullName != "org/a" {
+	if a.status != http.StatusOK || page.TotalCount != 1 || !slices.Equal(page.names(), []string{"org/a"}) {
 		t.Errorf("GET /user/installations/7/repositories as member = %d %s, want only org/a", a.status, a.body)
 	}
 }

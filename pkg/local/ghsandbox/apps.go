@@ -285,13 +285,23 @@ func (s *Sandbox) installationParam(r *http.Request) (Installation, bool) {
 	return in.clone(), true
 }
 
-func (s *Sandbox) handleAppInstallation(w http.ResponseWriter, r *http.Request) {
+// appInstallation answers for the App's own routes on one installation: it checks the
+// App's JWT and finds the {id} installation, writing GitHub's refusal (401, 404) when
+// either fails.
+func (s *Sandbox) appInstallation(w http.ResponseWriter, r *http.Request) (Installation, bool) {
 	if !s.requireApp(w, r) {
-		return
+		return Installation{}, false
 	}
 	in, ok := s.installationParam(r)
 	if !ok {
 		writeError(w, http.StatusNotFound, "Not Found")
+	}
+	return in, ok
+}
+
+func (s *Sandbox) handleAppInstallation(w http.ResponseWriter, r *http.Request) {
+	in, ok := s.appInstallation(w, r)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.installationJSON(baseURL(r), in))
@@ -327,12 +337,8 @@ func grantable(perm, level string) bool {
 }
 
 func (s *Sandbox) handleAccessToken(w http.ResponseWriter, r *http.Request) {
-	if !s.requireApp(w, r) {
-		return
-	}
-	in, ok := s.installationParam(r)
+	in, ok := s.appInstallation(w, r)
 	if !ok {
-		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	if in.Suspended {

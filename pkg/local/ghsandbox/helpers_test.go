@@ -33,6 +33,24 @@ func (a answer) json(t *testing.T, v any) {
 	}
 }
 
+// repoPage is what the tests read of a page of repositories (GET
+// /installation/repositories, /user/installations/{id}/repositories).
+type repoPage struct {
+	TotalCount   int `json:"total_count"`
+	Repositories []struct {
+		FullName string `json:"full_name"`
+	} `json:"repositories"`
+}
+
+// names lists the page's repositories by full name, in order.
+func (p repoPage) names() []string {
+	var out []string
+	for _, r := range p.Repositories {
+		out = append(out, r.FullName)
+	}
+	return out
+}
+
 func (a answer) message(t *testing.T) string {
 	t.Helper()
 	var m struct {

@@ -274,31 +274,29 @@ func rewriteNullable(v any) {
 			if k == "example" || k == "examples" {
 				continue
 			}
-			rewriteNullable(sub)
-			if m, ok := sub.(map[string]any); ok && m["nullable"] == true {
-				rest := map[string]any{}
-				for kk, vv := range m {
-					if kk != "nullable" {
-						rest[kk] = vv
-					}
-				}
-				x[k] = map[string]any{"anyOf": []any{map[string]any{"type": "null"}, rest}}
-			}
+			x[k] = nullableAnyOf(sub)
 		}
 	case []any:
 		for i, sub := range x {
-			rewriteNullable(sub)
-			if m, ok := sub.(map[string]any); ok && m["nullable"] == true {
-				rest := map[string]any{}
-				for kk, vv := range m {
-					if kk != "nullable" {
-						rest[kk] = vv
-					}
-				}
-				x[i] = map[string]any{"anyOf": []any{map[string]any{"type": "null"}, rest}}
-			}
+			x[i] = nullableAnyOf(sub)
 		}
 	}
+}
+
+// nullableAnyOf rewrites what v holds, then v itself when it is a nullable schema.
+func nullableAnyOf(v any) any {
+	rewriteNullable(v)
+	m, ok := v.(map[string]any)
+	if !ok || m["nullable"] != true {
+		return v
+	}
+	rest := map[string]any{}
+	for k, sub := range m {
+		if k != "nullable" {
+			rest[k] = sub
+		}
+	}
+	return map[string]any{"anyOf": []any{map[string]any{"type": "null"}, rest}}
 }
 
 // pointerEscape escapes one JSON pointer token.

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -245,14 +246,9 @@ func TestInstallationRepositoriesPagination(t *testing.T) {
 	if a.status != 200 {
 		t.Fatalf("list = %d, want 200", a.status)
 	}
-	var page struct {
-		TotalCount   int `json:"total_count"`
-		Repositories []struct {
-			FullName string `json:"full_name"`
-		} `json:"repositories"`
-	}
+	var page repoPage
 	a.json(t, &page)
-	if page.TotalCount != 5 || len(page.Repositories) != 2 || page.Repositories[0].FullName != "org/r2" {
+	if page.TotalCount != 5 || !slices.Equal(page.names(), []string{"org/r2", "org/r3"}) {
 		t.Errorf("page 2 = %+v, want total 5 and org/r2, org/r3", page)
 	}
 	link := a.header.Get("Link")
