@@ -33,6 +33,25 @@ func (a answer) json(t *testing.T, v any) {
 	}
 }
 
+// writeRepos creates each owner/name repository with a README that names it.
+func writeRepos(t *testing.T, s *Sandbox, repos ...string) {
+	t.Helper()
+	for _, r := range repos {
+		owner, name, _ := strings.Cut(r, "/")
+		if err := s.WriteFile(owner, name, "README.md", []byte(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// install adds the installation; the sandbox refusing it fails the test.
+func install(t *testing.T, s *Sandbox, in Installation) {
+	t.Helper()
+	if err := s.AddInstallation(in); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // repoPage is what the tests read of a page of repositories (GET
 // /installation/repositories, /user/installations/{id}/repositories).
 type repoPage struct {

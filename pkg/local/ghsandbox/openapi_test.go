@@ -452,12 +452,8 @@ func TestAnswersMatchGitHubOpenAPI(t *testing.T) {
 	if err := s.WriteFile("acme", "tools", "a.txt", []byte("a")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddInstallation(Installation{ID: 7, Account: "acme", AccountType: "Organization", Repos: []string{"acme/tools"}, Users: []string{"sandbox-user"}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddInstallation(Installation{ID: 8, Account: "frozen", Suspended: true}); err != nil {
-		t.Fatal(err)
-	}
+	install(t, s, Installation{ID: 7, Account: "acme", AccountType: "Organization", Repos: []string{"acme/tools"}, Users: []string{"sandbox-user"}})
+	install(t, s, Installation{ID: 8, Account: "frozen", Suspended: true})
 	d := s.AddDelivery(Delivery{StatusCode: 200, Event: "push", InstallationID: 1, RepositoryID: 5, Duration: 0.25})
 	s.AddDelivery(Delivery{StatusCode: 502, Event: "installation", Action: "created", InstallationID: 1})
 	s.AddManifestCode("manifest-code")
