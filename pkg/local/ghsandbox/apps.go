@@ -116,26 +116,26 @@ func (s *Sandbox) RemoveInstallation(id int64) {
 
 // SetSuspended suspends or unsuspends an installation.
 func (s *Sandbox) SetSuspended(id int64, suspended bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	in, ok := s.installations[id]
-	if !ok {
-		return fmt.Errorf("ghsandbox: no installation %d", id)
-	}
-	in.Suspended = suspended
-	return nil
+	return s.editInstallation(id, func(in *Installation) { in.Suspended = suspended })
 }
 
 // SetInstallationRepos changes which repositories a "selected" installation covers.
 func (s *Sandbox) SetInstallationRepos(id int64, repos []string) error {
+	return s.editInstallation(id, func(in *Installation) {
+		in.AllRepositories = false
+		in.Repos = append([]string(nil), repos...)
+	})
+}
+
+// editInstallation changes installation id under the lock; an unknown id is an error.
+func (s *Sandbox) editInstallation(id int64, edit func(*Installation)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	in, ok := s.installations[id]
 	if !ok {
 		return fmt.Errorf("ghsandbox: no installation %d", id)
 	}
-	in.AllRepositories = false
-	in.Repos = append([]string(nil), repos...)
+	edit(in)
 	return nil
 }
 
