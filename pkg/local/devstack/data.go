@@ -29,7 +29,6 @@ func (s *Stack) startData(ctx context.Context, p ports) error {
 	s.logs = append(s.logs, logs)
 	s.Info.Resources.Region = standin.Region
 
-	s.con.progress("dynamodb: starting dynalite")
 	db, dbCfg, err := s.startStandin(ctx, ComponentDynamoDB, "dynalite", standin.StartDynalite,
 		standin.Options{Port: portOf(p.dynamo), DataDir: dataDir(dirDynamoDB), Log: logs})
 	if err != nil {
@@ -46,7 +45,6 @@ func (s *Stack) startData(ctx context.Context, p ports) error {
 	}
 	s.con.progress("dynamodb: %s, %d tables", db.URL, len(s.Info.Resources.Tables))
 
-	s.con.progress("sqs: starting fauxqs")
 	q, qCfg, err := s.startStandin(ctx, ComponentSQS, "fauxqs", standin.StartFauxqs,
 		standin.Options{Port: portOf(p.sqs), DataDir: dataDir(dirSQS), Log: logs})
 	if err != nil {
@@ -87,6 +85,7 @@ func (s *Stack) Pause(component string) (resume func(), err error) {
 // component's StartError, naming the stand-in.
 func (s *Stack) startStandin(ctx context.Context, component, name string,
 	start func(context.Context, standin.Options) (*standin.Server, error), opts standin.Options) (*standin.Server, aws.Config, error) {
+	s.con.progress("%s: starting %s", component, name)
 	label := component + " (" + name + ")"
 	srv, err := start(ctx, opts)
 	if err != nil {
