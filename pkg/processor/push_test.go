@@ -18,6 +18,16 @@ import (
 
 var t0 = time.Date(2026, 2, 1, 9, 0, 0, 0, time.UTC)
 
+// newPlanEnv is the usual start: an env with one project whose plan (planV1) is
+// committed on main.
+func newPlanEnv(t *testing.T) (*testEnv, store.Project) {
+	t.Helper()
+	e := newTestEnv(t)
+	pr := e.addProject(nil)
+	e.gh.commit(e.repo(), "main", t0, map[string]string{"docs/plan.md": planV1})
+	return e, pr
+}
+
 func TestPushWritesSnapshot(t *testing.T) {
 	e := newTestEnv(t)
 	pr := e.addProject(nil)
@@ -212,9 +222,7 @@ func TestPushPlanMissing(t *testing.T) {
 
 func TestPushAccessAndBranchStatuses(t *testing.T) {
 	t.Run("repository out of reach", func(t *testing.T) {
-		e := newTestEnv(t)
-		pr := e.addProject(nil)
-		e.gh.commit(e.repo(), "main", t0, map[string]string{"docs/plan.md": planV1})
+		e, pr := newPlanEnv(t)
 		e.gh.repos[e.repoKey()].installation = 99 // installation 1 can no longer see it
 		d := e.push("main", "docs/plan.md")
 		e.mustHandle(d.msg())
@@ -247,9 +255,7 @@ func TestPushGitHubFailureIsRetried(t *testing.T) {
 		{"rate limit on plan", opFile, errRateLimited("GET /repos/{owner}/{repo}/contents/{path}")},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newTestEnv(t)
-			pr := e.addProject(nil)
-			e.gh.commit(e.repo(), "main", t0, map[string]string{"docs/plan.md": planV1})
+			e, pr := newPlanEnv(t)
 			e.gh.failNext(tt.op, tt.err)
 			d := e.push("main", "docs/plan.md")
 			m := d.msg()
@@ -276,9 +282,7 @@ func TestPushGitHubFailureIsRetried(t *testing.T) {
 }
 
 func TestDuplicateDeliveryChangesNothing(t *testing.T) {
-	e := newTestEnv(t)
-	pr := e.addProject(nil)
-	e.gh.commit(e.repo(), "main", t0, map[string]string{"docs/plan.md": planV1})
+	e, pr := newPlanEnv(t)
 	d := e.push("main", "docs/plan.md")
 	first, again, redelivered := d.msg(), d.msg(), d.msg()
 	e.mustHandle(first)
@@ -363,9 +367,7 @@ func TestCrashBetweenWritesThenRetry(t *testing.T) {
 }
 
 func TestExpiredLeaseIsTakenOver(t *testing.T) {
-	e := newTestEnv(t)
-	pr := e.addProject(nil)
-	e.gh.commit(e.repo(), "main", t0, map[string]string{"docs/plan.md": planV1})
+	e, pr := newPlanEnv(t)
 	d := e.push("main", "docs/plan.md")
 	// A worker claimed the delivery and died without a word.
 	if _, err := e.st.ClaimEvent(e.ctx, store.EventClaim{DeliveryID: d.env.DeliveryID, EventType: "push",
@@ -389,9 +391,7 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 }
 
 func TestBatchWithBadRecords(t *testing.T) {
-	e := newTestEnv(t)
-	pr := e.addProject(nil)
-	e.gh.commit(e.repo(), "main", t0, map[string]string{"docs/plan.md": planV1})
+	e, pr := newPlanEnv(t)
 	good1 := e.push("main", "docs/plan.md")
 	good2 := e.push("main", "README.md")
 	future := e.push("main", "docs/plan.md")
@@ -637,9 +637,7 @@ func TestRedeliveredMessage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newTestEnv(t)
-			e.addProject(nil)
-			e.gh.commit(e.repo(), "main", t0, map[string]string{"docs/plan.md": planV1})
+			e, _ := newPlanEnv(t)
 			d := e.push("main", tt.paths...)
 			if tt.ref != "" {
 				m := e.onRepo(loadPayload(t, "push", "with-new-branch.payload.json"))

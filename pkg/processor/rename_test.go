@@ -88,14 +88,7 @@ func TestRenameWithSandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.repoID = r.ID
-	m := e.onRepo(loadPayload(t, "push", "with-new-branch.payload.json"))
-	set(m, "ref", "refs/heads/main")
-	set(m, "repository.default_branch", "main")
-	set(m, "created", false)
-	c := m["commits"].([]any)[0].(map[string]any)
-	c["added"], c["removed"], c["modified"] = []any{}, []any{}, []any{"docs/plan.md"}
-	d := e.build("push", m)
-	e.mustHandle(d.msg())
+	e.mustHandle(e.push("main", "docs/plan.md").msg())
 	got := e.project(pr.ID)
 	head, _, _ := sb.Head(e.owner, e.name)
 	if got.Repo != e.repoKey() || got.RepoID != r.ID || got.LatestSnapshot == nil || got.LatestSnapshot.CommitSHA != head || got.LatestSnapshot.TasksDone != 3 {
@@ -134,13 +127,7 @@ func TestBackfillWithSandbox(t *testing.T) {
 	e.name = newName
 	write("docs/plan.md", planV2)
 	push := func() delivery {
-		m := e.onRepo(loadPayload(t, "push", "with-new-branch.payload.json"))
-		set(m, "ref", "refs/heads/main")
-		set(m, "repository.default_branch", "main")
-		set(m, "created", false)
-		c := m["commits"].([]any)[0].(map[string]any)
-		c["added"], c["removed"], c["modified"] = []any{}, []any{}, []any{"docs/plan.md"}
-		d := e.build("push", m)
+		d := e.push("main", "docs/plan.md")
 		e.mustHandle(d.msg())
 		return d
 	}

@@ -82,18 +82,9 @@ func (s *Store) ClaimEvent(ctx context.Context, c EventClaim) (Event, error) {
 	// (a lease expiring in between); the second round sees the new state.
 	for range 2 {
 		now := s.now().UTC()
-		u := s.db.Table(s.tables.Events).Update("delivery_id", c.DeliveryID).
-			SetIfNotExists("log_partition", LogPartition(c.DeliveryID)).
-			SetIfNotExists("received_at", c.ReceivedAt.UTC()).
-			SetIfNotExists("received_key", ReceivedKey(c.ReceivedAt, c.DeliveryID)).
-			Set("event_type", c.EventType).
-			Set("status", EventProcessing).
-			Set("started_at", now).
+		u := s.claimUpdate(c, EventProcessing, now).
 			Set("lease_until", now.Add(c.Lease).Unix()).
-			Add("attempts", 1).
-			Remove("error", "error_code", "reason", "processed_at", "duplicate_of").
-			If(claimable, claimableArgs(now)...)
-		c.setDetails(u, now)
+			Remove("error", "error_code", "reason", "processed_at", "duplicate_of")
 		var ev Event
 		err := u.Value(ctx, &ev)
 		if err == nil {
@@ -312,6 +303,24 @@ const claimable = "attribute_not_exists($) OR $ IN (?, ?) OR ($ = ? AND $ < ?)"
 
 func claimableArgs(now time.Time) []any {
 	return []any{"delivery_id", "status", EventFailed, EventQueued, "status", EventProcessing, "lease_until", now.Unix()}
+}
+
+// claimUpdate starts the one conditional write that takes a delivery, shared by
+// ClaimEvent and IgnoreEvent so that both leave the same entry: its identity (kept from
+// the first write), type, status, start time and details, one more attempt, on the
+// condition that the delivery is claimable now.
+func (s *Store) claimUpdate(c EventClaim, status string, now time.Time) *dynamo.Update {
+	u := s.db.Table(s.tables.Events).Update("delivery_id", c.DeliveryID).
+		SetIfNotExists("log_partition", LogPartition(c.DeliveryID)).
+		SetIfNotExists("received_at", c.ReceivedAt.UTC()).
+		SetIfNotExists("received_key", ReceivedKey(c.ReceivedAt, c.DeliveryID)).
+		Set("event_type", c.EventType).
+		Set("status", status).
+		Set("started_at", now).
+		Add("attempts", 1).
+		If(claimable, claimableArgs(now)...)
+	c.setDetails(u, now)
+	return u
 }
 
 // setDetails sets what the claim knows of the delivery beyond its id and type.

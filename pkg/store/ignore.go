@@ -26,20 +26,11 @@ func (s *Store) IgnoreEvent(ctx context.Context, c EventClaim, reason string) er
 		return errors.New("ignore event: empty delivery id")
 	}
 	now := s.now().UTC()
-	u := s.db.Table(s.tables.Events).Update("delivery_id", c.DeliveryID).
-		SetIfNotExists("log_partition", LogPartition(c.DeliveryID)).
-		SetIfNotExists("received_at", c.ReceivedAt.UTC()).
-		SetIfNotExists("received_key", ReceivedKey(c.ReceivedAt, c.DeliveryID)).
-		Set("event_type", c.EventType).
-		Set("status", EventIgnored).
+	u := s.claimUpdate(c, EventIgnored, now).
 		Set("counted", EventIgnored).
-		Set("started_at", now).
 		Set("processed_at", now).
 		Set("reason", reason).
-		Add("attempts", 1).
-		Remove("lease_until", "error", "error_code", "duplicate_of").
-		If(claimable, claimableArgs(now)...)
-	c.setDetails(u, now)
+		Remove("lease_until", "error", "error_code", "duplicate_of")
 	var old countedEvent
 	err := u.OldValue(ctx, &old)
 	if dynamo.IsCondCheckFailed(err) {

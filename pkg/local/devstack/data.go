@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -28,18 +29,12 @@ func (s *Stack) startData(ctx context.Context, p ports) error {
 	s.logs = append(s.logs, logs)
 	s.Info.Resources.Region = standin.Region
 
-	s.con.progress("dynamodb: starting dynalite")
-	db, err := standin.StartDynalite(ctx, standin.Options{Port: portOf(p.dynamo), DataDir: dataDir(dirDynamoDB), Log: logs})
+	db, dbCfg, err := s.startStandin(ctx, ComponentDynamoDB, "dynalite", standin.StartDynalite,
+		standin.Options{Port: portOf(p.dynamo), DataDir: dataDir(dirDynamoDB), Log: logs})
 	if err != nil {
-		return s.fail("dynamodb (dynalite)", s.hintLog(err))
+		return err
 	}
-	s.onClose("dynalite", db.Stop)
-	s.standins[ComponentDynamoDB] = db
 	s.Info.DynamoDBURL = db.URL
-	dbCfg, err := db.AWSConfig(ctx)
-	if err != nil {
-		return s.fail("dynamodb (dynalite)", err)
-	}
 	s.DynamoDB = dynamodb.NewFromConfig(dbCfg)
 	if _, err := standin.CreateTables(ctx, s.DynamoDB, TablePrefix); err != nil {
 		return s.fail("dynamodb tables", fmt.Errorf("%w (if template.yaml changed a table, `make dev-reset` starts afresh)", err))
@@ -50,18 +45,12 @@ func (s *Stack) startData(ctx context.Context, p ports) error {
 	}
 	s.con.progress("dynamodb: %s, %d tables", db.URL, len(s.Info.Resources.Tables))
 
-	s.con.progress("sqs: starting fauxqs")
-	q, err := standin.StartFauxqs(ctx, standin.Options{Port: portOf(p.sqs), DataDir: dataDir(dirSQS), Log: logs})
+	q, qCfg, err := s.startStandin(ctx, ComponentSQS, "fauxqs", standin.StartFauxqs,
+		standin.Options{Port: portOf(p.sqs), DataDir: dataDir(dirSQS), Log: logs})
 	if err != nil {
-		return s.fail("sqs (fauxqs)", s.hintLog(err))
+		return err
 	}
-	s.onClose("fauxqs", q.Stop)
-	s.standins[ComponentSQS] = q
 	s.Info.SQSURL = q.URL
-	qCfg, err := q.AWSConfig(ctx)
-	if err != nil {
-		return s.fail("sqs (fauxqs)", err)
-	}
 	s.SQS = sqs.NewFromConfig(qCfg)
 	queues, err := s.createQueues(ctx)
 	if err != nil {
@@ -89,6 +78,26 @@ func (s *Stack) Pause(component string) (resume func(), err error) {
 	}
 	srv.Pause()
 	return srv.Resume, nil
+}
+
+// startStandin starts the stand-in name as the stack's component, stopped with the
+// stack, and returns it with the AWS configuration that reaches it. A failure is the
+// component's StartError, naming the stand-in.
+func (s *Stack) startStandin(ctx context.Context, component, name string,
+	start func(context.Context, standin.Options) (*standin.Server, error), opts standin.Options) (*standin.Server, aws.Config, error) {
+	s.con.progress("%s: starting %s", component, name)
+	label := component + " (" + name + ")"
+	srv, err := start(ctx, opts)
+	if err != nil {
+		return nil, aws.Config{}, s.fail(label, s.hintLog(err))
+	}
+	s.onClose(name, srv.Stop)
+	s.standins[component] = srv
+	cfg, err := srv.AWSConfig(ctx)
+	if err != nil {
+		return nil, aws.Config{}, s.fail(label, err)
+	}
+	return srv, cfg, nil
 }
 
 // hintLog points at the stand-ins' log, unless they are not installed at all.

@@ -83,6 +83,21 @@ func startE2E(t *testing.T, timeout time.Duration, edit func(*Options)) e2eStack
 	return e
 }
 
+// devProject is the dev user's client of stack after the installation flow, with the
+// demo repository registered as its project.
+func devProject(tb testing.TB, ctx context.Context, stack *Stack) (*Client, *Project) {
+	tb.Helper()
+	c := &Client{BaseURL: stack.Info.GatewayURL, Token: stack.Token, WebhookSecret: stack.WebhookSecret}
+	if err := c.InstallApp(ctx); err != nil {
+		tb.Fatalf("InstallApp() error = %v", err)
+	}
+	p, _, err := c.EnsureProject(ctx, DemoRepo, DemoPlanPath)
+	if err != nil {
+		tb.Fatalf("register %s: %v", DemoRepo, err)
+	}
+	return c, p
+}
+
 // TestEndToEnd starts the whole stack on free ports, from the real function binaries,
 // and drives it over HTTP as a user and as GitHub would.
 func TestEndToEnd(t *testing.T) {
@@ -103,14 +118,7 @@ func TestEndToEnd(t *testing.T) {
 	if err := stack.Sandbox.WriteFile(DemoOwner, "failing-app", DemoPlanPath, []byte("# Plan\n\n- [ ] one\n")); err != nil {
 		t.Fatal(err)
 	}
-	c := &Client{BaseURL: stack.Info.GatewayURL, Token: stack.Token, WebhookSecret: stack.WebhookSecret}
-	if err := c.InstallApp(ctx); err != nil {
-		t.Fatalf("InstallApp() error = %v", err)
-	}
-	demo, _, err := c.EnsureProject(ctx, DemoRepo, DemoPlanPath)
-	if err != nil {
-		t.Fatalf("register %s: %v", DemoRepo, err)
-	}
+	c, demo := devProject(t, ctx, stack)
 
 	// The installation flow in a real browser: the start URL, the sandbox's installation
 	// page, its redirect to the relay page (the front end's stand-in), whose script calls

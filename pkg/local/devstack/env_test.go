@@ -234,3 +234,18 @@ func TestLocalRegistrationToken(t *testing.T) {
 		t.Errorf("localSecret after a restart = %q, want %q", again, first)
 	}
 }
+
+// TestWebhookSecretKept: the dev webhook secret is DevWebhookSecret until the state's
+// file says otherwise, and it stays what the file says.
+func TestWebhookSecretKept(t *testing.T) {
+	st := state{dir: t.TempDir()}
+	if got, err := st.webhookSecret(); err != nil || got != DevWebhookSecret {
+		t.Fatalf("webhookSecret() = %q, %v, want %q", got, err, DevWebhookSecret)
+	}
+	if err := os.WriteFile(st.path(fileWebhookSecret), []byte(" changed \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.webhookSecret(); err != nil || got != "changed" {
+		t.Errorf("webhookSecret() after the file changed = %q, %v, want %q", got, err, "changed")
+	}
+}

@@ -63,14 +63,7 @@ func TestHostileInput(t *testing.T) {
 		Repos: []string{"other-org/secret-repo"}, Users: []string{"other-org-admin"}}); err != nil {
 		t.Fatal(err)
 	}
-	dev := &Client{BaseURL: stack.Info.GatewayURL, Token: stack.Token, WebhookSecret: stack.WebhookSecret}
-	if err := dev.InstallApp(ctx); err != nil {
-		t.Fatalf("InstallApp() error = %v", err)
-	}
-	project, _, err := dev.EnsureProject(ctx, DemoRepo, DemoPlanPath)
-	if err != nil {
-		t.Fatalf("register %s: %v", DemoRepo, err)
-	}
+	dev, project := devProject(t, ctx, stack)
 	mallory, err := stack.DevToken("mallory", time.Hour)
 	if err != nil {
 		t.Fatal(err)

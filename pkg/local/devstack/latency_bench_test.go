@@ -36,14 +36,7 @@ func BenchmarkPushToSnapshot(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := &Client{BaseURL: stack.Info.GatewayURL, Token: stack.Token, WebhookSecret: stack.WebhookSecret}
-	if err := c.InstallApp(ctx); err != nil {
-		b.Fatalf("InstallApp() error = %v", err)
-	}
-	demo, _, err := c.EnsureProject(ctx, DemoRepo, DemoPlanPath)
-	if err != nil {
-		b.Fatalf("register %s: %v", DemoRepo, err)
-	}
+	c, demo := devProject(b, ctx, stack)
 	projects := dynamo.NewFromIface(stack.DynamoDB).Table(stack.Info.Resources.Tables["ProjectsTable"])
 	plan := []byte("# Plan\n\n- [ ] one\n- [ ] two\n")
 	var total, accept []time.Duration

@@ -42,6 +42,17 @@ func (s state) path(rel string) string { return filepath.Join(s.dir, filepath.Fr
 // secretFile returns the value kept in rel, creating a random one (hex) when absent, so
 // that a restart keeps every secret and what was signed with it.
 func (s state) secretFile(rel string) (string, error) {
+	return s.keptValue(rel, func() string { return randomHex(24) })
+}
+
+// webhookSecret is the dev webhook secret, DevWebhookSecret until the file says otherwise.
+func (s state) webhookSecret() (string, error) {
+	return s.keptValue(fileWebhookSecret, func() string { return DevWebhookSecret })
+}
+
+// keptValue returns the value kept in rel; when the file is absent or blank it keeps
+// first() there and returns that.
+func (s state) keptValue(rel string, first func() string) (string, error) {
 	p := s.path(rel)
 	if b, err := os.ReadFile(p); err == nil {
 		if v := strings.TrimSpace(string(b)); v != "" {
@@ -50,27 +61,11 @@ func (s state) secretFile(rel string) (string, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("read %s: %w", p, err)
 	}
-	v := randomHex(24)
+	v := first()
 	if err := writePrivate(p, []byte(v+"\n")); err != nil {
 		return "", err
 	}
 	return v, nil
-}
-
-// webhookSecret is the dev webhook secret, DevWebhookSecret until the file says otherwise.
-func (s state) webhookSecret() (string, error) {
-	p := s.path(fileWebhookSecret)
-	if b, err := os.ReadFile(p); err == nil {
-		if v := strings.TrimSpace(string(b)); v != "" {
-			return v, nil
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("read %s: %w", p, err)
-	}
-	if err := writePrivate(p, []byte(DevWebhookSecret+"\n")); err != nil {
-		return "", err
-	}
-	return DevWebhookSecret, nil
 }
 
 var secretName = regexp.MustCompile(`^[A-Z0-9_]+$`)

@@ -57,14 +57,7 @@ func (s *Sandbox) SetPermission(repo, login, perm string) error {
 // SetInstallationUsers changes who can access an installation (GET /user/installations),
 // as adding or removing a member or collaborator on GitHub does.
 func (s *Sandbox) SetInstallationUsers(id int64, users []string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	in, ok := s.installations[id]
-	if !ok {
-		return fmt.Errorf("ghsandbox: no installation %d", id)
-	}
-	in.Users = append([]string(nil), users...)
-	return nil
+	return s.editInstallation(id, func(in *Installation) { in.Users = append([]string(nil), users...) })
 }
 
 // DeleteUser makes login no GitHub user any more (the account was deleted, or renamed

@@ -2,6 +2,7 @@ package ghsandbox
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -12,16 +13,9 @@ import (
 // and for a login that is no user; 401 without a token.
 func TestRepositoryPermission(t *testing.T) {
 	s, base := NewServer(t, Options{})
-	for _, r := range []string{"org/a", "org/b", "other/c"} {
-		owner, name, _ := strings.Cut(r, "/")
-		if err := s.WriteFile(owner, name, "README.md", []byte(r)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.AddInstallation(Installation{ID: 7, Account: "org", AccountType: "Organization",
-		Repos: []string{"org/a", "org/b"}, Users: []string{"member", "removed"}}); err != nil {
-		t.Fatal(err)
-	}
+	writeRepos(t, s, "org/a", "org/b", "other/c")
+	install(t, s, Installation{ID: 7, Account: "org", AccountType: "Organization",
+		Repos: []string{"org/a", "org/b"}, Users: []string{"member", "removed"}})
 	if err := s.SetPermission("org/b", "member", PermNone); err != nil {
 		t.Fatal(err)
 	}
@@ -87,15 +81,8 @@ func TestRepositoryPermission(t *testing.T) {
 // repository no installation covers or that does not exist; 401 without the App JWT.
 func TestRepositoryInstallation(t *testing.T) {
 	s, base := NewServer(t, Options{})
-	for _, r := range []string{"org/a", "org/b"} {
-		owner, name, _ := strings.Cut(r, "/")
-		if err := s.WriteFile(owner, name, "README.md", []byte(r)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.AddInstallation(Installation{ID: 7, Account: "org", AccountType: "Organization", Repos: []string{"org/a"}}); err != nil {
-		t.Fatal(err)
-	}
+	writeRepos(t, s, "org/a", "org/b")
+	install(t, s, Installation{ID: 7, Account: "org", AccountType: "Organization", Repos: []string{"org/a"}})
 	// Installation 1 (the sandbox user's) covers everything; only org/b has no other.
 	s.RemoveInstallation(1)
 	jwt := goodJWT(t, s, s.now())
@@ -139,27 +126,15 @@ func TestRepositoryInstallation(t *testing.T) {
 // lists only the repositories the user may read.
 func TestUserInstallationRepositoriesFollowPermissions(t *testing.T) {
 	s, base := NewServer(t, Options{})
-	for _, r := range []string{"org/a", "org/b"} {
-		owner, name, _ := strings.Cut(r, "/")
-		if err := s.WriteFile(owner, name, "README.md", []byte(r)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.AddInstallation(Installation{ID: 7, Account: "org", AccountType: "Organization", Repos: []string{"org/a", "org/b"}, Users: []string{"member"}}); err != nil {
-		t.Fatal(err)
-	}
+	writeRepos(t, s, "org/a", "org/b")
+	install(t, s, Installation{ID: 7, Account: "org", AccountType: "Organization", Repos: []string{"org/a", "org/b"}, Users: []string{"member"}})
 	if err := s.SetPermission("org/b", "member", PermNone); err != nil {
 		t.Fatal(err)
 	}
 	a := do(t, "GET", base+"/user/installations/7/repositories", "token "+s.IssueUserToken("member"), nil)
-	var page struct {
-		TotalCount   int `json:"total_count"`
-		Repositories []struct {
-			FullName string `json:"full_name"`
-		} `json:"repositories"`
-	}
+	var page repoPage
 	a.json(t, &page)
-	if a.status != http.StatusOK || page.TotalCount != 1 || len(page.Repositories) != 1 || page.Repositories[0].FullName != "org/a" {
+	if a.status != http.StatusOK || page.TotalCount != 1 || !slices.Equal(page.names(), []string{"org/a"}) {
 		t.Errorf("GET /user/installations/7/repositories as member = %d %s, want only org/a", a.status, a.body)
 	}
 }

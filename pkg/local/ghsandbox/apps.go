@@ -116,26 +116,26 @@ func (s *Sandbox) RemoveInstallation(id int64) {
 
 // SetSuspended suspends or unsuspends an installation.
 func (s *Sandbox) SetSuspended(id int64, suspended bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	in, ok := s.installations[id]
-	if !ok {
-		return fmt.Errorf("ghsandbox: no installation %d", id)
-	}
-	in.Suspended = suspended
-	return nil
+	return s.editInstallation(id, func(in *Installation) { in.Suspended = suspended })
 }
 
 // SetInstallationRepos changes which repositories a "selected" installation covers.
 func (s *Sandbox) SetInstallationRepos(id int64, repos []string) error {
+	return s.editInstallation(id, func(in *Installation) {
+		in.AllRepositories = false
+		in.Repos = append([]string(nil), repos...)
+	})
+}
+
+// editInstallation changes installation id under the lock; an unknown id is an error.
+func (s *Sandbox) editInstallation(id int64, edit func(*Installation)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	in, ok := s.installations[id]
 	if !ok {
 		return fmt.Errorf("ghsandbox: no installation %d", id)
 	}
-	in.AllRepositories = false
-	in.Repos = append([]string(nil), repos...)
+	edit(in)
 	return nil
 }
 
@@ -285,13 +285,23 @@ func (s *Sandbox) installationParam(r *http.Request) (Installation, bool) {
 	return in.clone(), true
 }
 
-func (s *Sandbox) handleAppInstallation(w http.ResponseWriter, r *http.Request) {
+// appInstallation answers for the App's own routes on one installation: it checks the
+// App's JWT and finds the {id} installation, writing GitHub's refusal (401, 404) when
+// either fails.
+func (s *Sandbox) appInstallation(w http.ResponseWriter, r *http.Request) (Installation, bool) {
 	if !s.requireApp(w, r) {
-		return
+		return Installation{}, false
 	}
 	in, ok := s.installationParam(r)
 	if !ok {
 		writeError(w, http.StatusNotFound, "Not Found")
+	}
+	return in, ok
+}
+
+func (s *Sandbox) handleAppInstallation(w http.ResponseWriter, r *http.Request) {
+	in, ok := s.appInstallation(w, r)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.installationJSON(baseURL(r), in))
@@ -327,12 +337,8 @@ func grantable(perm, level string) bool {
 }
 
 func (s *Sandbox) handleAccessToken(w http.ResponseWriter, r *http.Request) {
-	if !s.requireApp(w, r) {
-		return
-	}
-	in, ok := s.installationParam(r)
+	in, ok := s.appInstallation(w, r)
 	if !ok {
-		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	if in.Suspended {

@@ -33,6 +33,43 @@ func (a answer) json(t *testing.T, v any) {
 	}
 }
 
+// writeRepos creates each owner/name repository with a README that names it.
+func writeRepos(t *testing.T, s *Sandbox, repos ...string) {
+	t.Helper()
+	for _, r := range repos {
+		owner, name, _ := strings.Cut(r, "/")
+		if err := s.WriteFile(owner, name, "README.md", []byte(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// install adds the installation; the sandbox refusing it fails the test.
+func install(t *testing.T, s *Sandbox, in Installation) {
+	t.Helper()
+	if err := s.AddInstallation(in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// repoPage is what the tests read of a page of repositories (GET
+// /installation/repositories, /user/installations/{id}/repositories).
+type repoPage struct {
+	TotalCount   int `json:"total_count"`
+	Repositories []struct {
+		FullName string `json:"full_name"`
+	} `json:"repositories"`
+}
+
+// names lists the page's repositories by full name, in order.
+func (p repoPage) names() []string {
+	var out []string
+	for _, r := range p.Repositories {
+		out = append(out, r.FullName)
+	}
+	return out
+}
+
 func (a answer) message(t *testing.T) string {
 	t.Helper()
 	var m struct {

@@ -274,31 +274,29 @@ func rewriteNullable(v any) {
 			if k == "example" || k == "examples" {
 				continue
 			}
-			rewriteNullable(sub)
-			if m, ok := sub.(map[string]any); ok && m["nullable"] == true {
-				rest := map[string]any{}
-				for kk, vv := range m {
-					if kk != "nullable" {
-						rest[kk] = vv
-					}
-				}
-				x[k] = map[string]any{"anyOf": []any{map[string]any{"type": "null"}, rest}}
-			}
+			x[k] = nullableAnyOf(sub)
 		}
 	case []any:
 		for i, sub := range x {
-			rewriteNullable(sub)
-			if m, ok := sub.(map[string]any); ok && m["nullable"] == true {
-				rest := map[string]any{}
-				for kk, vv := range m {
-					if kk != "nullable" {
-						rest[kk] = vv
-					}
-				}
-				x[i] = map[string]any{"anyOf": []any{map[string]any{"type": "null"}, rest}}
-			}
+			x[i] = nullableAnyOf(sub)
 		}
 	}
+}
+
+// nullableAnyOf rewrites what v holds, then v itself when it is a nullable schema.
+func nullableAnyOf(v any) any {
+	rewriteNullable(v)
+	m, ok := v.(map[string]any)
+	if !ok || m["nullable"] != true {
+		return v
+	}
+	rest := map[string]any{}
+	for k, sub := range m {
+		if k != "nullable" {
+			rest[k] = sub
+		}
+	}
+	return map[string]any{"anyOf": []any{map[string]any{"type": "null"}, rest}}
 }
 
 // pointerEscape escapes one JSON pointer token.
@@ -454,12 +452,8 @@ func TestAnswersMatchGitHubOpenAPI(t *testing.T) {
 	if err := s.WriteFile("acme", "tools", "a.txt", []byte("a")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddInstallation(Installation{ID: 7, Account: "acme", AccountType: "Organization", Repos: []string{"acme/tools"}, Users: []string{"sandbox-user"}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddInstallation(Installation{ID: 8, Account: "frozen", Suspended: true}); err != nil {
-		t.Fatal(err)
-	}
+	install(t, s, Installation{ID: 7, Account: "acme", AccountType: "Organization", Repos: []string{"acme/tools"}, Users: []string{"sandbox-user"}})
+	install(t, s, Installation{ID: 8, Account: "frozen", Suspended: true})
 	d := s.AddDelivery(Delivery{StatusCode: 200, Event: "push", InstallationID: 1, RepositoryID: 5, Duration: 0.25})
 	s.AddDelivery(Delivery{StatusCode: 502, Event: "installation", Action: "created", InstallationID: 1})
 	s.AddManifestCode("manifest-code")

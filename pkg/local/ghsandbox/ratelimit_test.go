@@ -83,9 +83,7 @@ func TestSetRateLimit(t *testing.T) {
 			if err := s.WriteFile("o", "r", "f", []byte("x")); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.AddInstallation(Installation{ID: 2, Account: "o", Repos: []string{"o/r"}}); err != nil {
-				t.Fatal(err)
-			}
+			install(t, s, Installation{ID: 2, Account: "o", Repos: []string{"o/r"}})
 			tok1, tok2 := "token "+mint(t, s, base, "1"), "token "+mint(t, s, base, "2")
 			until := c.Now().Add(20 * time.Minute)
 			tt.rl.Until = until

@@ -65,9 +65,7 @@ func TestRenameRepo(t *testing.T) {
 		if err := s.WriteFile("bob", "lib", "f", []byte("x")); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.AddInstallation(Installation{ID: 7, Account: "bob", Repos: []string{"bob/lib"}}); err != nil {
-			t.Fatal(err)
-		}
+		install(t, s, Installation{ID: 7, Account: "bob", Repos: []string{"bob/lib"}})
 		if err := s.RenameRepo("bob", "lib", "core"); err != nil {
 			t.Fatal(err)
 		}

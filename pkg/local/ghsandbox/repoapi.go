@@ -34,6 +34,18 @@ func (s *Sandbox) repoTree(w http.ResponseWriter, r *http.Request) (repoRef, tre
 	return ref, t, true
 }
 
+// commitTree is repoTree for the routes that read the head commit, which an empty
+// repository does not have: it answers those with emptyStatus and emptyMsg, as GitHub
+// does for each route (409 on the Git database routes, 404 on contents).
+func (s *Sandbox) commitTree(w http.ResponseWriter, r *http.Request, emptyStatus int, emptyMsg string) (repoRef, tree, bool) {
+	ref, t, ok := s.repoTree(w, r)
+	if ok && t.sha == "" {
+		writeError(w, emptyStatus, emptyMsg)
+		return repoRef{}, tree{}, false
+	}
+	return ref, t, ok
+}
+
 // repoAuth checks the installation token and that it covers the path's repository;
 // GitHub answers 404 for a repository the installation cannot see.
 func (s *Sandbox) repoAuth(w http.ResponseWriter, r *http.Request) (repoRef, bool) {
@@ -302,12 +314,8 @@ func symlinkTarget(files []fileEntry, link fileEntry) (fileEntry, bool) {
 }
 
 func (s *Sandbox) handleContents(w http.ResponseWriter, r *http.Request) {
-	ref, t, ok := s.repoTree(w, r)
+	ref, t, ok := s.commitTree(w, r, http.StatusNotFound, "This repository is empty.")
 	if !ok {
-		return
-	}
-	if t.sha == "" {
-		writeError(w, http.StatusNotFound, "This repository is empty.")
 		return
 	}
 	if want := r.URL.Query().Get("ref"); !t.matches(want) {
@@ -494,12 +502,8 @@ func commitJSON(base string, ref repoRef, t tree) map[string]any {
 }
 
 func (s *Sandbox) handleCommit(w http.ResponseWriter, r *http.Request) {
-	ref, t, ok := s.repoTree(w, r)
+	ref, t, ok := s.commitTree(w, r, http.StatusConflict, "Git Repository is empty.")
 	if !ok {
-		return
-	}
-	if t.sha == "" {
-		writeError(w, http.StatusConflict, "Git Repository is empty.")
 		return
 	}
 	want := r.PathValue("ref")

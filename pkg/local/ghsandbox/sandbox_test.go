@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -90,9 +91,7 @@ func TestAccessTokens(t *testing.T) {
 	if err := s.WriteFile("alice", "plan", "docs/plan.md", []byte("- [ ] a\n")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddInstallation(Installation{ID: 7, Account: "acme", AccountType: "Organization", Repos: []string{"acme/other"}, Suspended: true}); err != nil {
-		t.Fatal(err)
-	}
+	install(t, s, Installation{ID: 7, Account: "acme", AccountType: "Organization", Repos: []string{"acme/other"}, Suspended: true})
 	jwtAuth := goodJWT(t, s, clk.Now())
 
 	a := do(t, "POST", base+"/app/installations/1/access_tokens", jwtAuth, strings.NewReader("null"))
@@ -176,15 +175,8 @@ func TestAccessTokens(t *testing.T) {
 
 func TestInstallationCoverage(t *testing.T) {
 	s, base := NewServer(t, Options{})
-	for _, r := range []string{"acme/one", "acme/two", "bob/three"} {
-		owner, name, _ := strings.Cut(r, "/")
-		if err := s.WriteFile(owner, name, "README.md", []byte(r)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.AddInstallation(Installation{ID: 5, Account: "acme", AccountType: "Organization", Repos: []string{"acme/one"}}); err != nil {
-		t.Fatal(err)
-	}
+	writeRepos(t, s, "acme/one", "acme/two", "bob/three")
+	install(t, s, Installation{ID: 5, Account: "acme", AccountType: "Organization", Repos: []string{"acme/one"}})
 	tok5 := mint(t, s, base, "5")
 	tok1 := mint(t, s, base, "1")
 	tests := []struct {
@@ -245,14 +237,9 @@ func TestInstallationRepositoriesPagination(t *testing.T) {
 	if a.status != 200 {
 		t.Fatalf("list = %d, want 200", a.status)
 	}
-	var page struct {
-		TotalCount   int `json:"total_count"`
-		Repositories []struct {
-			FullName string `json:"full_name"`
-		} `json:"repositories"`
-	}
+	var page repoPage
 	a.json(t, &page)
-	if page.TotalCount != 5 || len(page.Repositories) != 2 || page.Repositories[0].FullName != "org/r2" {
+	if page.TotalCount != 5 || !slices.Equal(page.names(), []string{"org/r2", "org/r3"}) {
 		t.Errorf("page 2 = %+v, want total 5 and org/r2, org/r3", page)
 	}
 	link := a.header.Get("Link")
@@ -580,9 +567,7 @@ func TestStrictOAuthCodes(t *testing.T) {
 func TestUserInstallations(t *testing.T) {
 	s, base := NewServer(t, Options{})
 	for i := 2; i <= 4; i++ {
-		if err := s.AddInstallation(Installation{ID: int64(i), Account: "org" + strconv.Itoa(i), AccountType: "Organization", Users: []string{"erin"}}); err != nil {
-			t.Fatal(err)
-		}
+		install(t, s, Installation{ID: int64(i), Account: "org" + strconv.Itoa(i), AccountType: "Organization", Users: []string{"erin"}})
 	}
 	tok := "token " + s.IssueUserToken("erin")
 	a := do(t, "GET", base+"/user/installations?per_page=2", tok, nil)

@@ -12,15 +12,8 @@ import (
 // does not cover is refused whole with GitHub's 422, as GitHub refuses it.
 func TestAccessTokenScopeIsNeverWidened(t *testing.T) {
 	s, base := NewServer(t, Options{})
-	for _, r := range []string{"acme/one", "acme/two", "bob/other"} {
-		owner, name, _ := strings.Cut(r, "/")
-		if err := s.WriteFile(owner, name, "README.md", []byte(r)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.AddInstallation(Installation{ID: 5, Account: "acme", AccountType: "Organization", Repos: []string{"acme/one"}}); err != nil {
-		t.Fatal(err)
-	}
+	writeRepos(t, s, "acme/one", "acme/two", "bob/other")
+	install(t, s, Installation{ID: 5, Account: "acme", AccountType: "Organization", Repos: []string{"acme/one"}})
 	id := func(full string) int64 { return stableID("repo", full) }
 	tests := []struct {
 		name, inst, body string
@@ -65,12 +58,7 @@ func TestAccessTokenScopeIsNeverWidened(t *testing.T) {
 // narrowed to metadata cannot read files (403 "Resource not accessible by integration").
 func TestNarrowedTokenIsHeldToItsScope(t *testing.T) {
 	s, base := NewServer(t, Options{})
-	for _, r := range []string{"sandbox-user/one", "sandbox-user/two"} {
-		owner, name, _ := strings.Cut(r, "/")
-		if err := s.WriteFile(owner, name, "README.md", []byte(r)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeRepos(t, s, "sandbox-user/one", "sandbox-user/two")
 	mintWith := func(body string) (string, answer) {
 		a := do(t, "POST", base+"/app/installations/1/access_tokens", goodJWT(t, s, s.now()), strings.NewReader(body))
 		if a.status != http.StatusCreated {

@@ -119,12 +119,8 @@ func treeEntries(base string, ref repoRef, t tree, dir string, recursive bool) [
 }
 
 func (s *Sandbox) handleTree(w http.ResponseWriter, r *http.Request) {
-	ref, t, ok := s.repoTree(w, r)
+	ref, t, ok := s.commitTree(w, r, http.StatusConflict, "Git Repository is empty.")
 	if !ok {
-		return
-	}
-	if t.sha == "" {
-		writeError(w, http.StatusConflict, "Git Repository is empty.")
 		return
 	}
 	dir, sha, ok := t.resolveTree(r.PathValue("sha"))

@@ -109,9 +109,7 @@ func TestGitTrees(t *testing.T) {
 		}
 	})
 	t.Run("refused", func(t *testing.T) {
-		if err := s.AddInstallation(Installation{ID: 7, Account: "bob", Repos: []string{"bob/other"}}); err != nil {
-			t.Fatal(err)
-		}
+		install(t, s, Installation{ID: 7, Account: "bob", Repos: []string{"bob/other"}})
 		tok7 := "token " + mint(t, s, base, "7")
 		if err := os.MkdirAll(filepath.Join(s.opts.Root, "carol", "empty"), 0o755); err != nil {
 			t.Fatal(err)
