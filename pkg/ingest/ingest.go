@@ -411,3 +411,23 @@ func (h *Handler) record(ctx context.Context, d *delivery, status int, err error
 		h.metrics.Emit(metrics.DimReason, reason, props, received, metrics.Count(metrics.DeliveriesRejected, 1), latency)
 	}
 }
+
+// LazyQueue is a queue client built on its first SendMessage, once: a cold start then
+// answers its first request (often a refused or unsigned one, or a ping) without first
+// building an SQS client it does not need. It is safe for concurrent use.
+type LazyQueue struct {
+	once   sync.Once
+	build  func() *sqs.Client
+	client *sqs.Client
+}
+
+// NewLazyQueue returns a LazyQueue that calls build on its first SendMessage.
+func NewLazyQueue(build func() *sqs.Client) *LazyQueue {
+	return &LazyQueue{build: build}
+}
+
+// SendMessage builds the client if it is not built yet, then sends.
+func (q *LazyQueue) SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	q.once.Do(func() { q.client = q.build() })
+	return q.client.SendMessage(ctx, in, optFns...)
+}
