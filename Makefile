@@ -78,7 +78,7 @@ fmt:
 
 ## bench: one side-by-side table: ingest vs floor vs go-github, cold start vs a minimal function, requests per delivery (pkg/ingest/README.md)
 bench: deps
-	go run ./pkg/local/cmd/benchtable -count 5 -coldstart 5
+	go run ./pkg/local/cmd/benchtable -count 9 -benchtime 300ms -coldstart 9
 
 ## bench-candidates: the JSON libraries issue 13 names, side by side with the envelope builder (table in pkg/ingest/README.md)
 bench-candidates:

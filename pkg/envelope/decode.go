@@ -56,10 +56,11 @@ var decoders = sync.Pool{New: func() any { return new(decoder) }}
 // decoder is one payload's pass. Names handed to field callbacks are the wanted names
 // themselves, never copies of the payload.
 type decoder struct {
-	d     jsontext.Decoder
-	rd    bytes.Buffer
-	name  []byte // scratch for escaped member names
-	names nameSet
+	d      jsontext.Decoder
+	rd     bytes.Buffer
+	name   []byte // scratch for escaped member names
+	names  nameSet
+	frames []nameFrame // scratch for checkNames
 }
 
 // errDuplicateName is an object with two members of the same name.
@@ -247,18 +248,72 @@ func (x *decoder) end() error {
 	return nil
 }
 
-// skip reads a value the envelope does not need: a scalar whole (ReadValue validates
-// it), an object or array member by member, so that every object's names go through
-// the duplicate-name check.
+// skip reads a value the envelope does not need whole (ReadValue validates it at
+// jsontext's full speed, without tokenising it), then checks its objects' names.
 func (x *decoder) skip() error {
-	switch x.d.PeekKind() {
-	case '{':
-		return x.object("", nil, nil)
-	case '[':
-		return x.array("", x.skip)
+	v, err := x.d.ReadValue()
+	if err != nil {
+		return err
 	}
-	_, err := x.d.ReadValue()
-	return err
+	return x.checkNames(v)
+}
+
+// checkNames runs the duplicate-name check over the objects of v, a value jsontext has
+// read and so validated: it needs only to find the strings, the names among them (a
+// string followed by ':') and where objects open and close.
+func (x *decoder) checkNames(v jsontext.Value) error {
+	if bytes.IndexByte(v, '{') < 0 {
+		return nil // no object (or only a '{' inside a string, which is no object)
+	}
+	frames := x.frames[:0]
+	defer func() { x.frames = frames[:0] }()
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '{':
+			frames = append(frames, x.names.open())
+		case '}':
+			x.names.close(&frames[len(frames)-1])
+			frames = frames[:len(frames)-1]
+		case '"':
+			end := stringEnd(v, i)
+			j := end + 1
+			for j < len(v) && (v[j] == ' ' || v[j] == '\t' || v[j] == '\n' || v[j] == '\r') {
+				j++
+			}
+			if j < len(v) && v[j] == ':' {
+				name := v[i+1 : end]
+				if bytes.IndexByte(name, '\\') >= 0 {
+					var err error
+					if x.name, err = jsontext.AppendUnquote(x.name[:0], v[i:end+1]); err != nil {
+						return err
+					}
+					name = x.name
+				}
+				if !x.names.insert(&frames[len(frames)-1], name) {
+					return errDuplicateName
+				}
+			}
+			i = end
+		}
+	}
+	return nil
+}
+
+// stringEnd returns the index of the quote that closes the valid JSON string starting
+// at v[start]: the next quote not escaped by an odd number of backslashes.
+func stringEnd(v []byte, start int) int {
+	i := start + 1
+	for {
+		q := bytes.IndexByte(v[i:], '"') + i
+		n := 0
+		for k := q - 1; k > start && v[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q
+		}
+		i = q + 1
+	}
 }
 
 // object reads an object, calling field for each member whose name is in names (with
@@ -291,12 +346,6 @@ func (x *decoder) object(what string, names []string, field func(name string) er
 		}
 		if !x.names.insert(&f, n) {
 			return errDuplicateName
-		}
-		if names == nil {
-			if err := x.skip(); err != nil {
-				return err
-			}
-			continue
 		}
 		i := slices.Index(names, string(n))
 		if i < 0 {
@@ -438,10 +487,10 @@ func (x *decoder) bool(what string, dst *bool) error {
 // stamp reads a timestamp: any value, as stamp.UnmarshalJSON takes any (and ignores
 // what is not a string).
 func (x *decoder) stamp(dst *stamp) error {
-	if k := x.d.PeekKind(); k == '{' || k == '[' {
-		return x.skip()
-	}
 	v, err := x.d.ReadValue()
+	if err == nil {
+		err = x.checkNames(v)
+	}
 	if err != nil {
 		return err
 	}
