@@ -32,8 +32,7 @@ func setup(ctx context.Context, d *startup.Deps) (any, error) {
 	}
 	// The SQS client is built on the first verified delivery, not at init: the first
 	// request of a cold start need not pay for it.
-	queue := ingest.NewLazyQueue(func() *sqs.Client { return sqs.NewFromConfig(d.AWS) })
-	return ingest.New(cfg, queue).Handle, nil
+	return ingest.NewWithLazyQueue(cfg, func() *sqs.Client { return sqs.NewFromConfig(d.AWS) }).Handle, nil
 }
 
 func main() { startup.Run(config.Ingest, setup) }

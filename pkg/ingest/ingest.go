@@ -117,11 +117,30 @@ type Handler struct {
 	reloadAt   time.Time // next reload allowed
 	reloadGap  time.Duration
 	queue      sender
+	queueOnce  sync.Once
+	newQueue   func() *sqs.Client // set by NewWithLazyQueue
 	log        *slog.Logger
 	metrics    *metrics.Emitter
 	now        func() time.Time
 	maxBody    int
 	maxMessage int
+}
+
+// NewWithLazyQueue returns a Handler whose SQS client newQueue builds on the first
+// delivery to be queued, once: a cold start then answers its first request (often a
+// refused or unsigned one, or a ping) without building a client it does not need.
+func NewWithLazyQueue(cfg Config, newQueue func() *sqs.Client) *Handler {
+	h := New(cfg, nil)
+	h.newQueue = newQueue
+	return h
+}
+
+// queueClient returns the queue, building it first when it is built lazily.
+func (h *Handler) queueClient() sender {
+	if h.newQueue != nil {
+		h.queueOnce.Do(func() { h.queue = h.newQueue() })
+	}
+	return h.queue
 }
 
 // New returns a Handler sending to q. It logs once when no secret is configured.
@@ -336,7 +355,7 @@ func (h *Handler) send(ctx context.Context, d *delivery, msg []byte) error {
 		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-sendMargin))
 		defer cancel()
 	}
-	_, err := h.queue.SendMessage(ctx, &sqs.SendMessageInput{
+	_, err := h.queueClient().SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:    aws.String(h.queueURL),
 		MessageBody: aws.String(string(msg)),
 		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
@@ -410,24 +429,4 @@ func (h *Handler) record(ctx context.Context, d *delivery, status int, err error
 		// Rejected deliveries are counted by reason, never by their unverified event type.
 		h.metrics.Emit(metrics.DimReason, reason, props, received, metrics.Count(metrics.DeliveriesRejected, 1), latency)
 	}
-}
-
-// LazyQueue is a queue client built on its first SendMessage, once: a cold start then
-// answers its first request (often a refused or unsigned one, or a ping) without first
-// building an SQS client it does not need. It is safe for concurrent use.
-type LazyQueue struct {
-	once   sync.Once
-	build  func() *sqs.Client
-	client *sqs.Client
-}
-
-// NewLazyQueue returns a LazyQueue that calls build on its first SendMessage.
-func NewLazyQueue(build func() *sqs.Client) *LazyQueue {
-	return &LazyQueue{build: build}
-}
-
-// SendMessage builds the client if it is not built yet, then sends.
-func (q *LazyQueue) SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
-	q.once.Do(func() { q.client = q.build() })
-	return q.client.SendMessage(ctx, in, optFns...)
 }

@@ -106,9 +106,9 @@ func TestHandleThroughSQSFailure(t *testing.T) {
 	}
 }
 
-// TestLazyQueue: the SQS client is built on the first verified delivery and only once;
+// TestNewWithLazyQueue: the SQS client is built on the first verified delivery and only once;
 // a refused delivery and building the handler do not build it.
-func TestLazyQueue(t *testing.T) {
+func TestNewWithLazyQueue(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	client := standin.SQS(t)
@@ -117,10 +117,9 @@ func TestLazyQueue(t *testing.T) {
 		t.Fatalf("CreateQueues() error = %v", err)
 	}
 	builds := 0
-	q := NewLazyQueue(func() *sqs.Client { builds++; return client })
-	h := New(Config{QueueURL: urls["EventsQueue"], Secret: testSecret}, q)
+	h := NewWithLazyQueue(Config{QueueURL: urls["EventsQueue"], Secret: testSecret}, func() *sqs.Client { builds++; return client })
 	if builds != 0 {
-		t.Fatalf("New() built the client %d times, want 0", builds)
+		t.Fatalf("NewWithLazyQueue() built the client %d times, want 0", builds)
 	}
 	resp, _ := h.Handle(ctx, signed("push", guid(300), pushBody(t), "wrong-secret"))
 	if resp.StatusCode != http.StatusUnauthorized || builds != 0 {
