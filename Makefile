@@ -10,7 +10,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 # apt-get needs root: sudo unless make already runs as root.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all deps build test test-short fuzz fuzz-smoke lint lint-template fmt bench bench-path dev dev-reset demo invoke soak status-page clean FORCE
+.PHONY: all deps build test test-short fuzz fuzz-smoke lint lint-template fmt bench bench-candidates bench-path dev dev-reset demo invoke soak status-page clean FORCE
 
 all: lint test
 
@@ -76,9 +76,13 @@ lint-template:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-## bench: ingest vs floor vs go-github side by side, one table of medians (pkg/ingest/README.md)
-bench:
-	go run ./pkg/local/cmd/benchtable -count 5
+## bench: one side-by-side table: ingest vs floor vs go-github, cold start vs a minimal function, requests per delivery (pkg/ingest/README.md)
+bench: deps
+	go run ./pkg/local/cmd/benchtable -count 9 -benchtime 300ms -coldstart 9
+
+## bench-candidates: the JSON libraries issue 13 names, side by side with the envelope builder (table in pkg/ingest/README.md)
+bench-candidates:
+	GOEXPERIMENT=jsonv2 go test -run '^$$' -bench '^BenchmarkCandidates$$' -benchmem ./pkg/envelope
 
 ## bench-path: the rest of the path: requests per delivery kind, each bootstrap's size and cold start against a minimal function
 bench-path: deps

@@ -30,7 +30,9 @@ func setup(ctx context.Context, d *startup.Deps) (any, error) {
 			cfg.Reload = loadSecret
 		}
 	}
-	return ingest.New(cfg, sqs.NewFromConfig(d.AWS)).Handle, nil
+	// The SQS client is built on the first verified delivery, not at init: the first
+	// request of a cold start need not pay for it.
+	return ingest.NewWithLazyQueue(cfg, func() *sqs.Client { return sqs.NewFromConfig(d.AWS) }).Handle, nil
 }
 
 func main() { startup.Run(config.Ingest, setup) }

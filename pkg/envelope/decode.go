@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"slices"
 	"strconv"
@@ -14,13 +15,17 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// The one-pass decoder. A jsontext.Decoder (the JSON v2 syntactic layer, whose defaults
-// are the design brief's strict JSON: valid UTF-8, no duplicate object names, nesting of
-// at most 10,000) reads the payload once; the decoder descends only into the members the
-// envelope needs and reads every other value whole, which validates it without
-// tokenising it. Its defaults define strict JSON in the design brief, and it meets the
-// performance goal from 100 kB (figures in ../ingest/README.md), so no scanner is written
-// by hand.
+// The one-pass decoder. A jsontext.Decoder (the JSON v2 syntactic layer) reads the
+// payload once; the decoder descends into the members the envelope needs, reads every
+// other scalar whole and walks every other object and array. Strict JSON is the design
+// brief's (valid UTF-8, no duplicate object names, nesting of at most 10,000: jsontext's
+// defaults). jsontext checks UTF-8, syntax and depth. The duplicate-name check is done
+// here instead (nameSet), with jsontext's own switched off (AllowDuplicateNames): past 64
+// names an object makes jsontext allocate a map and a string per name, and a push's
+// repository object has about 95, which cost a quarter of the handler's time on an 8 kB
+// delivery. No JSON library offers a cheaper strict check (candidates measured in
+// ../ingest/README.md), so the check is written by hand: one hash set per payload,
+// without allocations once warm. FuzzBuildDifferential holds it to jsontext's answer.
 //
 // The result is what encoding/json decoding into the payload shapes below (buildStd)
 // gives, which the differential fuzz target FuzzBuildDifferential checks: a wanted member
@@ -51,15 +56,24 @@ var decoders = sync.Pool{New: func() any { return new(decoder) }}
 // decoder is one payload's pass. Names handed to field callbacks are the wanted names
 // themselves, never copies of the payload.
 type decoder struct {
-	d    jsontext.Decoder
-	rd   bytes.Buffer
-	name []byte // scratch for escaped member names
+	d      jsontext.Decoder
+	rd     bytes.Buffer
+	name   []byte // scratch for escaped member names
+	names  nameSet
+	frames []nameFrame // scratch for checkNames
 }
+
+// errDuplicateName is an object with two members of the same name.
+var errDuplicateName = errors.New("invalid JSON: duplicate object member name")
+
+// allowDuplicates switches jsontext's own duplicate-name check off: nameSet does it.
+var allowDuplicates = jsontext.AllowDuplicateNames(true)
 
 func newDecoder(payload []byte) *decoder {
 	x := decoders.Get().(*decoder)
 	x.rd = *bytes.NewBuffer(payload)
-	x.d.Reset(&x.rd)
+	x.d.Reset(&x.rd, allowDuplicates)
+	x.names.reset()
 	return x
 }
 
@@ -67,6 +81,160 @@ func (x *decoder) release() {
 	x.rd = bytes.Buffer{}
 	x.d.Reset(&x.rd) // drops the reference to the payload
 	decoders.Put(x)
+}
+
+// nameSet holds the member names of the objects open in a payload, for the
+// duplicate-name check. Names of an object are found by a linear search while it has
+// at most linearNames of them (no hashing, no allocation: nearly every object), and in
+// an open-addressing hash table after that. Objects close in the order opposite to
+// their opening, so the names of the open objects stay back to back in buf, each
+// object's after its parent's.
+type nameSet struct {
+	buf  []byte // the unquoted names of the open objects
+	ends []int  // the end of each name in buf
+	last uint64 // the last object number handed out; numbers are never reused
+
+	// The table: slots of objects numbered below first count as empty, so emptying it
+	// is setting first.
+	seed   maphash.Seed
+	slots  []nameSlot // len is a power of two, at most half full
+	n      int        // slots used since the table was last emptied
+	first  uint64
+	hashed int // open objects whose names are in the table
+}
+
+// nameFrame is one open object.
+type nameFrame struct {
+	obj      uint64
+	from     int // its first name in ends
+	bufStart int
+	hashed   bool
+}
+
+type nameSlot struct {
+	obj        uint64
+	hash       uint64
+	start, end int // the name is buf[start:end]
+}
+
+// Limits: linearNames is the most names searched linearly; what is kept between
+// payloads is bounded, so one large payload does not pin memory in a warm container.
+const (
+	linearNames  = 32
+	minSlots     = 256
+	maxKeptSlots = 1 << 12
+	maxKeptBuf   = 64 << 10
+	maxKeptEnds  = 4 << 10
+)
+
+func (s *nameSet) reset() {
+	if len(s.slots) > maxKeptSlots {
+		s.slots = nil
+	}
+	if cap(s.buf) > maxKeptBuf {
+		s.buf = nil
+	}
+	if cap(s.ends) > maxKeptEnds {
+		s.ends = nil
+	}
+	s.buf, s.ends = s.buf[:0], s.ends[:0]
+	s.emptyTable()
+}
+
+func (s *nameSet) emptyTable() {
+	s.n, s.hashed, s.first = 0, 0, s.last+1
+}
+
+// open starts an object.
+func (s *nameSet) open() nameFrame {
+	s.last++
+	return nameFrame{obj: s.last, from: len(s.ends), bufStart: len(s.buf)}
+}
+
+// close ends an object, forgetting its names.
+func (s *nameSet) close(f *nameFrame) {
+	s.buf, s.ends = s.buf[:f.bufStart], s.ends[:f.from]
+	if f.hashed {
+		if s.hashed--; s.hashed == 0 {
+			s.emptyTable()
+		}
+	}
+}
+
+// insert adds name to the object and reports whether it was not there yet.
+func (s *nameSet) insert(f *nameFrame, name []byte) bool {
+	if !f.hashed {
+		if len(s.ends)-f.from < linearNames {
+			start := f.bufStart
+			for _, end := range s.ends[f.from:] {
+				if string(s.buf[start:end]) == string(name) {
+					return false
+				}
+				start = end
+			}
+			s.buf = append(s.buf, name...)
+			s.ends = append(s.ends, len(s.buf))
+			return true
+		}
+		// Too many for a linear search: the object's names go into the table.
+		f.hashed = true
+		s.hashed++
+		start := f.bufStart
+		for _, end := range s.ends[f.from:] {
+			s.add(f.obj, start, end)
+			start = end
+		}
+	}
+	h := maphash.Bytes(s.seed, name)
+	mask := uint64(len(s.slots) - 1)
+	for i := slotOf(h, f.obj) & mask; s.slots[i].obj >= s.first; i = (i + 1) & mask {
+		if sl := &s.slots[i]; sl.obj == f.obj && sl.hash == h && string(s.buf[sl.start:sl.end]) == string(name) {
+			return false
+		}
+	}
+	start := len(s.buf)
+	s.buf = append(s.buf, name...)
+	s.ends = append(s.ends, len(s.buf))
+	s.add(f.obj, start, len(s.buf))
+	return true
+}
+
+// add puts buf[start:end], known not to be in the object yet, into the table.
+func (s *nameSet) add(obj uint64, start, end int) {
+	if 2*(s.n+1) > len(s.slots) {
+		s.grow()
+	}
+	h := maphash.Bytes(s.seed, s.buf[start:end])
+	s.place(nameSlot{obj: obj, hash: h, start: start, end: end})
+	s.n++
+}
+
+func (s *nameSet) place(sl nameSlot) {
+	mask := uint64(len(s.slots) - 1)
+	i := slotOf(sl.hash, sl.obj) & mask
+	for s.slots[i].obj >= s.first {
+		i = (i + 1) & mask
+	}
+	s.slots[i] = sl
+}
+
+// slotOf mixes the object number into the name's hash: objects' names spread over
+// the whole table.
+func slotOf(h, obj uint64) uint64 { return h ^ (obj * 0x9e3779b97f4a7c15) }
+
+func (s *nameSet) grow() {
+	old := s.slots
+	if old == nil {
+		s.seed = maphash.MakeSeed()
+		s.slots = make([]nameSlot, minSlots)
+		return
+	}
+	s.slots = make([]nameSlot, 2*len(old))
+	for _, sl := range old {
+		if sl.obj >= s.first {
+			s.place(sl)
+		}
+	}
 }
 
 // end checks that nothing but whitespace follows the top-level value.
@@ -80,11 +248,72 @@ func (x *decoder) end() error {
 	return nil
 }
 
-// skip reads a value whole: that validates it, and is faster than SkipValue, which
-// tokenises it.
+// skip reads a value the envelope does not need whole (ReadValue validates it at
+// jsontext's full speed, without tokenising it), then checks its objects' names.
 func (x *decoder) skip() error {
-	_, err := x.d.ReadValue()
-	return err
+	v, err := x.d.ReadValue()
+	if err != nil {
+		return err
+	}
+	return x.checkNames(v)
+}
+
+// checkNames runs the duplicate-name check over the objects of v, a value jsontext has
+// read and so validated: it needs only to find the strings, the names among them (a
+// string followed by ':') and where objects open and close.
+func (x *decoder) checkNames(v jsontext.Value) error {
+	if bytes.IndexByte(v, '{') < 0 {
+		return nil // no object (or only a '{' inside a string, which is no object)
+	}
+	frames := x.frames[:0]
+	defer func() { x.frames = frames[:0] }()
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '{':
+			frames = append(frames, x.names.open())
+		case '}':
+			x.names.close(&frames[len(frames)-1])
+			frames = frames[:len(frames)-1]
+		case '"':
+			end := stringEnd(v, i)
+			j := end + 1
+			for j < len(v) && (v[j] == ' ' || v[j] == '\t' || v[j] == '\n' || v[j] == '\r') {
+				j++
+			}
+			if j < len(v) && v[j] == ':' {
+				name := v[i+1 : end]
+				if bytes.IndexByte(name, '\\') >= 0 {
+					var err error
+					if x.name, err = jsontext.AppendUnquote(x.name[:0], v[i:end+1]); err != nil {
+						return err
+					}
+					name = x.name
+				}
+				if !x.names.insert(&frames[len(frames)-1], name) {
+					return errDuplicateName
+				}
+			}
+			i = end
+		}
+	}
+	return nil
+}
+
+// stringEnd returns the index of the quote that closes the valid JSON string starting
+// at v[start]: the next quote not escaped by an odd number of backslashes.
+func stringEnd(v []byte, start int) int {
+	i := start + 1
+	for {
+		q := bytes.IndexByte(v[i:], '"') + i
+		n := 0
+		for k := q - 1; k > start && v[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q
+		}
+		i = q + 1
+	}
 }
 
 // object reads an object, calling field for each member whose name is in names (with
@@ -102,6 +331,7 @@ func (x *decoder) object(what string, names []string, field func(name string) er
 	if _, err := x.d.ReadToken(); err != nil {
 		return err
 	}
+	f := x.names.open()
 	for x.d.PeekKind() != '}' {
 		raw, err := x.d.ReadValue()
 		if err != nil {
@@ -113,6 +343,9 @@ func (x *decoder) object(what string, names []string, field func(name string) er
 				return err
 			}
 			n = x.name
+		}
+		if !x.names.insert(&f, n) {
+			return errDuplicateName
 		}
 		i := slices.Index(names, string(n))
 		if i < 0 {
@@ -128,6 +361,7 @@ func (x *decoder) object(what string, names []string, field func(name string) er
 			return err
 		}
 	}
+	x.names.close(&f)
 	_, err := x.d.ReadToken()
 	return err
 }
@@ -250,9 +484,13 @@ func (x *decoder) bool(what string, dst *bool) error {
 	}
 }
 
-// stamp reads a timestamp: any value, as stamp.UnmarshalJSON takes any.
+// stamp reads a timestamp: any value, as stamp.UnmarshalJSON takes any (and ignores
+// what is not a string).
 func (x *decoder) stamp(dst *stamp) error {
 	v, err := x.d.ReadValue()
+	if err == nil {
+		err = x.checkNames(v)
+	}
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,10 @@ package envelope
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/repotrackr/github-integration/pkg/testkit"
@@ -114,6 +117,59 @@ func TestBuildStrict(t *testing.T) {
 	} {
 		if _, err := Build("push", "d", []byte(payload), received); err == nil {
 			t.Errorf("Build(push, %.40q) error = nil, want refused", payload)
+		}
+	}
+}
+
+// members returns n members "<prefix>0":0, "<prefix>1":1, … joined by commas.
+func members(prefix string, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%q:%d", prefix+strconv.Itoa(i), i)
+	}
+	return b.String()
+}
+
+// TestBuildDuplicateNames: the duplicate-name check (linear for small objects, hashed
+// past 32 names) refuses what jsontext refuses and accepts what it accepts, in wanted
+// and skipped objects, at any depth, through escapes, and across payloads decoded one
+// after the other by the same pooled decoder.
+func TestBuildDuplicateNames(t *testing.T) {
+	big := members("n", 40)
+	tests := []struct {
+		name    string
+		payload string
+		refused bool
+	}{
+		{"top level, small", `{"a":1,"b":2,"a":3}`, true},
+		{"top level, past 32 names", `{` + big + `,"n7":1}`, true},
+		{"top level, past 32 names, no duplicate", `{` + big + `,"ref":"x"}`, false},
+		{"wanted object past 32 names", `{"repository":{` + big + `,"id":1,"n39":0}}`, true},
+		{"wanted object past 32 names, escaped", `{"repository":{` + big + `,"\u006e3":0}}`, true},
+		{"skipped object", `{"x":{"a":1,"a":2}}`, true},
+		{"skipped object in an array", `{"x":[1,{"a":1,"b":{},"a":2}]}`, true},
+		{"skipped object past 32 names", `{"x":{` + big + `,"n0":1}}`, true},
+		{"siblings with the same names", `{"x":{` + big + `},"y":{` + big + `},"z":[{` + big + `},{` + big + `}]}`, false},
+		{"big object in a big object", `{"x":{` + big + `,"y":{` + big + `},"n40":1}}`, false},
+		{"big object in a big object, duplicate in the outer after the inner", `{"x":{` + big + `,"y":{` + big + `},"n1":1}}`, true},
+		{"big object in a big object, duplicate in the inner", `{"x":{` + big + `,"y":{` + big + `,"n39":1}}}`, true},
+		{"parent's name in a child", `{"x":{"a":1,"y":{"a":1}}}`, false},
+		{"timestamp object", `{"head_commit":{"timestamp":{"a":1,"a":2}}}`, true},
+		{"empty names", `{"":1,"x":{"":2},"":3}`, true},
+		{"type error on an object", `{"ref":{"a":1,"a":2}}`, true},
+	}
+	for range 2 { // the second round reuses pooled decoders
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				_, err := Build("push", "d", []byte(tt.payload), received)
+				if (err != nil) != tt.refused {
+					t.Errorf("Build(push, %.60q) error = %v, want refused %t", tt.payload, err, tt.refused)
+				}
+				checkDifferential(t, "push", []byte(tt.payload))
+			})
 		}
 	}
 }

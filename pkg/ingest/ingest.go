@@ -117,11 +117,30 @@ type Handler struct {
 	reloadAt   time.Time // next reload allowed
 	reloadGap  time.Duration
 	queue      sender
+	queueOnce  sync.Once
+	newQueue   func() *sqs.Client // set by NewWithLazyQueue
 	log        *slog.Logger
 	metrics    *metrics.Emitter
 	now        func() time.Time
 	maxBody    int
 	maxMessage int
+}
+
+// NewWithLazyQueue returns a Handler whose SQS client newQueue builds on the first
+// delivery to be queued, once: a cold start then answers its first request (often a
+// refused or unsigned one, or a ping) without building a client it does not need.
+func NewWithLazyQueue(cfg Config, newQueue func() *sqs.Client) *Handler {
+	h := New(cfg, nil)
+	h.newQueue = newQueue
+	return h
+}
+
+// queueClient returns the queue, building it first when it is built lazily.
+func (h *Handler) queueClient() sender {
+	if h.newQueue != nil {
+		h.queueOnce.Do(func() { h.queue = h.newQueue() })
+	}
+	return h.queue
 }
 
 // New returns a Handler sending to q. It logs once when no secret is configured.
@@ -336,7 +355,7 @@ func (h *Handler) send(ctx context.Context, d *delivery, msg []byte) error {
 		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-sendMargin))
 		defer cancel()
 	}
-	_, err := h.queue.SendMessage(ctx, &sqs.SendMessageInput{
+	_, err := h.queueClient().SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:    aws.String(h.queueURL),
 		MessageBody: aws.String(string(msg)),
 		MessageAttributes: map[string]sqstypes.MessageAttributeValue{

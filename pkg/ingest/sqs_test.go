@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/repotrackr/github-integration/pkg/envelope"
 	"github.com/repotrackr/github-integration/pkg/local/standin"
@@ -102,5 +103,44 @@ func TestHandleThroughSQSFailure(t *testing.T) {
 	resp, err := h.Handle(ctx, signed("push", guid(43), pushBody(t), testSecret))
 	if err != nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Body != `{"error":"could not queue the delivery"}` {
 		t.Errorf("Handle(push to a missing queue) = %d %s, %v, want 503 could not queue the delivery", resp.StatusCode, resp.Body, err)
+	}
+}
+
+// TestNewWithLazyQueue: the SQS client is built on the first verified delivery and only once;
+// a refused delivery and building the handler do not build it.
+func TestNewWithLazyQueue(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client := standin.SQS(t)
+	urls, err := standin.CreateQueues(ctx, client, "ingest-lazy-")
+	if err != nil {
+		t.Fatalf("CreateQueues() error = %v", err)
+	}
+	builds := 0
+	h := NewWithLazyQueue(Config{QueueURL: urls["EventsQueue"], Secret: testSecret}, func() *sqs.Client { builds++; return client })
+	if builds != 0 {
+		t.Fatalf("NewWithLazyQueue() built the client %d times, want 0", builds)
+	}
+	resp, _ := h.Handle(ctx, signed("push", guid(300), pushBody(t), "wrong-secret"))
+	if resp.StatusCode != http.StatusUnauthorized || builds != 0 {
+		t.Fatalf("Handle(bad signature) = %d with %d builds, want 401 and 0 builds", resp.StatusCode, builds)
+	}
+	for i := range 2 {
+		resp, _ := h.Handle(ctx, signed("push", guid(301+i), pushBody(t), testSecret))
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("Handle(push %d) = %d %s, want 202", i, resp.StatusCode, resp.Body)
+		}
+	}
+	if builds != 1 {
+		t.Errorf("two queued deliveries built the client %d times, want 1", builds)
+	}
+	out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(urls["EventsQueue"]), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages},
+	})
+	if err != nil {
+		t.Fatalf("GetQueueAttributes() error = %v", err)
+	}
+	if n := out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)]; n != "2" {
+		t.Errorf("queue holds %s messages, want 2", n)
 	}
 }

@@ -1,12 +1,21 @@
-// Command benchtable runs the ingest benchmarks (BenchmarkIngest in pkg/ingest) and
-// prints one side-by-side table per payload size: the ingest handler, the floor
-// (HMAC-SHA256 plus one json.Valid pass) and the go-github path, with the ratios and
-// allocations. It runs `go test` -count times; each ratio is taken within one run, where
-// the three paths ran one after the other on the same body, and the table shows the
-// medians over the runs. `make bench` runs it.
+// Command benchtable runs the performance measurements of issue 13 and prints them side
+// by side (`make bench` runs it):
 //
-//	benchtable [-count 5] [-benchtime 1s]    run go test -bench and print the table
-//	benchtable -in bench.txt                 format saved `go test -bench` output
+//   - ingest: BenchmarkIngest in pkg/ingest, one table row per payload size: the ingest
+//     handler, the floor (HMAC-SHA256 plus one json.Valid pass) and the go-github path,
+//     with the ratios and allocations. It runs `go test` -count times; each ratio is
+//     taken within one run, where the three paths ran one after the other on the same
+//     body, and the table shows the medians over the runs;
+//   - cold start: BenchmarkColdStart in pkg/local/coldstart, each function against the
+//     minimal aws-lambda-go function; one op starts every function once, one after the
+//     other, and the ratios are taken within an op (medians over -coldstart ops);
+//   - requests: what TestRequestsPerDelivery in pkg/processor counts per delivery kind,
+//     read from its -v output, so that the table shows the counts of the code it runs.
+//
+// Usage:
+//
+//	benchtable [-count 5] [-benchtime 1s] [-coldstart 5] [-requests=true]
+//	benchtable -in bench.txt    format saved output of the same go test commands
 package main
 
 import (
@@ -18,6 +27,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -50,7 +60,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	count := fs.Int("count", 5, "go test runs; the table shows medians over them")
 	benchtime := fs.String("benchtime", "1s", "go test -benchtime")
-	in := fs.String("in", "", "read saved `go test -bench` output from this file instead of running it")
+	coldOps := fs.Int("coldstart", 5, "ops of BenchmarkColdStart (each starts every function once); 0 skips it")
+	requests := fs.Bool("requests", true, "run TestRequestsPerDelivery and show its counts")
+	in := fs.String("in", "", "read saved `go test` output from this file instead of running it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,6 +89,21 @@ func run(args []string, stdout, stderr io.Writer) error {
 			}
 			out = append(out, buf.Bytes()...)
 		}
+		if *coldOps > 0 {
+			b, err := goTest(stderr, "-run", "^$", "-bench", "^"+coldBench+"$", "-benchtime", fmt.Sprintf("%dx", *coldOps), coldPkg)
+			if err != nil {
+				return err
+			}
+			out = append(out, b...)
+		}
+		if *requests {
+			// A count over its limit fails the test; the table still shows the counts.
+			b, err := goTest(stderr, "-count", "1", "-run", "^"+requestsTest+"$", "-v", requestsPkg)
+			if err != nil {
+				fmt.Fprintf(stderr, "%s: %v (the counts below show which)\n", requestsTest, err)
+			}
+			out = append(out, b...)
+		}
 	}
 	res, meta, err := parse(bytes.NewReader(out))
 	if err != nil {
@@ -85,7 +112,150 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *in == "" {
 		meta = append(meta, "go: "+runtime.Version())
 	}
-	return format(stdout, res, meta)
+	if err := format(stdout, res, meta); err != nil {
+		return err
+	}
+	if cold := parseColdStart(out); cold != nil {
+		fmt.Fprintln(stdout)
+		if err := formatColdStart(stdout, cold); err != nil {
+			return err
+		}
+	}
+	if reqs := parseRequests(out); len(reqs) > 0 {
+		fmt.Fprintln(stdout)
+		return formatRequests(stdout, reqs)
+	}
+	return nil
+}
+
+// The cold-start benchmark and the request-count test, and their packages.
+const (
+	coldBench    = "BenchmarkColdStart"
+	coldPkg      = "./pkg/local/coldstart"
+	requestsTest = "TestRequestsPerDelivery"
+	requestsPkg  = "./pkg/processor"
+)
+
+// goTest runs go test with args and returns its standard output.
+func goTest(stderr io.Writer, args ...string) ([]byte, error) {
+	cmd := exec.Command("go", append([]string{"test"}, args...)...)
+	fmt.Fprintf(stderr, "%s\n", strings.Join(cmd.Args, " "))
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, stderr
+	if err := cmd.Run(); err != nil {
+		stderr.Write(buf.Bytes())
+		return buf.Bytes(), fmt.Errorf("go test %s: %w", args[len(args)-1], err)
+	}
+	return buf.Bytes(), nil
+}
+
+// coldStart is BenchmarkColdStart's metrics: per function its milliseconds (ms/<fn>)
+// and its ratio to the minimal function within an op (x/<fn>), each a list over runs.
+type coldStart struct {
+	functions []string // in order of appearance
+	ms, ratio map[string][]float64
+}
+
+// parseColdStart reads the BenchmarkColdStart lines of out; nil when there are none.
+func parseColdStart(out []byte) *coldStart {
+	var c *coldStart
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[0], coldBench) {
+			continue
+		}
+		if c == nil {
+			c = &coldStart{ms: map[string][]float64{}, ratio: map[string][]float64{}}
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			unit, fn, ok := strings.Cut(f[i+1], "/")
+			if !ok {
+				continue
+			}
+			switch unit {
+			case "ms":
+				if !slices.Contains(c.functions, fn) {
+					c.functions = append(c.functions, fn)
+				}
+				c.ms[fn] = append(c.ms[fn], v)
+			case "x":
+				c.ratio[fn] = append(c.ratio[fn], v)
+			}
+		}
+	}
+	return c
+}
+
+// formatColdStart prints each function's time to its first answer and its ratio to the
+// minimal function.
+func formatColdStart(w io.Writer, c *coldStart) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "cold start\tfirst answer\tvs minimal\t")
+	// The minimal function first: the others are measured against it.
+	fns := slices.Clone(c.functions)
+	slices.SortStableFunc(fns, func(a, b string) int { return cmpBool(b == "minimal", a == "minimal") })
+	for _, fn := range fns {
+		ratio := "—"
+		if r := c.ratio[fn]; len(r) > 0 {
+			ratio = fmt.Sprintf("%.2f×", median(r))
+		}
+		fmt.Fprintf(tw, "%s\t%.1f ms\t%s\t\n", fn, median(c.ms[fn]), ratio)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "medians over the ops (each op starts every function once, ratios within an op); goal at most 1.50×")
+	return nil
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// requestRow is one delivery kind of TestRequestsPerDelivery.
+type requestRow struct {
+	kind           string
+	dynamo, github string
+	detail         string
+}
+
+// requestLine matches TestRequestsPerDelivery's log line: "<kind>: <n> DynamoDB
+// (<units>), <m> GitHub; …".
+var requestLine = regexp.MustCompile(`^\s*\S+_test\.go:\d+: (.+?): (\d+) DynamoDB(?: \(([^)]*)\))?, (\d+) GitHub`)
+
+// parseRequests reads the counts TestRequestsPerDelivery logs, in their order.
+func parseRequests(out []byte) []requestRow {
+	var rows []requestRow
+	for line := range strings.Lines(string(out)) {
+		if m := requestLine.FindStringSubmatch(line); m != nil {
+			rows = append(rows, requestRow{kind: m[1], dynamo: m[2], detail: m[3], github: m[4]})
+		}
+	}
+	return rows
+}
+
+func formatRequests(w io.Writer, rows []requestRow) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "delivery kind\tDynamoDB\tGitHub\tDynamoDB units\t")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", r.kind, r.dynamo, r.github, r.detail)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "requests per delivery, counted by "+requestsTest+" ("+requestsPkg+"), which fails when a count passes its limit")
+	return nil
 }
 
 // result is one sub-benchmark's samples.

@@ -25,6 +25,14 @@ func TestFormat(t *testing.T) {
 		"8KB 60.0 µs 50.0 µs 300.0 µs 1.30× 5.17× 90 310 16.0 KiB",
 		"1MB 2.00 ms 4.00 ms 12.00 ms 0.50× 6.00× 1995 55666 1.39 MiB",
 		"medians of 3 runs",
+		// Cold start: one run of the benchmark, its own ratios (not 40/30).
+		"cold start first answer vs minimal",
+		"minimal 30.0 ms —",
+		"ingest 40.0 ms 1.30×",
+		"api 60.0 ms 2.00×",
+		// Requests, as TestRequestsPerDelivery logged them.
+		"relevant push 5 3 2.5 read, 6.0 write units; +1 stats writes, 1.0 units, per batch",
+		"duplicate 1 0 0.0 read, 1.0 write units; +0 stats writes, 0.0 units, per batch",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("run() output =\n%s\nwant a line containing %q", got, want)
