@@ -161,14 +161,21 @@ func TestBuildDuplicateNames(t *testing.T) {
 		{"empty names", `{"":1,"x":{"":2},"":3}`, true},
 		{"type error on an object", `{"ref":{"a":1,"a":2}}`, true},
 	}
-	for range 2 { // the second round reuses pooled decoders
+	// Each case runs as written (nameSet checks the names) and padded past handCheckMax
+	// (jsontext checks them); the second round reuses pooled decoders.
+	pad := `{"padding":"` + strings.Repeat("p", handCheckMax) + `",`
+	for round := range 4 {
 		for _, tt := range tests {
+			payload := tt.payload
+			if round%2 == 1 {
+				payload = pad + payload[1:]
+			}
 			t.Run(tt.name, func(t *testing.T) {
-				_, err := Build("push", "d", []byte(tt.payload), received)
+				_, err := Build("push", "d", []byte(payload), received)
 				if (err != nil) != tt.refused {
-					t.Errorf("Build(push, %.60q) error = %v, want refused %t", tt.payload, err, tt.refused)
+					t.Errorf("Build(push, %.60q, %d bytes) error = %v, want refused %t", tt.payload, len(payload), err, tt.refused)
 				}
-				checkDifferential(t, "push", []byte(tt.payload))
+				checkDifferential(t, "push", []byte(payload))
 			})
 		}
 	}
