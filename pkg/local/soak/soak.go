@@ -77,6 +77,11 @@ func DefaultConfig() Config {
 		DynamoPause:    30 * time.Second,
 		SQSPause:       30 * time.Second,
 		GitHubOutage:   15 * time.Second,
+		// Half the template's 180 s and 2 min: a message whose batch died returns after
+		// the visibility timeout, which sets most of the drain. -visibility=0 -lease=0
+		// runs with the template's values.
+		Visibility:     90 * time.Second,
+		Lease:          60 * time.Second,
 		RedeliverEvery: 30 * time.Second,
 		DrainTimeout:   8 * time.Minute,
 	}
