@@ -8,7 +8,6 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -383,18 +382,22 @@ func (x *decoder) object(what string, names []string, field func(name string) er
 
 // folds reports whether n equals one of names under Unicode case folding, as
 // encoding/json matches names. Lengths can differ only through non-ASCII letters
-// (K, the Kelvin sign, folds to k).
+// (K, the Kelvin sign, folds to k), so an ASCII name is compared only with names of its
+// length: for most names, none, and the check is a few length comparisons.
 func folds(names []string, n []byte) bool {
-	ascii := true
-	for _, c := range n {
-		if c >= utf8.RuneSelf {
-			ascii = false
-			break
+	for _, w := range names {
+		if len(w) == len(n) && bytes.EqualFold([]byte(w), n) {
+			return true
 		}
 	}
-	for _, w := range names {
-		if (!ascii || len(w) == len(n)) && strings.EqualFold(w, string(n)) {
-			return true
+	for _, c := range n {
+		if c >= utf8.RuneSelf {
+			for _, w := range names {
+				if len(w) != len(n) && bytes.EqualFold([]byte(w), n) {
+					return true
+				}
+			}
+			return false
 		}
 	}
 	return false
