@@ -374,7 +374,7 @@ func maxReceiveCount(t *testing.T, tpl *samtemplate.Template) int {
 }
 
 // sandboxRepoID is the id the sandbox gives repo (owner/name), which pushes carry.
-func sandboxRepoID(t *testing.T, stack *Stack, repo string) int64 {
+func sandboxRepoID(t testing.TB, stack *Stack, repo string) int64 {
 	t.Helper()
 	owner, name, _ := strings.Cut(repo, "/")
 	id, err := stack.Sandbox.RepositoryID(owner, name)

@@ -27,6 +27,9 @@ func BenchmarkPushToSnapshot(b *testing.B) {
 	stack, err := Start(ctx, Options{
 		Root: root, StateDir: b.TempDir(), Ephemeral: true, FreePorts: true,
 		BinDir: binDir, RIE: rie, Console: &testkit.LogBuffer{}, MaxConcurrency: 2,
+		// The benchmark sends its own pushes: the watcher's for the same edits would
+		// be a second delivery of every change.
+		NoWatch: true,
 	})
 	if err != nil {
 		b.Fatalf("Start() error = %v", err)
@@ -38,6 +41,7 @@ func BenchmarkPushToSnapshot(b *testing.B) {
 	}
 	c, demo := devProject(b, ctx, stack)
 	projects := dynamo.NewFromIface(stack.DynamoDB).Table(stack.Info.Resources.Tables["ProjectsTable"])
+	repoID := sandboxRepoID(b, stack, DemoRepo)
 	plan := []byte("# Plan\n\n- [ ] one\n- [ ] two\n")
 	var total, accept []time.Duration
 	b.ResetTimer()
@@ -52,7 +56,7 @@ func BenchmarkPushToSnapshot(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		d, err := PushDelivery(template, Push{Repo: DemoRepo, Before: before, After: after, At: at, Modified: []string{DemoPlanPath}})
+		d, err := PushDelivery(template, Push{Repo: DemoRepo, Before: before, After: after, At: at, Modified: []string{DemoPlanPath}, RepositoryID: repoID})
 		if err != nil {
 			b.Fatal(err)
 		}
