@@ -14,26 +14,6 @@ import (
 // The production client lists files, so the processor searches every folder with it.
 var _ FileLister = (*ghapp.Client)(nil)
 
-// sandboxEnv is a test env whose GitHub is the sandbox, spoken to by the real App
-// client: App JWT, installation tokens and all.
-func sandboxEnv(t *testing.T) (*testEnv, *ghsandbox.Sandbox) {
-	t.Helper()
-	sb, url := ghsandbox.NewServer(t, ghsandbox.Options{})
-	client, err := ghapp.New(ghapp.Config{
-		AppID: sb.AppID(), PrivateKey: sb.PrivateKeyPEM(), APIURL: url, WebURL: url,
-		MaxRetryWait: 50 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatalf("ghapp.New() error = %v", err)
-	}
-	e := newTestEnvWith(t, func(*fakeGitHub) GitHub { return client })
-	e.owner = "sandbox-org"
-	e.name = strings.ToLower(e.name)
-	// The sandbox's clock is the real one; the processor's only orders its own records.
-	e.clock.Set(time.Now().UTC())
-	return e, sb
-}
-
 // sandboxWriter writes files of the test's repository in the sandbox.
 func sandboxWriter(t *testing.T, e *testEnv, sb *ghsandbox.Sandbox) func(path, content string) {
 	return func(path, content string) {

@@ -194,14 +194,7 @@ func BenchmarkHostileBatch(b *testing.B) {
 	batch := func() events.SQSEvent {
 		var ev events.SQSEvent
 		for _, r := range repos {
-			m := loadPayload(b, "push", "with-new-branch.payload.json")
-			set(m, "ref", "refs/heads/main")
-			set(m, "repository.full_name", "sandbox-org/"+r)
-			set(m, "repository.name", r)
-			set(m, "repository.id", nameRepoID(r))
-			set(m, "repository.default_branch", "main")
-			set(m, "installation", map[string]any{"id": 1})
-			set(m, "created", false)
+			m := sandboxPush(b, r)
 			m["commits"].([]any)[0].(map[string]any)["modified"] = []any{"docs/plan.md"}
 			d := buildDelivery(b, "push", uniq("bench-delivery"), m, time.Now())
 			ev.Records = append(ev.Records, d.msg())

@@ -21,7 +21,6 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/repotrackr/github-integration/pkg/ghapp"
-	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
 	"github.com/repotrackr/github-integration/pkg/local/standin"
 	"github.com/repotrackr/github-integration/pkg/metrics"
 	"github.com/repotrackr/github-integration/pkg/store"
@@ -333,43 +332,17 @@ func (u *unitsTransport) take() (table, index map[string]float64) {
 // its indexes' (the template's and, for comparison, the four of before), the stats
 // writes and the log bytes.
 func TestWriteUnitsAndLogBytes(t *testing.T) {
-	sb, url := ghsandbox.NewServer(t, ghsandbox.Options{})
 	var out testkit.LogBuffer
 	log := slog.New(slog.NewJSONHandler(&out, nil))
 	emf := metrics.New(&out, "RepoTrackr/GitHub")
-	client, err := ghapp.New(ghapp.Config{
-		AppID: sb.AppID(), PrivateKey: sb.PrivateKeyPEM(), APIURL: url, WebURL: url, Log: log, Metrics: emf,
-		MaxRetryWait: 50 * time.Millisecond, HTTPClient: &http.Client{Timeout: 10 * time.Second},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newTestEnvWith(t, func(*fakeGitHub) GitHub { return client })
-	e.owner = "sandbox-org"
-	e.name = strings.ToLower(e.name)
-	e.clock.Set(time.Now().UTC())
-	e.tables = store.TablesFrom(standin.NewTables(t))
-	raw := standin.DynamoDB(t)
-	e.st = store.New(raw, e.tables).WithClock(e.clock.Now)
-	units := &unitsTransport{next: http.DefaultTransport, raw: raw, events: e.tables.Events, projects: e.tables.Projects,
+	e, sb, client := sandboxEnvWith(t, func(c *ghapp.Config) { c.Log, c.Metrics = log, emf })
+	ownTables(t, e)
+	units := &unitsTransport{next: http.DefaultTransport, raw: standin.DynamoDB(t), events: e.tables.Events, projects: e.tables.Projects,
 		shapes: map[string]tableShape{}, table: map[string]float64{}, index: map[string]float64{}}
 	dbCount := &countingTransport{next: units, op: dynamoOp, count: map[string]int{}, capacity: map[string]float64{}}
-	cfg, err := standin.Dynalite(t).AWSConfig(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.HTTPClient = &http.Client{Transport: dbCount}
-	counted := store.New(dynamodb.NewFromConfig(cfg), e.tables).WithClock(e.clock.Now).WithLogger(log).WithBatchedStats()
+	counted := storeThrough(t, e, dbCount).WithLogger(log).WithBatchedStats()
 	e.p = New(counted, client, Config{Log: log, Metrics: emf, Now: e.clock.Now})
-
-	write := sandboxWriter(t, e, sb)
-	write("docs/plan.md", planV1)
-	write("go.mod", goMod)
-	write("services/web/package.json", packageJSON)
-	pr := e.addProject(nil)
-	if _, err := e.p.SyncProject(e.ctx, pr, "api-1"); err != nil {
-		t.Fatalf("SyncProject() error = %v", err)
-	}
+	write := seedPlanProject(t, e, sb)
 	write("docs/plan.md", planV2)
 
 	relevant := e.push("main", "docs/plan.md")

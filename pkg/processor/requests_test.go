@@ -2,7 +2,6 @@ package processor
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,12 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/repotrackr/github-integration/pkg/ghapp"
-	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
-	"github.com/repotrackr/github-integration/pkg/local/standin"
-	"github.com/repotrackr/github-integration/pkg/store"
 )
 
 // Requests per delivery, by event kind, as TestRequestsPerDelivery counts them on the
@@ -227,40 +222,12 @@ func sum(m map[string]int, keep func(string) bool) int {
 }
 
 func TestRequestsPerDelivery(t *testing.T) {
-	sb, url := ghsandbox.NewServer(t, ghsandbox.Options{})
 	ghCount := &countingTransport{next: http.DefaultTransport, op: githubOp, count: map[string]int{}}
-	client, err := ghapp.New(ghapp.Config{
-		AppID: sb.AppID(), PrivateKey: sb.PrivateKeyPEM(), APIURL: url, WebURL: url,
-		MaxRetryWait: 50 * time.Millisecond, HTTPClient: &http.Client{Transport: ghCount, Timeout: 10 * time.Second},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newTestEnvWith(t, func(*fakeGitHub) GitHub { return client })
-	e.owner = "sandbox-org"
-	e.name = strings.ToLower(e.name)
-	e.clock.Set(time.Now().UTC())
-	// Tables of its own: installation 1, the sandbox's, is every sandbox test's, and an
-	// installation event reads all of its projects.
-	e.tables = store.TablesFrom(standin.NewTables(t))
-	e.st = store.New(standin.DynamoDB(t), e.tables).WithClock(e.clock.Now)
+	e, sb, client := sandboxEnvWith(t, func(c *ghapp.Config) { c.HTTPClient.Transport = ghCount })
+	ownTables(t, e)
 	dbCount := &countingTransport{next: http.DefaultTransport, op: dynamoOp, count: map[string]int{}, capacity: map[string]float64{}}
-	cfg, err := standin.Dynalite(t).AWSConfig(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.HTTPClient = &http.Client{Transport: dbCount}
-	counted := store.New(dynamodb.NewFromConfig(cfg), e.tables).WithClock(e.clock.Now).WithBatchedStats()
-	e.p = e.newProcessor(counted, client)
-
-	write := sandboxWriter(t, e, sb)
-	write("docs/plan.md", planV1)
-	write("go.mod", goMod)
-	write("services/web/package.json", packageJSON)
-	pr := e.addProject(nil)
-	if _, err := e.p.SyncProject(e.ctx, pr, "api-1"); err != nil { // the installation token, fetched once an hour
-		t.Fatalf("SyncProject() error = %v", err)
-	}
+	e.p = e.newProcessor(storeThrough(t, e, dbCount).WithBatchedStats(), client)
+	write := seedPlanProject(t, e, sb)
 	write("docs/plan.md", planV2)
 	write("go.mod", goMod+"require example.com/more v1.0.0\n")
 	write("services/web/package.json", `{"dependencies": {"react": "^18.3.0"}}`)

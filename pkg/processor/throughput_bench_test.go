@@ -82,14 +82,7 @@ func BenchmarkBatchThroughput(b *testing.B) {
 	}
 	// push is a push to main of repo changing path, from before to after.
 	push := func(b *testing.B, repo, path, before, after string) events.SQSMessage {
-		m := loadPayload(b, "push", "with-new-branch.payload.json")
-		set(m, "ref", "refs/heads/main")
-		set(m, "repository.full_name", "sandbox-org/"+repo)
-		set(m, "repository.name", repo)
-		set(m, "repository.id", nameRepoID(repo))
-		set(m, "repository.default_branch", "main")
-		set(m, "installation", map[string]any{"id": 1})
-		set(m, "created", false)
+		m := sandboxPush(b, repo)
 		set(m, "before", before)
 		set(m, "after", after)
 		c := m["commits"].([]any)[0].(map[string]any)
