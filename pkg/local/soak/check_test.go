@@ -3,6 +3,7 @@ package soak
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/repotrackr/github-integration/pkg/local/ghsandbox"
 	"github.com/repotrackr/github-integration/pkg/plan"
@@ -72,5 +73,28 @@ func TestSnapshotDiff(t *testing.T) {
 	}
 	if d := snapshotDiff(nil, p); d != "no snapshot" {
 		t.Errorf("snapshotDiff(nil) = %q, want no snapshot", d)
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	tests := []struct {
+		name       string
+		vis, lease time.Duration
+		ok         bool
+	}{
+		{"defaults", 90 * time.Second, 60 * time.Second, true},
+		{"template's values", 0, 0, true},
+		{"lease past the visibility timeout", 30 * time.Second, 60 * time.Second, false},
+		{"default lease past a short visibility timeout", 90 * time.Second, 0, false},
+		{"default lease equal to the visibility timeout", 2 * time.Minute, 0, false},
+		{"lease past the template's visibility timeout", 0, 4 * time.Minute, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Config{Visibility: tt.vis, Lease: tt.lease}.check()
+			if (err == nil) != tt.ok {
+				t.Errorf("Config{Visibility: %s, Lease: %s}.check() = %v, want ok %t", tt.vis, tt.lease, err, tt.ok)
+			}
+		})
 	}
 }

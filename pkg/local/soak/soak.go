@@ -146,8 +146,36 @@ type run struct {
 // Run starts a fresh local stack, sends the traffic with the faults, waits for the
 // pipeline to drain and checks the invariants. The error is for a run that could not
 // be made; a run whose invariants fail returns a Report whose Failures say which.
+// templateVisibility and defaultLease are what a zero Visibility and Lease leave in
+// place: the template's visibility timeout and the processor's PROCESSOR_LEASE default.
+const (
+	templateVisibility = 180 * time.Second
+	defaultLease       = 2 * time.Minute
+)
+
+// check refuses a lease that does not end before the visibility timeout: a message whose
+// worker died would come back while its claim still holds, be refused as busy on every
+// receive and end in the DLQ, and the run would report a pipeline failure that is the
+// flags' doing.
+func (c Config) check() error {
+	vis, lease := c.Visibility, c.Lease
+	if vis <= 0 {
+		vis = templateVisibility
+	}
+	if lease <= 0 {
+		lease = defaultLease
+	}
+	if lease >= vis {
+		return fmt.Errorf("soak: the lease (%s) must end before the visibility timeout (%s): set -lease below -visibility", lease, vis)
+	}
+	return nil
+}
+
 func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	cfg = cfg.withDefaults()
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	began := time.Now()
 	root := cfg.Root
 	if root == "" {
