@@ -3,6 +3,7 @@ package processor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -23,12 +24,12 @@ import (
 // takes the usual way: claim, handle, complete. pkg/processor/README.md counts the
 // requests.
 //
-// The order for a message SQS delivers again (ApproximateReceiveCount > 1): its batch
-// failed or timed out, or the record itself failed, so it was most often done before.
-// Judging it first would cost a store read before the claim found it done, so it is
-// judged by its payload alone and otherwise claimed at once: a duplicate then costs the
-// refused claim and its own entry, a relevant push what it always costs, and an
-// irrelevant one a claim and a completion instead of one write.
+// A duplicate is told before either write: the store reads the repository's projects
+// and the delivery's event log entry in one request (store.Store.ProjectsAndEntry), and
+// an entry already processed or ignored leaves only the duplicate's own entry to write.
+// That holds for a delivery GitHub sends again (a new SQS message) and for a message SQS
+// delivers again alike, so neither is treated apart. A store without that read leaves it
+// to the refusal of the write.
 
 // prejudger is a handler that can find, before claiming, that a delivery has nothing to
 // do: it returns the reason to ignore it, or "" when the delivery needs handling.
@@ -48,13 +49,31 @@ type statsFlusher interface {
 	FlushStats(ctx context.Context)
 }
 
+// entryReader is a store that reads a repository's projects and a delivery's event log
+// entry in one request (store.Store.ProjectsAndEntry).
+type entryReader interface {
+	ProjectsAndEntry(ctx context.Context, repoID int64, deliveryID string) ([]store.Project, *store.Event, error)
+}
+
 // repoProjects returns the projects on the delivery's repository, read from the store
-// once per delivery.
+// once per delivery. A store that can (entryReader) reads the delivery's event log entry
+// in the same request, for ignoreEarly to tell a duplicate by.
 func (d *Delivery) repoProjects(ctx context.Context, p *Processor, repo *envelope.Repo) ([]store.Project, error) {
 	if d.projectsRead {
 		return d.projects, nil
 	}
-	projects, err := p.repoProjects(ctx, repo)
+	var (
+		projects []store.Project
+		err      error
+	)
+	if er, ok := p.store.(entryReader); ok && repo.ID != 0 {
+		projects, d.entry, err = er.ProjectsAndEntry(ctx, repo.ID, d.Env.DeliveryID)
+		for i := range projects {
+			projects[i].FollowRepo(repo.ID, repo.FullName)
+		}
+	} else {
+		projects, err = p.repoProjects(ctx, repo)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +104,18 @@ func (p *Processor) ignoreEarly(ctx context.Context, r record, d *Delivery, star
 		if reason, err = pj.prejudge(ctx, d); err != nil {
 			d.Log.Warn("delivery not prejudged", slog.String("err", err.Error()))
 			return false, nil
+		}
+	}
+	// The entry read with the projects tells a duplicate (GitHub sending a delivery
+	// again) or a delivery another worker holds, whatever the handler decided: one
+	// write is then left, the duplicate's entry, where the refused claim or ignore
+	// was one more.
+	if d.entry != nil {
+		switch why := d.entry.ClaimRefusal(p.now()); {
+		case errors.Is(why, store.ErrEventDone):
+			return true, p.duplicate(ctx, r, d)
+		case errors.Is(why, store.ErrEventBusy):
+			return true, p.busy(d, fmt.Errorf("delivery %s: %w", env.DeliveryID, why))
 		}
 	}
 	if reason == "" {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -264,9 +263,9 @@ type Delivery struct {
 
 	projects     []store.Project // the repository's projects, once read (repoProjects)
 	projectsRead bool
-	// redelivered: SQS delivers the message again (ApproximateReceiveCount > 1), so it
-	// is most likely done already; see early.go.
-	redelivered bool
+	// entry is the delivery's event log entry as read with the projects, before the
+	// claim (nil: none, or not read; see early.go).
+	entry *store.Event
 }
 
 // Handler handles the event types it declares.
@@ -294,8 +293,7 @@ func (p *Processor) processRecord(ctx context.Context, r record) error {
 		log.Warn("delivery deferred: invocation deadline near")
 		return errors.New("deadline near")
 	}
-	receives, _ := strconv.Atoi(r.msg.Attributes["ApproximateReceiveCount"])
-	d := &Delivery{Env: env, JobID: r.msg.MessageId, Log: log, redelivered: receives > 1}
+	d := &Delivery{Env: env, JobID: r.msg.MessageId, Log: log}
 	if done, err := p.ignoreEarly(ctx, r, d, start); done {
 		return err
 	}

@@ -121,10 +121,9 @@ func (h *pushHandler) payloadReason(env *envelope.Envelope) string {
 }
 
 // prejudge tells from the delivery and the store alone whether the push has nothing to
-// do (see prejudger). A message SQS delivers again is judged by its payload alone: the
-// claim comes first for it (see early.go).
+// do (see prejudger).
 func (h *pushHandler) prejudge(ctx context.Context, d *Delivery) (string, error) {
-	if reason := h.payloadReason(d.Env); reason != "" || d.redelivered {
+	if reason := h.payloadReason(d.Env); reason != "" {
 		return reason, nil
 	}
 	_, reason, err := h.targets(ctx, d)

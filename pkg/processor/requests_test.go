@@ -18,40 +18,38 @@ import (
 // Requests per delivery, by event kind, as TestRequestsPerDelivery counts them on the
 // SDK's and the App client's HTTP transports. They are ceilings: a change that sends
 // more fails the test; one that sends fewer lowers them. pkg/processor/README.md
-// ("Performance and cost") explains each and prices them. "Projects" is one query
-// (by_repo_id: store.ProjectsOfRepo). A refused claim or ignore carries the stored entry
-// (ReturnValuesOnConditionCheckFailure ALL_OLD), so telling a duplicate costs no read.
-// "Again" is a message SQS delivers again (ApproximateReceiveCount 2), claimed before
-// the projects are read; the other duplicates are new messages bringing a delivery
-// again (GitHub's redelivery).
+// ("Performance and cost") explains each and prices them. "Projects and entry" is one
+// BatchGetItem: the repository's directory (the projects on it, with the branch and plan
+// path a push is judged by) and the delivery's event log entry (store.ProjectsAndEntry),
+// which tells a duplicate before anything is written. "Again" is a message SQS delivers
+// again (ApproximateReceiveCount 2); the other duplicates are new messages bringing a
+// delivery again (GitHub's redelivery). Both cost the same.
 var requestLimits = map[string]requestCount{
-	// Projects on the repository; one write recording the ignore (store.IgnoreEvent).
+	// Projects and entry; one write recording the ignore (store.IgnoreEvent).
 	"irrelevant push": {dynamo: 2, github: 0},
-	// Projects (the push may be relevant); the claim, refused with the entry; the
-	// duplicate's own entry.
-	"duplicate": {dynamo: 3, github: 0},
-	// The refused claim; the duplicate's own entry.
-	"duplicate, again": {dynamo: 2, github: 0},
-	// Projects; the one-write ignore, refused with the entry; the duplicate's entry.
-	"duplicate of an irrelevant push": {dynamo: 3, github: 0},
-	// The refused claim; the duplicate's own entry.
+	// Projects and entry (done before); the duplicate's own entry.
+	"duplicate":                              {dynamo: 2, github: 0},
+	"duplicate, again":                       {dynamo: 2, github: 0},
+	"duplicate of an irrelevant push":        {dynamo: 2, github: 0},
 	"duplicate of an irrelevant push, again": {dynamo: 2, github: 0},
-	// Projects (the event may change one); the refused claim; the duplicate's entry.
-	"duplicate of a pull request": {dynamo: 3, github: 0},
-	// The refused claim; the duplicate's own entry.
-	"duplicate of a pull request, again": {dynamo: 2, github: 0},
-	// Projects (none); the one-write ignore.
+	"duplicate of a pull request":            {dynamo: 2, github: 0},
+	"duplicate of a pull request, again":     {dynamo: 2, github: 0},
+	// Projects and entry (no project); the one-write ignore.
 	"pull request, no project on the repository": {dynamo: 2, github: 0},
+	// Once per repository, ever: the first delivery naming a repository that has no
+	// directory yet builds it from the by_repo_id index (a query and a conditional
+	// put) between the read and the ignore.
+	"pull request, first on a repository": {dynamo: 4, github: 0},
 	// The one-write ignore: the action changes no task (assigned).
 	"issue, action changing no task": {dynamo: 1, github: 0},
-	// The refused claim; the duplicate's own entry.
+	// The claim, refused with the entry (an installation event is not judged before its
+	// claim, so nothing is read first); the duplicate's own entry.
 	"duplicate of an installation event": {dynamo: 2, github: 0},
-	// Projects, claim, the whole relevant projects (one BatchGetItem: the index holds only
-	// the branch and plan path, so that a project write costs no index write: 8 WRU less
-	// for 0.5 RRU more), snapshot, project (read, write), update entry, completion; head,
-	// tree, plan and the two manifests.
+	// Projects and entry, claim, the whole relevant projects (one BatchGetItem: the
+	// directory holds only the branch and plan path), snapshot, project (read, write),
+	// update entry, completion; head, tree, plan and the two manifests.
 	"relevant push": {dynamo: 8, github: 5},
-	// Projects, claim, project (read, write), update entry, completion.
+	// Projects and entry, claim, project (read, write), update entry, completion.
 	"pull request": {dynamo: 6, github: 0},
 	"issue":        {dynamo: 6, github: 0},
 	// Claim, installation (read, write), projects by repository and by installation
@@ -240,6 +238,15 @@ func TestRequestsPerDelivery(t *testing.T) {
 		return m
 	}
 
+	// untracked is a new pull request delivery on untrackedRepo, which no project tracks.
+	untrackedRepo := uniq("untracked")
+	untracked := func() delivery {
+		m := e.onRepo(loadPayload(t, "pull_request", "opened.payload.json"))
+		set(m, "repository.full_name", e.owner+"/"+untrackedRepo)
+		set(m, "repository.id", nameRepoID(untrackedRepo))
+		return e.build("pull_request", m)
+	}
+
 	inst := loadPayload(t, "installation", "created.payload.json")
 	set(inst, "installation.id", e.inst)
 	set(inst, "repositories", []any{map[string]any{"full_name": e.repo(), "name": e.name}})
@@ -276,11 +283,12 @@ func TestRequestsPerDelivery(t *testing.T) {
 			return again(m)
 		}},
 		{"pull request, no project on the repository", func() events.SQSMessage {
-			m := e.onRepo(loadPayload(t, "pull_request", "opened.payload.json"))
-			other := uniq("untracked")
-			set(m, "repository.full_name", e.owner+"/"+other)
-			set(m, "repository.id", nameRepoID(other))
-			return e.build("pull_request", m).msg()
+			e.mustHandle(untracked().msg()) // the repository's first delivery builds its directory
+			return untracked().msg()
+		}},
+		{"pull request, first on a repository", func() events.SQSMessage {
+			untrackedRepo = uniq("untracked")
+			return untracked().msg()
 		}},
 		{"issue", func() events.SQSMessage {
 			return e.build("issues", e.onRepo(loadPayload(t, "issues", "opened.payload.json"))).msg()

@@ -116,10 +116,10 @@ func repoReason(env *envelope.Envelope) string {
 }
 
 // prejudgeViews is the pull request and issues handlers' prejudge: the payload's
-// reason, else, unless SQS delivers the message again (early.go), whether any project
-// is on the repository — read once per delivery, so the handler does not read again.
+// reason, else whether any project is on the repository — read once per delivery (with
+// the delivery's entry: early.go), so the handler does not read again.
 func (p *Processor) prejudgeViews(ctx context.Context, d *Delivery, payloadReason string) (string, error) {
-	if payloadReason != "" || d.redelivered {
+	if payloadReason != "" {
 		return payloadReason, nil
 	}
 	projects, err := d.repoProjects(ctx, p, d.Env.Repository)

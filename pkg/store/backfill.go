@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/guregu/dynamo/v2"
 )
@@ -31,12 +30,13 @@ type BackfillReport struct {
 }
 
 // BackfillRepoIDs gives every project registered before repository ids were kept its
-// repository's id, as looked up through its installation, and the id's registration
-// guard as CreateProject takes it. Deliveries find projects by the id alone
-// (ProjectsOfRepo), so a project without one is invisible to them until this has run:
-// run it once, after deploying the version that stopped finding projects by name (see
-// pkg/store/README.md). Safe to run again, and beside live traffic: the id is only set
-// where none is stored, on a project that still exists.
+// repository's id, as looked up through its installation, the id's registration guard
+// as CreateProject takes it, and its entry in the repository's directory
+// (directory.go). Deliveries find projects by the id alone (ProjectsOfRepo), so a
+// project without one is invisible to them until this has run: run it once, after
+// deploying the version that stopped finding projects by name (see "Renamed
+// repositories" in pkg/processor/README.md). Safe to run again, and beside live
+// traffic: the id is only set where none is stored, on a project that still exists.
 func (s *Store) BackfillRepoIDs(ctx context.Context, lookup RepoIDLookup) (BackfillReport, error) {
 	var lacking []Project
 	// Guards have no installation_id; projects always do.
@@ -48,7 +48,7 @@ func (s *Store) BackfillRepoIDs(ctx context.Context, lookup RepoIDLookup) (Backf
 	}
 	r := BackfillReport{Lacking: len(lacking)}
 	for _, p := range lacking {
-		if strings.HasPrefix(p.ID, guardPrefix) {
+		if reservedID(p.ID) {
 			continue
 		}
 		id, err := lookup(ctx, p.InstallationID, p.Repo)
@@ -61,6 +61,11 @@ func (s *Store) BackfillRepoIDs(ctx context.Context, lookup RepoIDLookup) (Backf
 			}
 			r.Unresolved[p.ID] = fmt.Sprintf("%s: %v", p.Repo, err)
 			continue
+		}
+		// Listed before the id is set, as CreateProject does (directory.go).
+		p.RepoID = id
+		if err := s.addToDirectory(ctx, p); err != nil {
+			return r, fmt.Errorf("backfill repository id of project %s: %w", p.ID, err)
 		}
 		err = s.db.Table(s.tables.Projects).Update("id", p.ID).Set("repo_id", id).
 			If("attribute_exists($) AND attribute_not_exists($)", "id", "repo_id").Run(ctx)

@@ -82,7 +82,8 @@ func (s *Store) ClaimEvent(ctx context.Context, c EventClaim) (Event, error) {
 	// (a lease expiring in between); the second round sees the new state.
 	for range 2 {
 		now := s.now().UTC()
-		u := s.claimUpdate(c, EventProcessing, now).
+		token := rand.Text()
+		u := s.claimUpdate(c, EventProcessing, now, token).
 			Set("lease_until", now.Add(c.Lease).Unix()).
 			Remove("error", "error_code", "reason", "processed_at", "duplicate_of")
 		var ev Event
@@ -105,24 +106,63 @@ func (s *Store) ClaimEvent(ctx context.Context, c EventClaim) (Event, error) {
 		if err != nil {
 			return Event{}, fmt.Errorf("claim event %s: read: %w", c.DeliveryID, err)
 		}
+		if found && cur.claimToken == token {
+			// The SDK sent the claim again after its first answer was lost, and the
+			// first one holds: the delivery is ours (see finishEvent).
+			return cur.Event, nil
+		}
 		if found {
-			if why := refusal(cur, now); why != nil {
-				return cur, fmt.Errorf("claim event %s: %w", c.DeliveryID, why)
+			if why := refusal(cur.Event, now); why != nil {
+				return cur.Event, fmt.Errorf("claim event %s: %w", c.DeliveryID, why)
 			}
 		}
 	}
 	return Event{}, fmt.Errorf("claim event %s: %w", c.DeliveryID, ErrEventBusy)
 }
 
+// storedEntry is an event log entry with what a claim wrote to recognise its own write
+// when the SDK sends it again (claim_token) and the status the delivery was counted in
+// before it (counted_from; see finishEvent).
+type storedEntry struct {
+	Event
+	claimToken  string
+	countedFrom string
+}
+
+// UnmarshalDynamoItem decodes the entry and the two attributes only the store reads.
+func (e *storedEntry) UnmarshalDynamoItem(item map[string]types.AttributeValue) error {
+	var extra struct {
+		ClaimToken  string `dynamo:"claim_token"`
+		CountedFrom string `dynamo:"counted_from"`
+	}
+	if err := dynamo.UnmarshalItem(item, &e.Event); err != nil {
+		return err
+	}
+	if err := dynamo.UnmarshalItem(item, &extra); err != nil {
+		return err
+	}
+	e.claimToken, e.countedFrom = extra.ClaimToken, extra.CountedFrom
+	return nil
+}
+
+// counted is the entry as it was counted before the write that recorded counted_from.
+func (e storedEntry) counted() countedEvent {
+	c := countedEvent{EventType: e.EventType, InstallationID: e.InstallationID, ReceivedAt: e.ReceivedAt, Counted: e.countedFrom}
+	if c.Counted == countedNone {
+		c.Counted = ""
+	}
+	return c
+}
+
 // refusedEvent decodes the entry DynamoDB returned with a refused conditional write to
 // the events table (see refusedItems); found is false when the refusal carries none.
-func refusedEvent(err error) (ev Event, found bool, _ error) {
+func refusedEvent(err error) (ev storedEntry, found bool, _ error) {
 	var ccf *types.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) || len(ccf.Item) == 0 {
-		return Event{}, false, nil
+		return storedEntry{}, false, nil
 	}
 	if err := dynamo.UnmarshalItem(ccf.Item, &ev); err != nil {
-		return Event{}, false, fmt.Errorf("decode refused entry: %w", err)
+		return storedEntry{}, false, fmt.Errorf("decode refused entry: %w", err)
 	}
 	return ev, true, nil
 }
@@ -309,8 +349,15 @@ func claimableArgs(now time.Time) []any {
 // ClaimEvent and IgnoreEvent so that both leave the same entry: its identity (kept from
 // the first write), type, status, start time and details, one more attempt, on the
 // condition that the delivery is claimable now.
-func (s *Store) claimUpdate(c EventClaim, status string, now time.Time) *dynamo.Update {
+//
+// token marks the write as this call's, and counted_from keeps the status the delivery
+// was counted in before it: a write the SDK sends again after a lost answer is refused
+// by its own first send, which the caller recognises by the token (ClaimEvent,
+// IgnoreEvent), as finishEvent does.
+func (s *Store) claimUpdate(c EventClaim, status string, now time.Time, token string) *dynamo.Update {
 	u := s.db.Table(s.tables.Events).Update("delivery_id", c.DeliveryID).
+		Set("claim_token", token).
+		SetExpr("$ = if_not_exists($, ?)", "counted_from", "counted", countedNone).
 		SetIfNotExists("log_partition", LogPartition(c.DeliveryID)).
 		SetIfNotExists("received_at", c.ReceivedAt.UTC()).
 		SetIfNotExists("received_key", ReceivedKey(c.ReceivedAt, c.DeliveryID)).

@@ -38,49 +38,67 @@ func (a *answerLost) RoundTrip(r *http.Request) (*http.Response, error) {
 	return nil, errors.New("read tcp: connection reset by peer")
 }
 
-// TestFinishEventSurvivesLostAnswer: when the SDK resends a final status write whose
-// first send succeeded, the second send fails its condition against the first; the
-// worker still finishes (no ErrLeaseLost), and the delivery is counted exactly once.
-func TestFinishEventSurvivesLostAnswer(t *testing.T) {
+// TestWritesSurviveLostAnswer: when the SDK resends a claim, an ignore or a final
+// status write whose first send succeeded, the second send fails its condition against
+// the first; the worker still goes on (no ErrEventBusy, ErrEventDone or ErrLeaseLost),
+// and the delivery is counted exactly once. Each write is told by its token: a claim's
+// and an ignore's claim_token, a final status write's finish_token.
+func TestWritesSurviveLostAnswer(t *testing.T) {
+	ctx := context.Background()
+	claimAndFinish := func(finish func(s *Store, id string, attempt int) error) func(s *Store, id string, now time.Time) error {
+		return func(s *Store, id string, now time.Time) error {
+			ev, err := s.ClaimEvent(ctx, procClaim(id, now))
+			if err != nil {
+				return err
+			}
+			if ev.Attempts != 1 || ev.Status != EventProcessing {
+				t.Errorf("ClaimEvent(%s) = attempt %d, %s; want 1, %s", id, ev.Attempts, ev.Status, EventProcessing)
+			}
+			if err := finish(s, id, ev.Attempts); err != nil {
+				return err
+			}
+			// Another worker's stale attempt is still refused.
+			if err := finish(s, id, ev.Attempts-1); !errors.Is(err, ErrLeaseLost) {
+				t.Errorf("finish(stale attempt) error = %v, want ErrLeaseLost", err)
+			}
+			return nil
+		}
+	}
+	complete := func(s *Store, id string, attempt int) error {
+		return s.CompleteEvent(ctx, id, attempt, EventProcessed, "")
+	}
 	for _, tt := range []struct {
 		name   string
-		finish func(s *Store, id string, attempt int) error
+		lose   string // a word of the write whose answer is lost
+		run    func(s *Store, id string, now time.Time) error
 		status string
 	}{
-		{"complete", func(s *Store, id string, attempt int) error {
-			return s.CompleteEvent(context.Background(), id, attempt, EventProcessed, "")
-		}, EventProcessed},
-		{"fail", func(s *Store, id string, attempt int) error {
-			return s.FailEvent(context.Background(), id, attempt, "github_unavailable", "502")
-		}, EventFailed},
+		{"claim", "claim_token", claimAndFinish(complete), EventProcessed},
+		{"complete", "finish_token", claimAndFinish(complete), EventProcessed},
+		{"fail", "finish_token", claimAndFinish(func(s *Store, id string, attempt int) error {
+			return s.FailEvent(ctx, id, attempt, "github_unavailable", "502")
+		}), EventFailed},
+		{"ignore", "claim_token", func(s *Store, id string, now time.Time) error {
+			return s.IgnoreEvent(ctx, procClaim(id, now), "nothing to do")
+		}, EventIgnored},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx := context.Background()
 			clock := testkit.NewClock(time.Date(2026, 3, 1, 12, 30, 0, 0, time.UTC))
 			tables := TablesFrom(standin.NewTables(t))
 			cfg, err := standin.Dynalite(t).AWSConfig(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Only a final status write sets "counted" (a claim and the stats never do).
-			lost := &answerLost{match: func(b []byte) bool { return bytes.Contains(b, []byte("counted")) }}
+			lost := &answerLost{match: func(b []byte) bool { return bytes.Contains(b, []byte(tt.lose)) }}
 			lost.n.Store(1)
 			db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.HTTPClient = &http.Client{Transport: lost} })
 			s := New(db, tables).WithClock(clock.Now)
 
-			ev, err := s.ClaimEvent(ctx, procClaim("lost-"+tt.name, clock.Now()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := tt.finish(s, ev.DeliveryID, ev.Attempts); err != nil {
+			if err := tt.run(s, "lost-"+tt.name, clock.Now()); err != nil {
 				t.Fatalf("%s after a lost answer: error = %v, want nil", tt.name, err)
 			}
 			if lost.n.Load() >= 0 {
 				t.Fatal("no answer was dropped: the test did not exercise the retry")
-			}
-			// Another worker's stale attempt is still refused.
-			if err := tt.finish(s, ev.DeliveryID, ev.Attempts-1); !errors.Is(err, ErrLeaseLost) {
-				t.Errorf("%s(stale attempt) error = %v, want ErrLeaseLost", tt.name, err)
 			}
 			c, err := s.CountEvents(ctx, clock.Now().Add(-time.Hour), nil)
 			if err != nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 
@@ -26,7 +27,8 @@ func (s *Store) IgnoreEvent(ctx context.Context, c EventClaim, reason string) er
 		return errors.New("ignore event: empty delivery id")
 	}
 	now := s.now().UTC()
-	u := s.claimUpdate(c, EventIgnored, now).
+	token := rand.Text()
+	u := s.claimUpdate(c, EventIgnored, now, token).
 		Set("counted", EventIgnored).
 		Set("processed_at", now).
 		Set("reason", reason).
@@ -35,8 +37,15 @@ func (s *Store) IgnoreEvent(ctx context.Context, c EventClaim, reason string) er
 	err := u.OldValue(ctx, &old)
 	if dynamo.IsCondCheckFailed(err) {
 		// Without the entry (or with one that cannot be read) ClaimEvent finds out.
-		if cur, found, derr := refusedEvent(err); derr == nil && found {
-			if why := refusal(cur, now); why != nil {
+		cur, found, derr := refusedEvent(err)
+		if derr == nil && found && cur.claimToken == token {
+			// The SDK sent the write again after its first answer was lost, and the
+			// first one holds: count it as that one would have been.
+			s.countTransition(ctx, cur.counted(), EventIgnored)
+			return nil
+		}
+		if derr == nil && found {
+			if why := refusal(cur.Event, now); why != nil {
 				return fmt.Errorf("ignore event %s: %w: %w", c.DeliveryID, ErrEventNotNew, why)
 			}
 		}

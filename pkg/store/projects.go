@@ -118,7 +118,7 @@ func (s *Store) ProjectsByID(ctx context.Context, ids []string) ([]Project, erro
 	keys := make([]dynamo.Keyed, 0, len(ids))
 	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
-		if id == "" || strings.HasPrefix(id, guardPrefix) || seen[id] {
+		if id == "" || reservedID(id) || seen[id] {
 			continue
 		}
 		seen[id] = true
@@ -145,15 +145,15 @@ func (s *Store) ProjectsByID(ctx context.Context, ids []string) ([]Project, erro
 
 // ProjectsOfRepo returns the projects of the repository a delivery names, found by its
 // id alone (whatever name they were registered under, since a rename keeps the id): one
-// query. Every project carries the id — CreateProject requires it, and BackfillRepoIDs
+// read of the repository's directory (directory.go). Every project carries the id — CreateProject requires it, and BackfillRepoIDs
 // gives it to projects registered before ids were kept — so a project found by its name
 // is never needed here. id 0 (a delivery that names no id) finds by name. The projects
-// are partial (ProjectIndexAttrs: the branch and plan path a push is judged by).
+// are partial: the branch and plan path a push is judged by.
 func (s *Store) ProjectsOfRepo(ctx context.Context, id int64, fullName string) ([]Project, error) {
 	if id == 0 {
 		return s.ProjectsByRepo(ctx, fullName)
 	}
-	return s.ProjectsByRepoID(ctx, id)
+	return s.directoryProjects(ctx, id, false)
 }
 
 // FollowRepo records the repository's current name and id from a delivery: a renamed
@@ -199,9 +199,17 @@ func (s *Store) MutateProject(ctx context.Context, id string, fn func(p *Project
 		if err != nil {
 			return Project{}, false, fmt.Errorf("read project %s: %w", id, notFound(err))
 		}
+		hadRepoID := p.RepoID != 0
 		changed, err := fn(&p)
 		if err != nil || !changed {
 			return p, false, err
+		}
+		if !hadRepoID && p.RepoID != 0 {
+			// Given its id now (FollowRepo): listed before the write, as CreateProject
+			// lists a new project (directory.go).
+			if err := s.addToDirectory(ctx, p); err != nil {
+				return Project{}, false, fmt.Errorf("write project %s: %w", id, err)
+			}
 		}
 		read := p.Version
 		p.Version++

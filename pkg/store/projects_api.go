@@ -78,7 +78,7 @@ func (s *Store) CreateProject(ctx context.Context, p Project) (Project, error) {
 	if p.ID == "" || p.Owner == "" || p.Repo == "" || p.RepoID == 0 || p.InstallationID == 0 {
 		return Project{}, errors.New("create project: id, owner, repo, repository id and installation are required")
 	}
-	if strings.HasPrefix(p.ID, guardPrefix) {
+	if reservedID(p.ID) {
 		return Project{}, fmt.Errorf("create project: id %q is reserved", p.ID)
 	}
 	now := s.now().UTC()
@@ -105,7 +105,15 @@ func (s *Store) CreateProject(ctx context.Context, p Project) (Project, error) {
 		s.releaseGuard(ctx, gid, p.ID)
 		return Project{}, fmt.Errorf("create project for %s: %w", p.Repo, err)
 	}
-	err := s.db.Table(s.tables.Projects).Put(p).If("attribute_not_exists($)", "id").Run(ctx)
+	// Listed before it is written: the directory may list a project that does not
+	// exist, never miss one that does (directory.go).
+	err := s.addToDirectory(ctx, p)
+	if err == nil {
+		err = s.db.Table(s.tables.Projects).Put(p).If("attribute_not_exists($)", "id").Run(ctx)
+		if err != nil {
+			s.removeFromDirectory(ctx, p.RepoID, p.ID)
+		}
+	}
 	if err != nil {
 		s.releaseGuard(ctx, gid, p.ID)
 		s.releaseGuard(ctx, idGuard, p.ID)
@@ -168,7 +176,7 @@ func (s *Store) releaseGuard(ctx context.Context, gid, projectID string) {
 
 // GetProject reads a project (strongly consistent); ErrNotFound when there is none.
 func (s *Store) GetProject(ctx context.Context, id string) (Project, error) {
-	if id == "" || strings.HasPrefix(id, guardPrefix) {
+	if id == "" || reservedID(id) {
 		return Project{}, fmt.Errorf("project %q: %w", id, ErrNotFound)
 	}
 	var p Project
@@ -228,7 +236,7 @@ func (s *Store) ProjectsByOwner(ctx context.Context, owner string, limit int, cu
 // there is no such project of owner. Its snapshots and update log stay until
 // PurgeProjectHistory removes them.
 func (s *Store) DeleteProject(ctx context.Context, id, owner string) error {
-	if id == "" || owner == "" || strings.HasPrefix(id, guardPrefix) {
+	if id == "" || owner == "" || reservedID(id) {
 		return fmt.Errorf("delete project %q: %w", id, ErrNotFound)
 	}
 	var old Project
@@ -242,6 +250,7 @@ func (s *Store) DeleteProject(ctx context.Context, id, owner string) error {
 	s.releaseGuard(ctx, guardID(old.Owner, old.Repo), id)
 	if old.RepoID != 0 {
 		s.releaseGuard(ctx, repoIDGuardID(old.Owner, old.RepoID), id)
+		s.removeFromDirectory(ctx, old.RepoID, id)
 	}
 	return nil
 }

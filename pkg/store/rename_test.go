@@ -124,6 +124,10 @@ func TestFollowRepoWritesNameAndID(t *testing.T) {
 	id := rand.Int64N(1<<40) + 1
 	oldName, newName := procID("octo")+"/old", procID("Octo")+"/New"
 	p := procPutProject(t, s, Project{ID: procID("p"), Owner: "u1", Repo: oldName})
+	// The repository's directory exists, without the project, before it gets the id.
+	if ps, err := s.ProjectsOfRepo(ctx, id, newName); err != nil || len(ps) != 0 {
+		t.Fatalf("ProjectsOfRepo(%d) before = %v, %v; want none", id, projectIDs(ps), err)
+	}
 	got, changed, err := s.MutateProject(ctx, p.ID, func(pr *Project) (bool, error) { return pr.FollowRepo(id, newName), nil })
 	if err != nil || !changed || got.Repo != strings.ToLower(newName) || got.RepoID != id {
 		t.Fatalf("MutateProject(FollowRepo) = %+v, %v, %v; want repo %s, id %d", got, changed, err, strings.ToLower(newName), id)
@@ -133,6 +137,9 @@ func TestFollowRepoWritesNameAndID(t *testing.T) {
 	}
 	if ps, err := s.ProjectsByRepoID(ctx, id); err != nil || !slices.Equal(projectIDs(ps), []string{p.ID}) {
 		t.Errorf("ProjectsByRepoID(%d) = %v, %v; want [%s]", id, projectIDs(ps), err, p.ID)
+	}
+	if ps, err := s.ProjectsOfRepo(ctx, id, newName); err != nil || !slices.Equal(projectIDs(ps), []string{p.ID}) {
+		t.Errorf("ProjectsOfRepo(%d) = %v, %v; want [%s] (in the repository's directory)", id, projectIDs(ps), err, p.ID)
 	}
 	if ps, err := s.ProjectsByRepo(ctx, oldName); err != nil || len(ps) != 0 {
 		t.Errorf("ProjectsByRepo(old name) = %v, %v; want none", projectIDs(ps), err)

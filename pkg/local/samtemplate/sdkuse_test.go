@@ -23,7 +23,8 @@ import (
 //   - guregu/dynamo: Table.Put, Update, Delete and Scan are PutItem, UpdateItem,
 //     DeleteItem and Scan; Table.Get is a Query (on the index its chain names, if any), or
 //     GetItem when the same expression ends in One() with no index, limit, filter or
-//     range; Batch(...).Write() is BatchWriteItem and Batch(...).Get() BatchGetItem;
+//     range; Batch(...).Write() is BatchWriteItem and Batch(...).Get() BatchGetItem (on
+//     the tables its From and FromRange name, too);
 //     AllWithLastEvaluatedKey and LastEvaluatedKey may call DescribeTable on the tables
 //     the function queries.
 // Each resource is followed to the environment variable the function reads it from, and
@@ -325,6 +326,13 @@ func (ix *sdkIndex) walk(p *packages.Package, n *funcNode, root ast.Node, r *res
 					op.action = "BatchWriteItem"
 					if len(chain) > 0 && chain[0].name == "Get" {
 						op.action = "BatchGetItem"
+						// BatchGet.From and FromRange read other tables in the same request.
+						for _, c := range chain {
+							if (c.name == "From" || c.name == "FromRange") && len(c.call.Args) > 0 {
+								other, otherParam := r.table(c.call.Args[0])
+								n.ops = append(n.ops, tableOp{action: "BatchGetItem", name: other, res: r, param: otherParam, where: ix.pos(c.call.Pos())})
+							}
+						}
 					}
 				case "Get":
 					op.action = "Query"
