@@ -26,7 +26,7 @@ func (h *pushHandler) Handle(ctx context.Context, d *Delivery) (Result, error) {
 	if reason != "" {
 		return ignored(reason), nil
 	}
-	// The index gave what the relevance check needs; the read needs the whole project
+	// The directory gave what the relevance check needs; the read needs the whole project
 	// (the last snapshot's manifests are not fetched again).
 	relevant, err = h.p.wholeProjects(ctx, relevant, env.Repository)
 	if err != nil {
@@ -45,7 +45,7 @@ func (h *pushHandler) Handle(ctx context.Context, d *Delivery) (Result, error) {
 		}
 		_, out, err := h.p.syncProject(ctx, rd, pr, src, d.Log.With(slog.String("project_id", pr.ID)))
 		if isNotFound(err) {
-			continue // deleted since the index was read
+			continue // deleted since the directory was read
 		}
 		if err != nil {
 			return Result{}, fmt.Errorf("project %s: %w", pr.ID, err)
@@ -169,9 +169,10 @@ func (p *Processor) repoProjects(ctx context.Context, repo *envelope.Repo) ([]st
 	return projects, nil
 }
 
-// wholeProjects reads the whole projects of partial ones (found through an index) by
-// key, with the delivery's repository name and id (see repoProjects). A project deleted
-// since the index listed it is left out.
+// wholeProjects reads the whole projects of partial ones (listed by the repository's
+// directory) by key, with the delivery's repository name and id (see repoProjects). A
+// project deleted since the directory listed it, or listed before it was written
+// (pkg/store/directory.go), is left out.
 func (p *Processor) wholeProjects(ctx context.Context, partial []store.Project, repo *envelope.Repo) ([]store.Project, error) {
 	ids := make([]string, len(partial))
 	for i, pr := range partial {

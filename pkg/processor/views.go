@@ -199,7 +199,7 @@ func (p *Processor) forEachProject(ctx context.Context, d *Delivery, change func
 			return changed || followed, nil
 		})
 		if isNotFound(err) {
-			continue // deleted since the index was read
+			continue // deleted since the directory was read
 		}
 		if err != nil {
 			return Result{}, fmt.Errorf("project %s: %w", pr.ID, err)
