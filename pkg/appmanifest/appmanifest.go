@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 //go:embed manifest.json
@@ -79,7 +80,7 @@ func ForDeployment(base, name string) (Manifest, error) {
 }
 
 // orgPattern is a GitHub organization login.
-var orgPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}$`)
+var orgPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}$`) })
 
 // ErrInvalidOrg: the organization name is not a GitHub login.
 var ErrInvalidOrg = errors.New("invalid organization name")
@@ -94,7 +95,7 @@ func NewAppURL(webURL, org, state string) (string, error) {
 	}
 	p := "settings/apps/new"
 	if org != "" {
-		if !orgPattern.MatchString(org) {
+		if !orgPattern().MatchString(org) {
 			return "", fmt.Errorf("%w: %.100q", ErrInvalidOrg, org)
 		}
 		p = "organizations/" + org + "/settings/apps/new"

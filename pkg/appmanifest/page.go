@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"sync"
 )
 
-var registerPage = template.Must(template.New("register").Parse(`<!doctype html>
+var registerPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("register").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Register the RepoTrackr GitHub App</title></head>
 <body>
 <h1>Register the RepoTrackr GitHub App</h1>
@@ -22,8 +24,10 @@ here, and its credentials go straight into this deployment's Secrets Manager sec
 <pre>{{.PrettyJSON}}</pre>
 </body></html>
 `))
+})
 
-var registeredPage = template.Must(template.New("registered").Parse(`<!doctype html>
+var registeredPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("registered").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>GitHub App registered</title></head>
 <body>
 <h1>GitHub App registered</h1>
@@ -35,6 +39,7 @@ deployment is needed. Next: <a href="{{.InstallURL}}">install the App</a>.</p>
 <code>GitHubAppId={{.AppID}} GitHubAppSlug={{.Slug}} GitHubClientId={{.ClientID}}</code>.</p>
 </body></html>
 `))
+})
 
 // RegisterPageData fills the manifest flow's page.
 type RegisterPageData struct {
@@ -55,7 +60,7 @@ func RenderRegisterPage(d RegisterPageData) ([]byte, error) {
 		return nil, fmt.Errorf("encode manifest: %w", err)
 	}
 	var b bytes.Buffer
-	err = registerPage.Execute(&b, struct {
+	err = registerPage().Execute(&b, struct {
 		Action, Org, ManifestJSON, PrettyJSON string
 	}{d.Action, d.Org, string(compact), string(pretty)})
 	if err != nil {
@@ -74,7 +79,7 @@ type RegisteredPageData struct {
 // RenderRegisteredPage returns the page that confirms the registration.
 func RenderRegisteredPage(d RegisteredPageData) ([]byte, error) {
 	var b bytes.Buffer
-	if err := registeredPage.Execute(&b, d); err != nil {
+	if err := registeredPage().Execute(&b, d); err != nil {
 		return nil, fmt.Errorf("render registered page: %w", err)
 	}
 	return b.Bytes(), nil

@@ -14,17 +14,13 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// The one-pass decoder. A jsontext.Decoder (the JSON v2 syntactic layer) reads the
-// payload once; the decoder descends into the members the envelope needs, reads every
-// other scalar whole and walks every other object and array. Strict JSON is the design
-// brief's (valid UTF-8, no duplicate object names, nesting of at most 10,000: jsontext's
-// defaults). jsontext checks UTF-8, syntax and depth. The duplicate-name check is done
-// here instead (nameSet), with jsontext's own switched off (AllowDuplicateNames): past 64
-// names an object makes jsontext allocate a map and a string per name, and a push's
-// repository object has about 95, which cost a quarter of the handler's time on an 8 kB
-// delivery. No JSON library offers a cheaper strict check (candidates measured in
-// ../ingest/README.md), so the check is written by hand: one hash set per payload,
-// without allocations once warm. FuzzBuildDifferential holds it to jsontext's answer.
+// The one-pass decoder. A scanner (scan.go) reads the payload once, checking that it is
+// strict JSON as the design brief defines it (valid UTF-8, no duplicate object names,
+// nesting of at most 10,000: jsontext's defaults); the decoder descends into the
+// members the envelope needs and reads every other value whole, checked but not kept.
+// Names of the objects it walks are checked for duplicates here (nameSet), those of the
+// values it skips by the scanner, with the same set: one hash set per payload, without
+// allocations once warm.
 //
 // The result is what encoding/json decoding into the payload shapes below (buildStd)
 // gives, which the differential fuzz target FuzzBuildDifferential checks: a wanted member
@@ -55,45 +51,23 @@ var decoders = sync.Pool{New: func() any { return new(decoder) }}
 // decoder is one payload's pass. Names handed to field callbacks are the wanted names
 // themselves, never copies of the payload.
 type decoder struct {
-	d      jsontext.Decoder
-	rd     bytes.Buffer
-	name   []byte // scratch for escaped member names
-	names  nameSet
-	frames []nameFrame // scratch for checkNames
-	// hand is whether nameSet checks names (small payloads) or jsontext does (large).
-	hand bool
+	d     scanner
+	name  []byte // scratch for escaped member names
+	names nameSet
 }
 
 // errDuplicateName is an object with two members of the same name.
 var errDuplicateName = errors.New("invalid JSON: duplicate object member name")
 
-// allowDuplicates switches jsontext's own duplicate-name check off: nameSet does it.
-var allowDuplicates = jsontext.AllowDuplicateNames(true)
-
-// handCheckMax is the largest payload whose names nameSet checks. jsontext's own check
-// builds a map and a string per name of each object, a fixed cost that weighs most on
-// small payloads, whose objects (the ~95-field repository) are most of their bytes;
-// nameSet avoids it but scans the values ingest skips a second time, which costs more
-// than it saves once the payload is mostly commits and files ingest skips whole.
-// Measured with make bench: below 32 KiB nameSet is faster, from 100 KB jsontext is.
-const handCheckMax = 32 << 10
-
 func newDecoder(payload []byte) *decoder {
 	x := decoders.Get().(*decoder)
-	x.rd = *bytes.NewBuffer(payload)
-	x.hand = len(payload) <= handCheckMax
-	if x.hand {
-		x.d.Reset(&x.rd, allowDuplicates)
-	} else {
-		x.d.Reset(&x.rd)
-	}
 	x.names.reset()
+	x.d.reset(payload, &x.names)
 	return x
 }
 
 func (x *decoder) release() {
-	x.rd = bytes.Buffer{}
-	x.d.Reset(&x.rd) // drops the reference to the payload
+	x.d.reset(nil, nil) // drops the reference to the payload
 	decoders.Put(x)
 }
 
@@ -262,72 +236,10 @@ func (x *decoder) end() error {
 	return nil
 }
 
-// skip reads a value the envelope does not need whole (ReadValue validates it at
-// jsontext's full speed, without tokenising it), then checks its objects' names.
+// skip reads a value the envelope does not need, checking all of it.
 func (x *decoder) skip() error {
-	v, err := x.d.ReadValue()
-	if err != nil {
-		return err
-	}
-	return x.checkNames(v)
-}
-
-// checkNames runs the duplicate-name check over the objects of v, a value jsontext has
-// read and so validated: it needs only to find the strings, the names among them (a
-// string followed by ':') and where objects open and close.
-func (x *decoder) checkNames(v jsontext.Value) error {
-	if !x.hand || bytes.IndexByte(v, '{') < 0 {
-		return nil // no object (or only a '{' inside a string, which is no object)
-	}
-	frames := x.frames[:0]
-	defer func() { x.frames = frames[:0] }()
-	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '{':
-			frames = append(frames, x.names.open())
-		case '}':
-			x.names.close(&frames[len(frames)-1])
-			frames = frames[:len(frames)-1]
-		case '"':
-			end := stringEnd(v, i)
-			j := end + 1
-			for j < len(v) && (v[j] == ' ' || v[j] == '\t' || v[j] == '\n' || v[j] == '\r') {
-				j++
-			}
-			if j < len(v) && v[j] == ':' {
-				name := v[i+1 : end]
-				if bytes.IndexByte(name, '\\') >= 0 {
-					var err error
-					if x.name, err = jsontext.AppendUnquote(x.name[:0], v[i:end+1]); err != nil {
-						return err
-					}
-					name = x.name
-				}
-				if !x.names.insert(&frames[len(frames)-1], name) {
-					return errDuplicateName
-				}
-			}
-			i = end
-		}
-	}
-	return nil
-}
-
-// stringEnd returns the index of the quote that closes the valid JSON string starting
-// at v[start]: the next quote not escaped by an odd number of backslashes.
-func stringEnd(v []byte, start int) int {
-	i := start + 1
-	for {
-		q := bytes.IndexByte(v[i:], '"') + i
-		n := 0
-		for k := q - 1; k > start && v[k] == '\\'; k-- {
-			n++
-		}
-		if n%2 == 0 {
-			return q
-		}
-		i = q + 1
-	}
+	_, err := x.d.ReadValue()
+	return err
 }
 
 // object reads an object, calling field for each member whose name is in names (with
@@ -358,7 +270,7 @@ func (x *decoder) object(what string, names []string, field func(name string) er
 			}
 			n = x.name
 		}
-		if x.hand && !x.names.insert(&f, n) {
+		if !x.names.insert(&f, n) {
 			return errDuplicateName
 		}
 		i := slices.Index(names, string(n))
@@ -506,9 +418,6 @@ func (x *decoder) bool(what string, dst *bool) error {
 // what is not a string).
 func (x *decoder) stamp(dst *stamp) error {
 	v, err := x.d.ReadValue()
-	if err == nil {
-		err = x.checkNames(v)
-	}
 	if err != nil {
 		return err
 	}

@@ -161,9 +161,9 @@ func TestBuildDuplicateNames(t *testing.T) {
 		{"empty names", `{"":1,"x":{"":2},"":3}`, true},
 		{"type error on an object", `{"ref":{"a":1,"a":2}}`, true},
 	}
-	// Each case runs as written (nameSet checks the names) and padded past handCheckMax
-	// (jsontext checks them); the second round reuses pooled decoders.
-	pad := `{"padding":"` + strings.Repeat("p", handCheckMax) + `",`
+	// Each case runs as written and padded to a large payload (64 KiB of a string before
+	// it); the later rounds reuse pooled decoders.
+	pad := `{"padding":"` + strings.Repeat("p", 64<<10) + `",`
 	for round := range 4 {
 		for _, tt := range tests {
 			payload := tt.payload

@@ -45,7 +45,7 @@ func (p UserPermission) CanRead() bool {
 // a malformed login is ErrNotFound without a call.
 func (c *Client) RepositoryPermission(ctx context.Context, installationID int64, owner, repo, login string) (UserPermission, error) {
 	full := owner + "/" + repo
-	if !ownerPattern.MatchString(login) {
+	if !ownerPattern().MatchString(login) {
 		err := fmt.Errorf("permission of %q on %s: %w: not a GitHub login", login, full, ErrNotFound)
 		c.audit(ctx, "repository_permission_checked", installationID, full, err)
 		return UserPermission{}, err

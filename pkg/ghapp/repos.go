@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -19,8 +20,8 @@ import (
 
 var (
 	// GitHub logins: alphanumerics and hyphens, at most 39, not starting with a hyphen.
-	ownerPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}$`)
-	repoPattern  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+	ownerPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}$`) })
+	repoPattern  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`) })
 )
 
 // ParseRepo parses a repository reference on github.com: "owner/repo",
@@ -88,10 +89,10 @@ func parseRepo(s string, hosts []string) (owner, name string, err error) {
 	if !ok || strings.Contains(name, "/") {
 		return invalid("not owner/repo")
 	}
-	if !ownerPattern.MatchString(owner) {
+	if !ownerPattern().MatchString(owner) {
 		return invalid("invalid owner")
 	}
-	if !repoPattern.MatchString(name) || name == "." || name == ".." {
+	if !repoPattern().MatchString(name) || name == "." || name == ".." {
 		return invalid("invalid repository name")
 	}
 	return owner, name, nil

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -117,8 +118,8 @@ type Stats struct {
 var statuses = []string{store.EventQueued, store.EventProcessing, store.EventProcessed, store.EventIgnored, store.EventDuplicate, store.EventFailed}
 
 var (
-	eventTypePattern = regexp.MustCompile(`^[a-z_]{1,64}$`)
-	repoPattern      = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$`)
+	eventTypePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z_]{1,64}$`) })
+	repoPattern      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$`) })
 )
 
 // Events answers GET /webhooks/github/events: query parameters event_type, status,
@@ -162,7 +163,7 @@ func parseEventQuery(p map[string]string) (store.EventQuery, error) {
 		q.Limit = n
 	}
 	if v, ok := p["event_type"]; ok {
-		if !eventTypePattern.MatchString(v) {
+		if !eventTypePattern().MatchString(v) {
 			return q, httpapi.Fail(http.StatusBadRequest, "event_type must be a GitHub event name such as push or pull_request", nil)
 		}
 		q.EventType = v
@@ -174,7 +175,7 @@ func parseEventQuery(p map[string]string) (store.EventQuery, error) {
 		q.Status = v
 	}
 	if v, ok := p["repo"]; ok {
-		if !repoPattern.MatchString(v) {
+		if !repoPattern().MatchString(v) {
 			return q, httpapi.Fail(http.StatusBadRequest, "repo must be owner/name", nil)
 		}
 		q.Repo = strings.ToLower(v)

@@ -297,8 +297,8 @@ func (h *Handler) handle(ctx context.Context, req *events.APIGatewayV2HTTPReques
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, refuse(http.StatusBadRequest, "body is not a webhook payload", ReasonBadPayload, err)
 	}
-	// Build reads the payload once with the jsontext decoder, which refuses what is not
-	// strict JSON (invalid UTF-8, duplicate names, too deep, a second value).
+	// Build reads the payload once and refuses what is not strict JSON as jsontext's
+	// defaults define it (invalid UTF-8, duplicate names, too deep, a second value).
 	env, err := envelope.Build(d.event, d.id, payload, h.now())
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, refuse(http.StatusBadRequest, "body is not a webhook payload", ReasonBadPayload, err)

@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
 var (
 	// dockerDirective is a parser directive ("# escape=`") at the top of a Dockerfile.
-	dockerDirective = regexp.MustCompile(`^#\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(.*?)\s*$`)
+	dockerDirective = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^#\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(.*?)\s*$`) })
 	// heredoc starts a here-document in RUN, COPY or ADD ("<<EOF", "<<-'EOT'").
-	heredoc = regexp.MustCompile(`<<(-?)(["']?)([A-Za-z_][A-Za-z0-9_]*)(["']?)`)
+	heredoc = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`<<(-?)(["']?)([A-Za-z_][A-Za-z0-9_]*)(["']?)`) })
 )
 
 // parseDockerfile reads the base image of every build stage. An image that names an
@@ -97,7 +98,7 @@ func dockerInstructions(content string) []instruction {
 	escape := `\`
 	i := 0
 	for ; i < len(lines); i++ {
-		m := dockerDirective.FindStringSubmatch(strings.TrimSpace(lines[i]))
+		m := dockerDirective().FindStringSubmatch(strings.TrimSpace(lines[i]))
 		if m == nil {
 			break
 		}
@@ -128,7 +129,7 @@ func dockerInstructions(content string) []instruction {
 		word, _, _ := strings.Cut(text, " ")
 		switch strings.ToUpper(word) {
 		case "RUN", "COPY", "ADD":
-			for _, m := range heredoc.FindAllStringSubmatch(text, -1) {
+			for _, m := range heredoc().FindAllStringSubmatch(text, -1) {
 				if m[2] != m[4] {
 					continue // unbalanced quotes: not a here-document
 				}

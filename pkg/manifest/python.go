@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -13,20 +14,22 @@ import (
 
 var (
 	// pep508Name is a distribution name as PEP 508 allows it.
-	pep508Name = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?`)
+	pep508Name = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?`) })
 	// pep440Spec is one version specifier ("~=1.4", "==2.*", ">= 1.0").
-	pep440Spec = regexp.MustCompile(`^(~=|===|==|!=|<=|>=|<|>)\s*([A-Za-z0-9._*+!-]+)$`)
+	pep440Spec = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(~=|===|==|!=|<=|>=|<|>)\s*([A-Za-z0-9._*+!-]+)$`) })
 	// extrasList is the inside of "[extra1, extra2]".
-	extrasList = regexp.MustCompile(`^\s*(?:[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:,\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*)*)?$`)
+	extrasList = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^\s*(?:[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:,\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*)*)?$`)
+	})
 	// pep503Sep is what PEP 503 folds into one "-".
-	pep503Sep = regexp.MustCompile(`[-_.]+`)
+	pep503Sep = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[-_.]+`) })
 	// urlScheme starts a URL requirement ("https://", "git+ssh://", "file:").
-	urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
+	urlScheme = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`) })
 )
 
 // normalizePyPI normalises a distribution name as PEP 503 says.
 func normalizePyPI(name string) string {
-	return pep503Sep.ReplaceAllString(strings.ToLower(name), "-")
+	return pep503Sep().ReplaceAllString(strings.ToLower(name), "-")
 }
 
 // parsePEP508 reads one dependency specification: name, optional [extras], then
@@ -34,14 +37,14 @@ func normalizePyPI(name string) string {
 // The version is the specifiers without spaces, "" for none or for a URL.
 func parsePEP508(s string) (Dependency, error) {
 	s = strings.TrimSpace(s)
-	name := pep508Name.FindString(s)
+	name := pep508Name().FindString(s)
 	if name == "" {
 		return Dependency{}, fmt.Errorf("requirement %.80q: no project name", s)
 	}
 	rest := strings.TrimLeft(s[len(name):], " \t")
 	if strings.HasPrefix(rest, "[") {
 		end := strings.IndexByte(rest, ']')
-		if end < 0 || !extrasList.MatchString(rest[1:end]) {
+		if end < 0 || !extrasList().MatchString(rest[1:end]) {
 			return Dependency{}, fmt.Errorf("requirement %.80q: bad extras", s)
 		}
 		rest = strings.TrimLeft(rest[end+1:], " \t")
@@ -67,7 +70,7 @@ func parsePEP508(s string) (Dependency, error) {
 	}
 	var parts []string
 	for _, one := range strings.Split(spec, ",") {
-		m := pep440Spec.FindStringSubmatch(strings.TrimSpace(one))
+		m := pep440Spec().FindStringSubmatch(strings.TrimSpace(one))
 		if m == nil {
 			return Dependency{}, fmt.Errorf("requirement %.80q: bad version specifier %.40q", s, one)
 		}
@@ -169,10 +172,10 @@ var archiveExts = []string{".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz"
 // an archive rather than naming a project ("name @ url" names one).
 func isPathOrURL(line string) bool {
 	first := strings.Fields(line)[0]
-	if name := pep508Name.FindString(first); name != "" && strings.HasPrefix(first[len(name):], "@") {
+	if name := pep508Name().FindString(first); name != "" && strings.HasPrefix(first[len(name):], "@") {
 		return false
 	}
-	if urlScheme.MatchString(first) || strings.ContainsAny(first, `/\`) ||
+	if urlScheme().MatchString(first) || strings.ContainsAny(first, `/\`) ||
 		strings.HasPrefix(first, ".") || strings.HasPrefix(first, "~") {
 		return true
 	}
@@ -259,7 +262,7 @@ func parsePyproject(content []byte) ([]Dependency, error) {
 			if d.Name == "python" {
 				continue // the interpreter constraint, not a package
 			}
-			if !pep508Name.MatchString(name) || len(pep508Name.FindString(name)) != len(name) {
+			if !pep508Name().MatchString(name) || len(pep508Name().FindString(name)) != len(name) {
 				return nil, fmt.Errorf("tool.poetry: bad project name %.80q", name)
 			}
 			v, err := poetryVersion(name, spec)

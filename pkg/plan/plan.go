@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/yuin/goldmark/ast"
@@ -42,12 +43,15 @@ type Section struct {
 
 // markdown is shared: a goldmark parser is safe for concurrent Parse calls once built.
 // It has CommonMark's block parsers, GFM's task checkbox, and CommonMark's and GFM's
-// strikethrough inline parsers wrapped so that they work in headings only.
-var markdown = parser.NewParser(
-	parser.WithBlockParsers(parser.DefaultBlockParsers()...),
-	parser.WithParagraphTransformers(paragraphTransformers()...),
-	parser.WithInlineParsers(inlineParsers()...),
-)
+// strikethrough inline parsers wrapped so that they work in headings only. It is built
+// on first use, not at start: a function's first request seldom parses a plan.
+var markdown = sync.OnceValue(func() parser.Parser {
+	return parser.NewParser(
+		parser.WithBlockParsers(parser.DefaultBlockParsers()...),
+		parser.WithParagraphTransformers(paragraphTransformers()...),
+		parser.WithInlineParsers(inlineParsers()...),
+	)
+})
 
 // Sizes beyond which input is cut or left alone (see the package doc).
 const (
@@ -148,7 +152,7 @@ var bom = []byte("\xef\xbb\xbf")
 func Parse(src []byte) Plan {
 	// goldmark does not skip a byte order mark, which would turn a first "# Title" into text.
 	src = capPrefixes(bytes.TrimPrefix(src, bom))
-	doc := markdown.Parse(text.NewReader(src))
+	doc := markdown().Parse(text.NewReader(src))
 
 	lead := Section{}
 	var sections []Section
