@@ -97,6 +97,18 @@ type nameFrame struct {
 	from     int // its first name in ends
 	bufStart int
 	hashed   bool
+	// seen has a bit set for each name's length and outer bytes (nameBit): a name
+	// whose bit is clear is new without a search, which is most names.
+	seen uint64
+}
+
+// nameBit is the bit of nameFrame.seen that stands for name.
+func nameBit(name []byte) uint64 {
+	h := uint(len(name))
+	if len(name) > 0 {
+		h = h*31 + uint(name[0])*7 + uint(name[len(name)-1])
+	}
+	return 1 << (h & 63)
 }
 
 type nameSlot struct {
@@ -153,13 +165,17 @@ func (s *nameSet) close(f *nameFrame) {
 func (s *nameSet) insert(f *nameFrame, name []byte) bool {
 	if !f.hashed {
 		if len(s.ends)-f.from < linearNames {
-			start := f.bufStart
-			for _, end := range s.ends[f.from:] {
-				if string(s.buf[start:end]) == string(name) {
-					return false
+			bit := nameBit(name)
+			if f.seen&bit != 0 {
+				start := f.bufStart
+				for _, end := range s.ends[f.from:] {
+					if string(s.buf[start:end]) == string(name) {
+						return false
+					}
+					start = end
 				}
-				start = end
 			}
+			f.seen |= bit
 			s.buf = append(s.buf, name...)
 			s.ends = append(s.ends, len(s.buf))
 			return true

@@ -36,6 +36,9 @@ type scanner struct {
 	top   uint8       // the top level's state: scanValue, then scanAfterValue
 	name  []byte      // scratch for escaped member names
 	skip  []scanFrame // scratch for value: the containers inside the value it reads
+	// peeked is the kind PeekKind found at pos (0: not peeked since the last read): the
+	// decoder peeks at most tokens more than once before it reads them.
+	peeked jsontext.Kind
 }
 
 // scanFrame is one open container: an object or an array, and what comes next in it.
@@ -66,7 +69,7 @@ var (
 )
 
 func (s *scanner) reset(b []byte, names *nameSet) {
-	s.b, s.pos, s.open, s.names, s.err, s.top = b, 0, s.open[:0], names, nil, scanValue
+	s.b, s.pos, s.open, s.names, s.err, s.top, s.peeked = b, 0, s.open[:0], names, nil, scanValue, 0
 }
 
 func (s *scanner) fail(err error) jsontext.Kind {
@@ -99,6 +102,14 @@ func (s *scanner) state() *uint8 {
 // (a number), 't', 'f', 'n', '}', ']', or 0 at an error or the end (which the next
 // read returns). Separators before the token are consumed.
 func (s *scanner) PeekKind() jsontext.Kind {
+	if s.peeked != 0 {
+		return s.peeked
+	}
+	s.peeked = s.peek()
+	return s.peeked
+}
+
+func (s *scanner) peek() jsontext.Kind {
 	if s.err != nil {
 		return 0
 	}
@@ -164,6 +175,7 @@ func (s *scanner) PeekKind() jsontext.Kind {
 // other token with ReadValue.
 func (s *scanner) ReadToken() (jsontext.Kind, error) {
 	k := s.PeekKind()
+	s.peeked = 0
 	if s.err != nil {
 		return 0, s.err
 	}
@@ -198,6 +210,7 @@ func (s *scanner) ReadToken() (jsontext.Kind, error) {
 // an object, where a member name is next, it reads the name.
 func (s *scanner) ReadValue() (jsontext.Value, error) {
 	k := s.PeekKind()
+	s.peeked = 0
 	if s.err != nil {
 		return nil, s.err
 	}
