@@ -52,7 +52,6 @@ var decoders = sync.Pool{New: func() any { return new(decoder) }}
 // themselves, never copies of the payload.
 type decoder struct {
 	d     scanner
-	name  []byte // scratch for escaped member names
 	names nameSet
 }
 
@@ -279,12 +278,9 @@ func (x *decoder) object(what string, names []string, field func(name string) er
 		if err != nil {
 			return err
 		}
-		n := raw[1 : len(raw)-1]
-		if bytes.IndexByte(n, '\\') >= 0 {
-			if x.name, err = jsontext.AppendUnquote(x.name[:0], raw); err != nil {
-				return err
-			}
-			n = x.name
+		n, err := x.d.nameOf(raw)
+		if err != nil {
+			return err
 		}
 		if !x.names.insert(&f, n) {
 			return errDuplicateName

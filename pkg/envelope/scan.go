@@ -1,7 +1,9 @@
 package envelope
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"io"
 	"unicode/utf16"
@@ -356,16 +358,11 @@ func (s *scanner) member(f *nameFrame) error {
 	return nil
 }
 
-// insertName adds a member name (quoted, as read) to the object's names, unescaped:
-// "a" and "\u0061" are the same name.
+// insertName adds a member name (quoted, as read) to the object's names.
 func (s *scanner) insertName(f *nameFrame, quoted []byte) error {
-	n := quoted[1 : len(quoted)-1]
-	if hasBackslash(n) {
-		var err error
-		if s.name, err = jsontext.AppendUnquote(s.name[:0], quoted); err != nil {
-			return err
-		}
-		n = s.name
+	n, err := s.nameOf(quoted)
+	if err != nil {
+		return err
 	}
 	if !s.names.insert(f, n) {
 		return errDuplicateName
@@ -373,13 +370,16 @@ func (s *scanner) insertName(f *nameFrame, quoted []byte) error {
 	return nil
 }
 
-func hasBackslash(b []byte) bool {
-	for _, c := range b {
-		if c == '\\' {
-			return true
-		}
+// nameOf returns a member name (quoted, as read) unescaped, so that "a" and "\u0061"
+// are the same name. The result is valid until the next call.
+func (s *scanner) nameOf(quoted []byte) ([]byte, error) {
+	n := quoted[1 : len(quoted)-1]
+	if bytes.IndexByte(n, '\\') < 0 {
+		return n, nil
 	}
-	return false
+	var err error
+	s.name, err = jsontext.AppendUnquote(s.name[:0], quoted)
+	return s.name, err
 }
 
 // plain marks the bytes a string holds as they are: printable ASCII but '"' and '\\'.
@@ -477,36 +477,16 @@ func escape(b []byte) (int, error) {
 	return 12, nil
 }
 
+// hex4 reads the four hex digits of a \u escape.
 func hex4(b []byte) (rune, error) {
+	var d [2]byte
 	if len(b) < 4 {
-		for _, c := range b {
-			if hexDigit(c) < 0 {
-				return 0, errEscape
-			}
-		}
-		return 0, io.ErrUnexpectedEOF
+		return 0, errEscape // or cut short: refused either way
 	}
-	var r rune
-	for _, c := range b[:4] {
-		d := hexDigit(c)
-		if d < 0 {
-			return 0, errEscape
-		}
-		r = r<<4 | d
+	if _, err := hex.Decode(d[:], b[:4]); err != nil {
+		return 0, errEscape
 	}
-	return r, nil
-}
-
-func hexDigit(c byte) rune {
-	switch {
-	case '0' <= c && c <= '9':
-		return rune(c - '0')
-	case 'a' <= c && c <= 'f':
-		return rune(c - 'a' + 10)
-	case 'A' <= c && c <= 'F':
-		return rune(c - 'A' + 10)
-	}
-	return -1
+	return rune(d[0])<<8 | rune(d[1]), nil
 }
 
 func (s *scanner) literal(lit string) error {

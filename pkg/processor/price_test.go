@@ -246,12 +246,10 @@ func (u *unitsTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Body == nil || (op != "PutItem" && op != "UpdateItem" && op != "DeleteItem") {
 		return u.next.RoundTrip(r)
 	}
-	body, err := io.ReadAll(r.Body)
-	r.Body.Close()
+	body, err := readBody(r)
 	if err != nil {
 		return nil, err
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	var in struct {
 		TableName string
 		Key, Item map[string]map[string]any

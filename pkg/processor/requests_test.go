@@ -105,19 +105,27 @@ func withCapacity(r *http.Request, body []byte) []byte {
 	return b
 }
 
+// readBody returns r's body and puts an unread copy back for the next transport.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return b, nil
+}
+
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	var body []byte
-	if r.Body != nil {
-		b, err := io.ReadAll(r.Body)
-		if err != nil {
-			return nil, err
-		}
-		r.Body.Close()
-		body = b
-		if c.capacity != nil {
-			b = withCapacity(r, b)
-		}
-		r.Body = io.NopCloser(bytes.NewReader(b))
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil && c.capacity != nil {
+		r.Body = io.NopCloser(bytes.NewReader(withCapacity(r, body)))
 	}
 	resp, err := c.next.RoundTrip(r)
 	op := c.op(r, body)

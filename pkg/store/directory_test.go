@@ -82,7 +82,8 @@ func TestProjectsAndEntry(t *testing.T) {
 	repoID := rand.Int64N(1<<40) + 1
 	claim := func(id string) Event {
 		t.Helper()
-		ev, err := s.ClaimEvent(ctx, EventClaim{DeliveryID: id, EventType: "push", ReceivedAt: now, Lease: time.Minute})
+		ev, err := s.ClaimEvent(ctx, EventClaim{DeliveryID: id, EventType: "push", ReceivedAt: now, Lease: time.Minute,
+			Envelope: `{"v":1}`})
 		if err != nil {
 			t.Fatalf("ClaimEvent(%s) error = %v", id, err)
 		}
@@ -122,8 +123,8 @@ func TestProjectsAndEntry(t *testing.T) {
 			if got := entry.ClaimRefusal(now); !errors.Is(got, tt.want) {
 				t.Errorf("ClaimRefusal(%s) = %v, want %v", tt.delivery, got, tt.want)
 			}
-			if entry.Envelope != "" {
-				t.Errorf("ProjectsAndEntry(%s) read the envelope, want status, lease and attempts only", tt.delivery)
+			if entry.Envelope != "" || entry.Attempts != 1 {
+				t.Errorf("ProjectsAndEntry(%s) = envelope %q, attempts %d; want status, lease and attempts only (1)", tt.delivery, entry.Envelope, entry.Attempts)
 			}
 		})
 	}

@@ -106,7 +106,7 @@ func (s *Store) ClaimEvent(ctx context.Context, c EventClaim) (Event, error) {
 		if err != nil {
 			return Event{}, fmt.Errorf("claim event %s: read: %w", c.DeliveryID, err)
 		}
-		if found && cur.claimToken == token {
+		if found && cur.ClaimToken == token {
 			// The SDK sent the claim again after its first answer was lost, and the
 			// first one holds: the delivery is ours (see finishEvent).
 			return cur.Event, nil
@@ -125,29 +125,13 @@ func (s *Store) ClaimEvent(ctx context.Context, c EventClaim) (Event, error) {
 // before it (counted_from; see finishEvent).
 type storedEntry struct {
 	Event
-	claimToken  string
-	countedFrom string
-}
-
-// UnmarshalDynamoItem decodes the entry and the two attributes only the store reads.
-func (e *storedEntry) UnmarshalDynamoItem(item map[string]types.AttributeValue) error {
-	var extra struct {
-		ClaimToken  string `dynamo:"claim_token"`
-		CountedFrom string `dynamo:"counted_from"`
-	}
-	if err := dynamo.UnmarshalItem(item, &e.Event); err != nil {
-		return err
-	}
-	if err := dynamo.UnmarshalItem(item, &extra); err != nil {
-		return err
-	}
-	e.claimToken, e.countedFrom = extra.ClaimToken, extra.CountedFrom
-	return nil
+	ClaimToken  string `dynamo:"claim_token"`
+	CountedFrom string `dynamo:"counted_from"`
 }
 
 // counted is the entry as it was counted before the write that recorded counted_from.
 func (e storedEntry) counted() countedEvent {
-	c := countedEvent{EventType: e.EventType, InstallationID: e.InstallationID, ReceivedAt: e.ReceivedAt, Counted: e.countedFrom}
+	c := countedEvent{EventType: e.EventType, InstallationID: e.InstallationID, ReceivedAt: e.ReceivedAt, Counted: e.CountedFrom}
 	if c.Counted == countedNone {
 		c.Counted = ""
 	}

@@ -38,7 +38,7 @@ func (s *Store) IgnoreEvent(ctx context.Context, c EventClaim, reason string) er
 	if dynamo.IsCondCheckFailed(err) {
 		// Without the entry (or with one that cannot be read) ClaimEvent finds out.
 		cur, found, derr := refusedEvent(err)
-		if derr == nil && found && cur.claimToken == token {
+		if derr == nil && found && cur.ClaimToken == token {
 			// The SDK sent the write again after its first answer was lost, and the
 			// first one holds: count it as that one would have been.
 			s.countTransition(ctx, cur.counted(), EventIgnored)
